@@ -1,0 +1,232 @@
+"""Wire format between terminals, wallets and the settlement server.
+
+Both sides import this module, so a field renamed here is renamed everywhere. Amounts are
+integer yen. Times are ISO 8601 strings in UTC. Every request that moves money carries an
+``idempotency_key`` chosen by the client: repeating the request with the same key returns the
+first result and moves nothing.
+
+Errors come back as ``{"error": {"code": ..., "message": ...}}`` with an HTTP status from
+``ERROR_STATUS``. ``code`` is one of the ``ErrorCode`` values. The terminal turns the code into a
+Japanese message for the clerk; ``message`` is English detail for logs and developers.
+
+Terminal authentication: a terminal enrols once with an activation code and its Ed25519 public
+key, then signs every request. The signature covers ``signing_message()`` and travels in the
+``X-Chiiki-Terminal``, ``X-Chiiki-Timestamp`` and ``X-Chiiki-Signature`` headers. Wallets send
+``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+API_PREFIX = "/v1"
+
+HEADER_TERMINAL = "X-Chiiki-Terminal"
+HEADER_TIMESTAMP = "X-Chiiki-Timestamp"
+HEADER_SIGNATURE = "X-Chiiki-Signature"
+
+# The longest a long-poll request waits on the server before returning the unchanged state.
+LONG_POLL_MAX_S = 30.0
+
+IdempotencyKey = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable reasons a request failed."""
+
+    INVALID_REQUEST = "invalid_request"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    CODE_INVALID = "code_invalid"
+    CODE_EXPIRED = "code_expired"
+    CODE_USED = "code_used"
+    INTENT_EXPIRED = "intent_expired"
+    INTENT_CANCELLED = "intent_cancelled"
+    INTENT_ALREADY_PAID = "intent_already_paid"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    REFUND_EXCEEDS_PAYMENT = "refund_exceeds_payment"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    ACTIVATION_INVALID = "activation_invalid"
+    DEMO_DISABLED = "demo_disabled"
+
+
+ERROR_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_REQUEST: 422,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.INSUFFICIENT_FUNDS: 402,
+    ErrorCode.CODE_INVALID: 422,
+    ErrorCode.CODE_EXPIRED: 410,
+    ErrorCode.CODE_USED: 409,
+    ErrorCode.INTENT_EXPIRED: 410,
+    ErrorCode.INTENT_CANCELLED: 409,
+    ErrorCode.INTENT_ALREADY_PAID: 409,
+    ErrorCode.AMOUNT_MISMATCH: 422,
+    ErrorCode.REFUND_EXCEEDS_PAYMENT: 409,
+    ErrorCode.IDEMPOTENCY_CONFLICT: 409,
+    ErrorCode.ACTIVATION_INVALID: 403,
+    ErrorCode.DEMO_DISABLED: 403,
+}
+
+
+class ValueKind(StrEnum):
+    """Kinds of value the ledger holds, in the order a payment spends them."""
+
+    PREMIUM_LOCAL = "premium_local"
+    BENEFIT = "benefit"
+    PREMIUM_ALL = "premium_all"
+    COIN = "coin"
+
+
+class ErrorBody(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+# --- terminals ---------------------------------------------------------------------------
+
+
+class EnrolRequest(BaseModel):
+    activation_code: str = Field(min_length=1, max_length=64)
+    public_key: str = Field(description="Raw Ed25519 public key, URL-safe base64")
+
+
+class MerchantInfo(BaseModel):
+    merchant_id: str
+    name: str = Field(description="Japanese shop name, printed on receipts")
+    name_ascii: str = Field(description="Shop name for EMV tag 59, ASCII, at most 25 characters")
+    city_ascii: str = Field(description="City for EMV tag 60, ASCII, at most 15 characters")
+    address: str
+    phone: str = ""
+    invoice_registration_number: str = Field(description="T followed by 13 digits")
+    merchant_category_code: str = "5499"
+
+
+class TerminalInfo(BaseModel):
+    terminal_id: str
+    label: str = Field(description="Short terminal label for EMV tag 62.07 and receipts")
+    merchant: MerchantInfo
+    max_amount_yen: int
+
+
+class TaxLine(BaseModel):
+    """One department-key entry: an amount including tax at one rate."""
+
+    rate_percent: Literal[10, 8]
+    amount_yen: int = Field(ge=1)
+
+
+class IntentCreate(BaseModel):
+    amount_yen: int = Field(ge=1)
+    idempotency_key: str = IdempotencyKey
+    tax_lines: list[TaxLine] = Field(default_factory=list)
+
+
+IntentStatus = Literal["pending", "approved", "cancelled", "expired"]
+
+
+class Payment(BaseModel):
+    payment_id: str
+    merchant_id: str
+    terminal_id: str
+    amount_yen: int
+    refunded_yen: int
+    method: Literal["mpm", "cpm"]
+    created_at: str
+    tax_lines: list[TaxLine] = Field(default_factory=list)
+    kinds: dict[ValueKind, int] = Field(
+        default_factory=dict, description="How much of each value kind paid for it"
+    )
+
+
+class Intent(BaseModel):
+    intent_id: str
+    amount_yen: int
+    status: IntentStatus
+    payload: str = Field(description="EMV merchant-presented QR payload")
+    created_at: str
+    expires_at: str
+    server_time: str
+    payment: Payment | None = None
+
+
+class CpmRedeem(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+    amount_yen: int = Field(ge=1)
+    idempotency_key: str = IdempotencyKey
+    tax_lines: list[TaxLine] = Field(default_factory=list)
+
+
+class RefundCreate(BaseModel):
+    amount_yen: int = Field(ge=1)
+    idempotency_key: str = IdempotencyKey
+
+
+class Refund(BaseModel):
+    refund_id: str
+    payment_id: str
+    amount_yen: int
+    created_at: str
+    payment: Payment
+
+
+class PaymentList(BaseModel):
+    payments: list[Payment]
+
+
+# --- wallets -----------------------------------------------------------------------------
+
+
+class WalletCreated(BaseModel):
+    wallet_id: str
+    token: str
+
+
+class Balance(BaseModel):
+    wallet_id: str
+    total_yen: int
+    kinds: dict[ValueKind, int]
+
+
+class TopUp(BaseModel):
+    amount_yen: int = Field(ge=1)
+    idempotency_key: str = IdempotencyKey
+
+
+class PaymentCode(BaseModel):
+    code: str
+    expires_at: str
+
+
+class IntentPay(BaseModel):
+    amount_yen: int = Field(ge=1, description="Amount read from the QR, checked by the server")
+    idempotency_key: str = IdempotencyKey
+
+
+# --- request signing ---------------------------------------------------------------------
+
+
+def b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def b64decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signing_message(method: str, path: str, timestamp: str, body: bytes) -> bytes:
+    """Build the bytes a terminal signs: method, path with query, timestamp and body hash."""
+    body_hash = hashlib.sha256(body).hexdigest()
+    return "\n".join([method.upper(), path, timestamp, body_hash]).encode("ascii")
