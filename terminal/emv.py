@@ -5,10 +5,6 @@ Lengths count characters, not bytes, so a Japanese name in the language template
 five characters has length 05 although it is fifteen bytes of UTF-8. The CRC (ID 63, always
 last) is CRC-16/CCITT-FALSE over the UTF-8 bytes of everything before its four hex digits,
 including the ``6304`` of the CRC object itself, written as four upper-case hex digits.
-
-Sources: EMVCo QR Code Specification for Payment Systems, Merchant-Presented Mode v1.1,
-sections 3 (encoding), 4.7 (CRC) and 4.8 (data objects); JPQR rules as applied by
-mercari/go-emv-code's JPQR validator.
 """
 
 from __future__ import annotations
@@ -39,7 +35,7 @@ COUNTRY_JP = "JP"
 MERCHANT_ACCOUNT_ID = "26"
 DEFAULT_GUI = "jp.chiiki.coin"
 
-# Templates nest data objects in their value (EMVCo MPM v1.1, table 3.6). The unreserved
+# Templates nest data objects in their value. The unreserved
 # range 80-99 is parsed as a template when it parses as one: DuitNow puts a primitive in 82.
 TEMPLATE_IDS = frozenset([f"{n:02d}" for n in range(26, 52)] + ["62", "64"])
 UNRESERVED_IDS = frozenset(f"{n:02d}" for n in range(80, 100))

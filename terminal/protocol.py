@@ -30,7 +30,7 @@ HEADER_TERMINAL = "X-Chiiki-Terminal"
 HEADER_TIMESTAMP = "X-Chiiki-Timestamp"
 HEADER_SIGNATURE = "X-Chiiki-Signature"
 
-# The longest a long-poll request waits on the server before returning the unchanged state.
+# Maximum time a long-poll request waits on the server before it returns the unchanged state.
 LONG_POLL_MAX_S = 30.0
 
 IdempotencyKey = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")

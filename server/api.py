@@ -1,0 +1,293 @@
+"""HTTP API of the settlement server, under ``protocol.API_PREFIX``.
+
+Terminal endpoints need a signed request (see ``server.auth``), wallet endpoints a bearer
+token. Handlers that touch the database are plain functions, which FastAPI runs on its
+thread pool; the intent long-poll is a coroutine that waits on ``IntentNotifier`` events and
+re-reads the database every ``poll_recheck_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from server import auth, merchants, payments, wallets
+from server.api_errors import install_error_handlers
+from server.db import Database, init_db
+from server.errors import ServerError
+from server.models import Terminal, Wallet
+from server.notify import IntentNotifier
+from server.settings import Settings, iso_utc
+from terminal import protocol
+from terminal.protocol import API_PREFIX, LONG_POLL_MAX_S, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ServerState:
+    """What every request handler shares: settings, database and the intent notifier."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.notifier = IntentNotifier()
+
+    def write(self, action: Callable[[Session], T]) -> T:
+        """Run ``action`` in a writing transaction, once more if a concurrent insert collided.
+
+        A unique-key collision means another request inserted the same idempotent row first;
+        the second attempt finds that row and returns it.
+        """
+        try:
+            with self.db.write() as session:
+                return action(session)
+        except IntegrityError as exc:
+            logger.info("retrying after a concurrent insert: %s", exc.orig)
+        with self.db.write() as session:
+            return action(session)
+
+    def read(self, action: Callable[[Session], T]) -> T:
+        with self.db.read() as session:
+            return action(session)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the application; ``database`` defaults to ``init_db(settings.database_url)``."""
+    settings = settings if settings is not None else Settings.from_env()
+    db = database if database is not None else init_db(settings.database_url)
+    state = ServerState(settings, db)
+
+    app = FastAPI(title="chiiki-settle", version="0.1.0")
+    app.state.chiiki = state
+    install_error_handlers(app)
+    app.include_router(_terminal_routes(state), prefix=API_PREFIX)
+    app.include_router(_wallet_routes(state), prefix=API_PREFIX)
+    app.include_router(_common_routes(state), prefix=API_PREFIX)
+    return app
+
+
+def _path_with_query(request: Request) -> str:
+    # ASGI servers put the path as sent in raw_path; some test transports append the query.
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("ascii").split("?", 1)[0] if raw_path else request.url.path
+    query = request.scope.get("query_string", b"").decode("ascii")
+    return f"{path}?{query}" if query else path
+
+
+def _state(request: Request) -> ServerState:
+    state = request.app.state.chiiki
+    assert isinstance(state, ServerState)
+    return state
+
+
+async def current_terminal(request: Request) -> Terminal:
+    """Authenticate the signed terminal request (a FastAPI dependency)."""
+    state = _state(request)
+    body = await request.body()
+    path_with_query = _path_with_query(request)
+
+    def verify(session: Session) -> Terminal:
+        return auth.verify_terminal_request(
+            session, headers=request.headers, method=request.method,
+            path_with_query=path_with_query, body=body, now=state.settings.clock(),
+            window_s=state.settings.signature_window_s,
+        )
+
+    return await run_in_threadpool(state.read, verify)
+
+
+def current_wallet(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Wallet:
+    """Authenticate the wallet's bearer token (a FastAPI dependency)."""
+    return _state(request).read(
+        lambda session: auth.wallet_for_authorization(session, authorization)
+    )
+
+
+TerminalDep = Annotated[Terminal, Depends(current_terminal)]
+WalletDep = Annotated[Wallet, Depends(current_wallet)]
+
+
+def _terminal_routes(state: ServerState) -> APIRouter:
+    router = APIRouter()
+    settings = state.settings
+
+    @router.post("/terminals/enrol")
+    def enrol(request: protocol.EnrolRequest) -> protocol.TerminalInfo:
+        def action(session: Session) -> protocol.TerminalInfo:
+            terminal = merchants.enrol_terminal(session, request.activation_code,
+                                                request.public_key, now=settings.clock())
+            return merchants.terminal_info(session, terminal, settings.max_amount_yen)
+
+        return state.write(action)
+
+    @router.get("/terminal")
+    def terminal_info(terminal: TerminalDep) -> protocol.TerminalInfo:
+        return state.read(
+            lambda session: merchants.terminal_info(session, terminal, settings.max_amount_yen)
+        )
+
+    @router.post("/intents")
+    def create_intent(request: protocol.IntentCreate, terminal: TerminalDep) -> protocol.Intent:
+        def action(session: Session) -> protocol.Intent:
+            view = payments.create_intent(session, terminal, request, settings)
+            return payments.intent_model(view, settings.clock())
+
+        return state.write(action)
+
+    @router.get("/intents/{intent_id}")
+    async def get_intent(
+        intent_id: str, terminal: TerminalDep, wait: Annotated[float, Query(ge=0)] = 0.0
+    ) -> protocol.Intent:
+        deadline = time.monotonic() + min(wait, LONG_POLL_MAX_S)
+        with state.notifier.subscribe(intent_id) as changed:
+            while True:
+                intent = await _read_intent(state, terminal, intent_id)
+                remaining_s = deadline - time.monotonic()
+                if intent.status != "pending" or remaining_s <= 0:
+                    return intent
+                changed.clear()
+                await _wait_for(changed, min(settings.poll_recheck_s, remaining_s))
+
+    @router.get("/intents/{intent_id}/events")
+    async def intent_events(intent_id: str, terminal: TerminalDep) -> StreamingResponse:
+        first = await _read_intent(state, terminal, intent_id)
+        return StreamingResponse(_intent_stream(state, terminal, first),
+                                 media_type="text/event-stream")
+
+    @router.post("/intents/{intent_id}/cancel")
+    def cancel_intent(intent_id: str, terminal: TerminalDep) -> protocol.Intent:
+        def action(session: Session) -> protocol.Intent:
+            now = settings.clock()
+            return payments.intent_model(payments.cancel_intent(session, terminal, intent_id, now), now)
+
+        intent = state.write(action)
+        state.notifier.notify(intent_id)
+        return intent
+
+    @router.post("/payments/cpm")
+    def redeem_code(request: protocol.CpmRedeem, terminal: TerminalDep) -> protocol.Payment:
+        return state.write(lambda session: payments.payment_model(
+            payments.redeem_code(session, terminal, request, settings)))
+
+    @router.get("/payments")
+    def list_payments(
+        terminal: TerminalDep,
+        limit: Annotated[int, Query(ge=1, le=payments.MAX_PAYMENT_LIST)] = 50,
+    ) -> protocol.PaymentList:
+        def action(session: Session) -> protocol.PaymentList:
+            rows = payments.list_payments(session, terminal, limit)
+            return protocol.PaymentList(payments=[payments.payment_model(row) for row in rows])
+
+        return state.read(action)
+
+    @router.get("/payments/{payment_id}")
+    def get_payment(payment_id: str, terminal: TerminalDep) -> protocol.Payment:
+        return state.read(lambda session: payments.payment_model(
+            payments.read_payment(session, terminal, payment_id)))
+
+    @router.post("/payments/{payment_id}/refunds")
+    def refund(
+        payment_id: str, request: protocol.RefundCreate, terminal: TerminalDep
+    ) -> protocol.Refund:
+        def action(session: Session) -> protocol.Refund:
+            row = payments.refund_payment(session, terminal, payment_id, request, settings)
+            return payments.refund_model(session, row)
+
+        return state.write(action)
+
+    return router
+
+
+def _wallet_routes(state: ServerState) -> APIRouter:
+    router = APIRouter()
+    settings = state.settings
+
+    @router.post("/wallets")
+    def create_wallet() -> protocol.WalletCreated:
+        created = state.write(lambda session: wallets.create_wallet(session, now=settings.clock()))
+        return protocol.WalletCreated(wallet_id=created.wallet_id, token=created.token)
+
+    @router.get("/wallet")
+    def balance(wallet: WalletDep) -> protocol.Balance:
+        return state.read(
+            lambda session: wallets.wallet_balance(session, wallet, now=settings.clock())
+        )
+
+    @router.post("/wallet/topup")
+    def top_up(request: protocol.TopUp, wallet: WalletDep) -> protocol.Balance:
+        if not settings.demo:
+            raise ServerError(ErrorCode.DEMO_DISABLED,
+                              "top-up is only available when the server runs in demo mode")
+        payments.check_amount(request.amount_yen, settings)
+        return state.write(lambda session: wallets.top_up(
+            session, wallet, request.amount_yen, request.idempotency_key, now=settings.clock()))
+
+    @router.post("/wallet/payment-codes")
+    def payment_code(wallet: WalletDep) -> protocol.PaymentCode:
+        return state.write(lambda session: wallets.create_payment_code(
+            session, wallet, now=settings.clock(), ttl_s=settings.payment_code_ttl_s))
+
+    @router.post("/intents/{intent_id}/pay")
+    def pay_intent(
+        intent_id: str, request: protocol.IntentPay, wallet: WalletDep
+    ) -> protocol.Payment:
+        payment = state.write(lambda session: payments.payment_model(
+            payments.pay_intent(session, wallet, intent_id, request, settings)))
+        state.notifier.notify(intent_id)
+        return payment
+
+    return router
+
+
+def _common_routes(state: ServerState) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "server_time": iso_utc(state.settings.clock())}
+
+    return router
+
+
+async def _read_intent(state: ServerState, terminal: Terminal, intent_id: str) -> protocol.Intent:
+    def action(session: Session) -> protocol.Intent:
+        now = state.settings.clock()
+        return payments.intent_model(payments.read_intent(session, terminal, intent_id, now), now)
+
+    return await run_in_threadpool(state.read, action)
+
+
+async def _wait_for(event: asyncio.Event, timeout_s: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout_s)
+    except TimeoutError:
+        pass
+
+
+async def _intent_stream(
+    state: ServerState, terminal: Terminal, first: protocol.Intent
+) -> AsyncIterator[str]:
+    """Send the intent as a server-sent event now and on every change, until it is settled."""
+    intent = first
+    yield f"event: intent\ndata: {intent.model_dump_json()}\n\n"
+    with state.notifier.subscribe(intent.intent_id) as changed:
+        while intent.status == "pending":
+            changed.clear()
+            await _wait_for(changed, state.settings.poll_recheck_s)
+            latest = await _read_intent(state, terminal, intent.intent_id)
+            if latest.status != intent.status:
+                yield f"event: intent\ndata: {latest.model_dump_json()}\n\n"
+            intent = latest

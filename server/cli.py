@@ -1,0 +1,120 @@
+"""chiiki-settle: the settlement server and the operator's commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from server import ledger, merchants
+from server.db import init_db
+from server.errors import ServerError
+from server.merchants import NewMerchant
+from server.settings import DEFAULT_DATABASE_URL, Settings, utc_now
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chiiki-settle", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--db", default=DEFAULT_DATABASE_URL,
+                         help="SQLAlchemy database URL (default: %(default)s)")
+        return sub
+
+    add("init-db", "create or upgrade the database schema")
+
+    merchant = add("create-merchant", "register a shop and print its merchant id")
+    merchant.add_argument("--name", required=True, help="Japanese shop name for receipts")
+    merchant.add_argument("--name-ascii", required=True, help="ASCII shop name, at most 25 characters")
+    merchant.add_argument("--city-ascii", required=True, help="ASCII city, at most 15 characters")
+    merchant.add_argument("--address", required=True, help="street address")
+    merchant.add_argument("--invoice-number", required=True, help="registration number, T + 13 digits")
+    merchant.add_argument("--phone", default="", help="phone number, e.g. 0242-22-1234")
+    merchant.add_argument("--mcc", default="5499", help="merchant category code (default: %(default)s)")
+
+    activation = add("issue-activation", "create a terminal and print its one-time activation code")
+    activation.add_argument("--merchant", required=True, help="merchant id")
+    activation.add_argument("--label", required=True, help="terminal label, ASCII, at most 25 characters")
+
+    serve = add("serve", "run the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    serve.add_argument("--demo", action="store_true", help="enable demo top-ups of wallets")
+
+    balance = add("balance", "print a merchant's balance per value kind")
+    balance.add_argument("--merchant", required=True, help="merchant id")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Operator commands print only their result; the server logs one line per request.
+    level = logging.INFO if args.command == "serve" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except ServerError as exc:
+        print(f"chiiki-settle: {exc.message}", file=sys.stderr)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"chiiki-settle: database {args.db} failed: {reason};"
+              " check --db and that the database server is running", file=sys.stderr)
+    return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        return _serve(args)
+
+    db = init_db(args.db)
+    try:
+        if args.command == "create-merchant":
+            details = NewMerchant(
+                name=args.name, name_ascii=args.name_ascii, city_ascii=args.city_ascii,
+                address=args.address, invoice_registration_number=args.invoice_number,
+                phone=args.phone, merchant_category_code=args.mcc,
+            )
+            with db.write() as session:
+                print(merchants.create_merchant(session, details, now=utc_now()).id)
+        elif args.command == "issue-activation":
+            with db.write() as session:
+                activation = merchants.issue_activation(
+                    session, args.merchant, args.label, now=utc_now(),
+                    ttl_s=Settings.from_env().activation_ttl_s,
+                )
+            print(activation.activation_code)
+        elif args.command == "balance":
+            with db.read() as session:
+                merchant = merchants.get_merchant(session, args.merchant)
+                kinds = ledger.balance(session, merchant.account_id, now=utc_now())
+            print(f"total {sum(kinds.values())} yen")
+            for kind, amount in kinds.items():
+                print(f"{kind.value} {amount} yen")
+        else:
+            print(f"schema of {args.db} is up to date")
+    finally:
+        db.dispose()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.api import create_app
+
+    settings = Settings.from_env()
+    settings = Settings(**{**settings.__dict__, "database_url": args.db,
+                           "demo": args.demo or settings.demo})
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Database engines, transactions and schema migrations.
+
+SQLite (a file, or memory for tests) is the embedded default and PostgreSQL the production
+database. On SQLite every writing transaction starts with ``BEGIN IMMEDIATE``, so writers
+queue on the database lock instead of failing half-way; files use WAL so readers never wait
+for a writer. On PostgreSQL the ledger locks rows with ``SELECT ... FOR UPDATE`` instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+READ_ONLY_OPTION = "chiiki_read_only"
+# Seconds a SQLite writer waits for the database lock before giving up.
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+class Database:
+    """An engine with the two kinds of transaction the server uses."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._writer = sessionmaker(engine, expire_on_commit=False)
+        read_engine = engine.execution_options(**{READ_ONLY_OPTION: True})
+        self._reader = sessionmaker(read_engine, expire_on_commit=False)
+        # An in-memory SQLite database is one shared connection, so threads take turns.
+        self._memory_lock: threading.RLock | None = (
+            threading.RLock() if _is_memory_sqlite(engine) else None
+        )
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """Open a transaction that may write; it commits when the block ends without error."""
+        with self._serialized(), self._writer.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """Open a transaction that only reads; on SQLite it takes no write lock."""
+        with self._serialized(), self._reader.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _serialized(self) -> Iterator[None]:
+        if self._memory_lock is None:
+            yield
+            return
+        with self._memory_lock:
+            yield
+
+
+def create_db_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the connection settings this server relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+
+    database = parsed.database or ""
+    connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S}
+    if database in ("", ":memory:"):
+        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        engine = create_engine(url, connect_args=connect_args)
+    _install_sqlite_hooks(engine, use_wal=database not in ("", ":memory:"))
+    return engine
+
+
+def _install_sqlite_hooks(engine: Engine, *, use_wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy's "begin" hook below emit BEGIN instead of the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+        if use_wal:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_memory_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and (engine.url.database or "") in ("", ":memory:")
+
+
+def alembic_config() -> Config:
+    """Build the Alembic configuration in code, so no alembic.ini has to be installed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema behind ``engine`` to the newest migration."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def init_db(url: str) -> Database:
+    """Open the database at ``url`` and bring its schema up to date."""
+    engine = create_db_engine(url)
+    migrate(engine)
+    logger.info("database ready: %s", make_url(url).render_as_string(hide_password=True))
+    return Database(engine)

@@ -1,0 +1,60 @@
+"""Errors raised by the settlement server.
+
+Every failure that a client can cause is a ``ServerError`` carrying a ``protocol.ErrorCode``;
+the HTTP layer turns it into ``{"error": {"code", "message"}}`` with ``ERROR_STATUS[code]``.
+The tree, drawn once:
+
+    ServerError                       (code decides the HTTP status)
+    +-- LedgerError                   (raised by server.ledger)
+    |   +-- InsufficientFunds         insufficient_funds
+    |   +-- IdempotencyConflict       idempotency_conflict
+    |   +-- UnknownAccount            not_found
+    +-- LedgerInconsistent            (conservation check failed; a bug, never a client error)
+
+``LedgerInconsistent`` is not a ``ServerError``: it means the books do not balance and is
+never shown to a client as a request problem.
+"""
+
+from __future__ import annotations
+
+from terminal.protocol import ErrorCode
+
+
+class ServerError(Exception):
+    """A request failed for a reason the client can act on."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class LedgerError(ServerError):
+    """A transfer could not be booked."""
+
+
+class InsufficientFunds(LedgerError):
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INSUFFICIENT_FUNDS, message)
+
+
+class IdempotencyConflict(LedgerError):
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.IDEMPOTENCY_CONFLICT, message)
+
+
+class UnknownAccount(LedgerError):
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.NOT_FOUND, message)
+
+
+class LedgerInconsistent(Exception):
+    """Postings or lots do not add up; the ledger code or the database is broken."""
+
+
+def invalid(message: str) -> ServerError:
+    return ServerError(ErrorCode.INVALID_REQUEST, message)
+
+
+def not_found(message: str) -> ServerError:
+    return ServerError(ErrorCode.NOT_FOUND, message)

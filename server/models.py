@@ -1,0 +1,242 @@
+"""Database tables of the settlement server (SQLAlchemy 2 ORM).
+
+Times are stored as naive UTC in the database and handed to Python as aware UTC datetimes,
+so SQLite and PostgreSQL behave the same. Public ids are random strings; tables that need a
+stable order also carry an integer ``seq``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ISSUANCE_ACCOUNT_ID = "issuance"
+
+# SQLite only autoincrements INTEGER PRIMARY KEY, PostgreSQL gets a 64-bit sequence.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime stored as a naive UTC timestamp."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; pass an aware UTC time")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Account(Base):
+    """A holder of value: a wallet, a merchant, the issuance account or a fee account."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(16))
+    # Issuing accounts may go below zero; they carry the negative side of all issued value.
+    is_issuing: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Transfer(Base):
+    """One movement of value between two accounts, keyed by a client-chosen id."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    source_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    destination_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    # Canonical JSON of the remaining request parameters, compared on a repeated id.
+    parameters: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (CheckConstraint("amount_yen > 0", name="amount_positive"),)
+
+
+class Posting(Base):
+    """The signed change of one value kind on one account made by one transfer."""
+
+    __tablename__ = "postings"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    value_kind: Mapped[str] = mapped_column(String(16))
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+
+
+class Lot(Base):
+    """A quantity of one value kind with one expiry, held by one account.
+
+    A lot is created by the transfer that delivered it; spending lowers ``remaining_yen``.
+    Issuing accounts hold negative lots that are never spent.
+    """
+
+    __tablename__ = "lots"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), index=True)
+    value_kind: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    initial_yen: Mapped[int] = mapped_column(BigInteger)
+    remaining_yen: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint(
+            "(initial_yen > 0 AND remaining_yen >= 0 AND remaining_yen <= initial_yen)"
+            " OR (initial_yen < 0 AND remaining_yen = initial_yen)",
+            name="remaining_within_initial",
+        ),
+        Index("ix_lots_account_kind", "account_id", "value_kind"),
+    )
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_ascii: Mapped[str] = mapped_column(String(25))
+    city_ascii: Mapped[str] = mapped_column(String(15))
+    address: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    invoice_registration_number: Mapped[str] = mapped_column(String(14))
+    merchant_category_code: Mapped[str] = mapped_column(String(4))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Terminal(Base):
+    """A counter terminal; it exists from the activation code on and enrols once."""
+
+    __tablename__ = "terminals"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
+    label: Mapped[str] = mapped_column(String(25))
+    activation_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    activation_expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Wallet(Base):
+    __tablename__ = "wallets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id"))
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"))
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    method: Mapped[str] = mapped_column(String(8))
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    refunded_yen: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_lines: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
+    kinds: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        CheckConstraint("refunded_yen >= 0 AND refunded_yen <= amount_yen", name="refund_bounds"),
+        Index("ix_payments_merchant_created", "merchant_id", "created_at"),
+    )
+
+
+class Intent(Base):
+    """A merchant-presented payment request, shown as a QR code until paid or gone."""
+
+    __tablename__ = "intents"
+
+    id: Mapped[str] = mapped_column(String(25), primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    tax_lines: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
+    payload: Mapped[str] = mapped_column(String(512))
+    # pending, approved or cancelled; "expired" is derived from expires_at when read.
+    status: Mapped[str] = mapped_column(String(16))
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("terminal_id", "idempotency_key"),)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("terminal_id", "idempotency_key"),)
+
+
+class PaymentCodeRow(Base):
+    """A one-time consumer-presented code, stored only as its SHA-256 hash."""
+
+    __tablename__ = "payment_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), nullable=True)

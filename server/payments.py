@@ -1,0 +1,402 @@
+"""Payments: merchant-presented intents, consumer-presented codes, and refunds.
+
+Each operation runs inside one writing transaction that the caller opens. Rows are locked in
+one order, the domain row first (intent, payment code or payment) and then the ledger account,
+so concurrent requests queue instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server import ledger, tokens
+from server.errors import IdempotencyConflict, ServerError, invalid, not_found
+from server.models import Intent, Merchant, PaymentCodeRow, Refund, Terminal, Wallet
+from server.models import Payment as PaymentRow
+from server.settings import Settings, iso_utc
+from terminal import emv, paycode, protocol
+from terminal.protocol import ErrorCode, TaxLine
+
+logger = logging.getLogger(__name__)
+
+MAX_PAYMENT_LIST = 200
+
+
+@dataclass(frozen=True)
+class IntentView:
+    """An intent with its status as of ``now`` and its payment, if any."""
+
+    intent: Intent
+    status: protocol.IntentStatus
+    payment: PaymentRow | None
+
+
+# --- checks --------------------------------------------------------------------------------
+
+
+def check_amount(amount_yen: int, settings: Settings, field: str = "amount_yen") -> None:
+    """Reject amounts outside 1..max_amount_yen with a message naming the value."""
+    if not 1 <= amount_yen <= settings.max_amount_yen:
+        raise invalid(
+            f"{field} {amount_yen} is out of range; allowed: 1 to {settings.max_amount_yen} yen"
+        )
+
+
+def check_tax_lines(tax_lines: list[TaxLine], amount_yen: int) -> None:
+    if not tax_lines:
+        return
+    total_yen = sum(line.amount_yen for line in tax_lines)
+    if total_yen != amount_yen:
+        raise invalid(
+            f"tax_lines add up to {total_yen} yen but amount_yen is {amount_yen}; the lines"
+            " must sum to the amount"
+        )
+
+
+# --- merchant-presented mode ---------------------------------------------------------------
+
+
+def create_intent(
+    session: Session, terminal: Terminal, request: protocol.IntentCreate, settings: Settings
+) -> IntentView:
+    """Create a pending intent with its EMV payload, or return the one made with the same key."""
+    check_amount(request.amount_yen, settings)
+    check_tax_lines(request.tax_lines, request.amount_yen)
+    now = settings.clock()
+    tax_lines = _tax_json(request.tax_lines)
+
+    existing = session.scalars(
+        select(Intent).where(Intent.terminal_id == terminal.id,
+                             Intent.idempotency_key == request.idempotency_key)
+    ).one_or_none()
+    if existing is not None:
+        if existing.amount_yen != request.amount_yen or existing.tax_lines != tax_lines:
+            raise IdempotencyConflict(
+                f"idempotency_key {request.idempotency_key} already created intent {existing.id}"
+                f" for {existing.amount_yen} yen; use a new key for a new sale"
+            )
+        return view_intent(session, existing, now)
+
+    merchant = session.get(Merchant, terminal.merchant_id)
+    assert merchant is not None
+    intent_id = tokens.new_intent_id()
+    payload = emv.build_mpm_payload(
+        merchant_name=merchant.name_ascii,
+        merchant_city=merchant.city_ascii,
+        merchant_name_ja=merchant.name,
+        amount_yen=request.amount_yen,
+        reference_label=intent_id,
+        terminal_label=terminal.label,
+        merchant_category_code=merchant.merchant_category_code,
+        merchant_id=merchant.id,
+    )
+    intent = Intent(
+        id=intent_id, terminal_id=terminal.id, merchant_id=merchant.id,
+        idempotency_key=request.idempotency_key, amount_yen=request.amount_yen,
+        tax_lines=tax_lines, payload=payload, status="pending", created_at=now,
+        expires_at=now + timedelta(seconds=settings.intent_ttl_s),
+    )
+    session.add(intent)
+    session.flush()
+    logger.info("intent %s created by terminal %s for %d yen", intent_id, terminal.id,
+                request.amount_yen)
+    return IntentView(intent, "pending", None)
+
+
+def read_intent(session: Session, terminal: Terminal, intent_id: str, now: datetime) -> IntentView:
+    intent = session.get(Intent, intent_id)
+    if intent is None or intent.merchant_id != terminal.merchant_id:
+        raise not_found(f"intent {intent_id} does not exist for this merchant")
+    return view_intent(session, intent, now)
+
+
+def view_intent(session: Session, intent: Intent, now: datetime) -> IntentView:
+    status: protocol.IntentStatus
+    if intent.status == "pending" and now >= intent.expires_at:
+        status = "expired"
+    elif intent.status in ("pending", "approved", "cancelled"):
+        status = intent.status  # type: ignore[assignment]
+    else:
+        raise AssertionError(f"intent {intent.id} has unknown status {intent.status}")
+    payment = _payment_by_id(session, intent.payment_id) if intent.payment_id else None
+    return IntentView(intent, status, payment)
+
+
+def cancel_intent(
+    session: Session, terminal: Terminal, intent_id: str, now: datetime
+) -> IntentView:
+    """Cancel a pending intent; cancelling twice is harmless, cancelling a paid one fails."""
+    intent = _lock_intent(session, intent_id)
+    if intent is None or intent.merchant_id != terminal.merchant_id:
+        raise not_found(f"intent {intent_id} does not exist for this merchant")
+    if intent.status == "approved":
+        raise ServerError(ErrorCode.INTENT_ALREADY_PAID,
+                          f"intent {intent_id} is already paid; refund the payment instead")
+    if intent.status == "pending" and now < intent.expires_at:
+        intent.status = "cancelled"
+        session.flush()
+        logger.info("intent %s cancelled by terminal %s", intent_id, terminal.id)
+    return view_intent(session, intent, now)
+
+
+def pay_intent(
+    session: Session, wallet: Wallet, intent_id: str, request: protocol.IntentPay,
+    settings: Settings,
+) -> PaymentRow:
+    """Pay a pending intent from the wallet; the same key again returns the same payment."""
+    check_amount(request.amount_yen, settings)
+    now = settings.clock()
+    transfer_id = f"mpm:{wallet.id}:{request.idempotency_key}"
+    intent = _lock_intent(session, intent_id)
+    if intent is None:
+        raise not_found(f"intent {intent_id} does not exist; scan the shop's QR code again")
+
+    if intent.status == "approved":
+        assert intent.payment_id is not None
+        payment = _payment_by_id(session, intent.payment_id)
+        if payment.transfer_id != transfer_id:
+            raise ServerError(ErrorCode.INTENT_ALREADY_PAID, f"intent {intent_id} is already paid")
+        if payment.amount_yen != request.amount_yen:
+            raise IdempotencyConflict(
+                f"idempotency_key {request.idempotency_key} paid {payment.amount_yen} yen,"
+                f" not {request.amount_yen}"
+            )
+        return payment
+    if intent.status == "cancelled":
+        raise ServerError(ErrorCode.INTENT_CANCELLED, f"intent {intent_id} was cancelled by the shop")
+    if now >= intent.expires_at:
+        raise ServerError(ErrorCode.INTENT_EXPIRED,
+                          f"intent {intent_id} expired at {iso_utc(intent.expires_at)}")
+    if request.amount_yen != intent.amount_yen:
+        raise ServerError(
+            ErrorCode.AMOUNT_MISMATCH,
+            f"amount_yen {request.amount_yen} does not match intent {intent_id},"
+            f" which is for {intent.amount_yen} yen",
+        )
+
+    payment = _book_payment(
+        session, wallet=wallet, merchant_id=intent.merchant_id, terminal_id=intent.terminal_id,
+        transfer_id=transfer_id, amount_yen=intent.amount_yen, method="mpm",
+        tax_lines=intent.tax_lines, now=now,
+    )
+    intent.status = "approved"
+    intent.payment_id = payment.id
+    session.flush()
+    return payment
+
+
+# --- consumer-presented mode ---------------------------------------------------------------
+
+
+def redeem_code(
+    session: Session, terminal: Terminal, request: protocol.CpmRedeem, settings: Settings
+) -> PaymentRow:
+    """Charge the wallet behind a scanned one-time code; a code is charged at most once."""
+    check_amount(request.amount_yen, settings)
+    check_tax_lines(request.tax_lines, request.amount_yen)
+    now = settings.clock()
+    try:
+        code = paycode.validate_payment_code(request.code)
+    except paycode.PaymentCodeError as exc:
+        raise ServerError(ErrorCode.CODE_INVALID, str(exc)) from None
+
+    transfer_id = f"cpm:{terminal.id}:{request.idempotency_key}"
+    row = session.scalars(
+        select(PaymentCodeRow).where(PaymentCodeRow.code_hash == tokens.sha256_hex(code))
+        .with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise ServerError(ErrorCode.CODE_INVALID,
+                          f"payment code {code[:4]}... is not known; ask for a new code")
+    if row.payment_id is not None:
+        return _repeated_redeem(session, row.payment_id, transfer_id, request)
+    if now >= row.expires_at:
+        raise ServerError(ErrorCode.CODE_EXPIRED,
+                          f"payment code {code[:4]}... expired; ask the customer for a new code")
+
+    wallet = session.get(Wallet, row.wallet_id)
+    assert wallet is not None
+    payment = _book_payment(
+        session, wallet=wallet, merchant_id=terminal.merchant_id, terminal_id=terminal.id,
+        transfer_id=transfer_id, amount_yen=request.amount_yen, method="cpm",
+        tax_lines=_tax_json(request.tax_lines), now=now,
+    )
+    row.payment_id = payment.id
+    session.flush()
+    return payment
+
+
+def _repeated_redeem(
+    session: Session, payment_id: str, transfer_id: str, request: protocol.CpmRedeem
+) -> PaymentRow:
+    payment = _payment_by_id(session, payment_id)
+    if payment.transfer_id != transfer_id:
+        raise ServerError(ErrorCode.CODE_USED,
+                          "payment code was already used; ask the customer for a new code")
+    if payment.amount_yen != request.amount_yen:
+        raise IdempotencyConflict(
+            f"idempotency_key {request.idempotency_key} charged {payment.amount_yen} yen,"
+            f" not {request.amount_yen}"
+        )
+    return payment
+
+
+# --- payments and refunds ------------------------------------------------------------------
+
+
+def list_payments(session: Session, terminal: Terminal, limit: int) -> list[PaymentRow]:
+    """Return the merchant's payments, newest first."""
+    query = (
+        select(PaymentRow)
+        .where(PaymentRow.merchant_id == terminal.merchant_id)
+        .order_by(PaymentRow.created_at.desc(), PaymentRow.seq.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def read_payment(session: Session, terminal: Terminal, payment_id: str) -> PaymentRow:
+    payment = session.scalars(select(PaymentRow).where(PaymentRow.id == payment_id)).one_or_none()
+    if payment is None or payment.merchant_id != terminal.merchant_id:
+        raise not_found(f"payment {payment_id} does not exist for this merchant")
+    return payment
+
+
+def refund_payment(
+    session: Session, terminal: Terminal, payment_id: str, request: protocol.RefundCreate,
+    settings: Settings,
+) -> Refund:
+    """Return part or all of a payment to the wallet, in the kinds it was paid with."""
+    check_amount(request.amount_yen, settings)
+    now = settings.clock()
+    payment = session.scalars(
+        select(PaymentRow).where(PaymentRow.id == payment_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if payment is None:
+        raise not_found(f"payment {payment_id} does not exist")
+    if payment.merchant_id != terminal.merchant_id:
+        raise ServerError(ErrorCode.FORBIDDEN,
+                          f"payment {payment_id} belongs to another merchant; refund it there")
+
+    existing = session.scalars(
+        select(Refund).where(Refund.terminal_id == terminal.id,
+                             Refund.idempotency_key == request.idempotency_key)
+    ).one_or_none()
+    if existing is not None:
+        if existing.payment_id != payment_id or existing.amount_yen != request.amount_yen:
+            raise IdempotencyConflict(
+                f"idempotency_key {request.idempotency_key} already refunded"
+                f" {existing.amount_yen} yen of payment {existing.payment_id}"
+            )
+        return existing
+
+    left_yen = payment.amount_yen - payment.refunded_yen
+    if request.amount_yen > left_yen:
+        raise ServerError(
+            ErrorCode.REFUND_EXCEEDS_PAYMENT,
+            f"refund of {request.amount_yen} yen exceeds the {left_yen} yen not yet refunded"
+            f" of payment {payment_id} ({payment.amount_yen} yen)",
+        )
+
+    transfer_id = f"refund:{terminal.id}:{request.idempotency_key}"
+    ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=payment.transfer_id,
+                   amount_yen=request.amount_yen, now=now)
+    payment.refunded_yen += request.amount_yen
+    refund = Refund(id=tokens.new_id("r"), payment_id=payment_id, terminal_id=terminal.id,
+                    idempotency_key=request.idempotency_key, transfer_id=transfer_id,
+                    amount_yen=request.amount_yen, created_at=now)
+    session.add(refund)
+    session.flush()
+    logger.info("refund %s of %d yen on payment %s", refund.id, request.amount_yen, payment_id)
+    return refund
+
+
+# --- wire models ---------------------------------------------------------------------------
+
+
+def payment_model(payment: PaymentRow) -> protocol.Payment:
+    return protocol.Payment(
+        payment_id=payment.id,
+        merchant_id=payment.merchant_id,
+        terminal_id=payment.terminal_id,
+        amount_yen=payment.amount_yen,
+        refunded_yen=payment.refunded_yen,
+        method="mpm" if payment.method == "mpm" else "cpm",
+        created_at=iso_utc(payment.created_at),
+        tax_lines=[TaxLine.model_validate(line) for line in payment.tax_lines],
+        kinds={protocol.ValueKind(kind): amount for kind, amount in payment.kinds.items()},
+    )
+
+
+def intent_model(view: IntentView, now: datetime) -> protocol.Intent:
+    intent = view.intent
+    return protocol.Intent(
+        intent_id=intent.id,
+        amount_yen=intent.amount_yen,
+        status=view.status,
+        payload=intent.payload,
+        created_at=iso_utc(intent.created_at),
+        expires_at=iso_utc(intent.expires_at),
+        server_time=iso_utc(now),
+        payment=payment_model(view.payment) if view.payment is not None else None,
+    )
+
+
+def refund_model(session: Session, refund: Refund) -> protocol.Refund:
+    payment = _payment_by_id(session, refund.payment_id)
+    return protocol.Refund(
+        refund_id=refund.id,
+        payment_id=refund.payment_id,
+        amount_yen=refund.amount_yen,
+        created_at=iso_utc(refund.created_at),
+        payment=payment_model(payment),
+    )
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _book_payment(
+    session: Session, *, wallet: Wallet, merchant_id: str, terminal_id: str, transfer_id: str,
+    amount_yen: int, method: str, tax_lines: list[dict[str, int]], now: datetime,
+) -> PaymentRow:
+    merchant = session.get(Merchant, merchant_id)
+    assert merchant is not None
+    result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet.account_id,
+                        destination_id=merchant.account_id, amount_yen=amount_yen, now=now)
+    if not result.created:
+        # The key already paid something else with the same amount and merchant.
+        raise IdempotencyConflict(
+            f"idempotency key of transfer {transfer_id} was already used for another payment;"
+            " use a new key"
+        )
+    payment = PaymentRow(
+        id=tokens.new_id("p"), merchant_id=merchant_id, terminal_id=terminal_id,
+        wallet_id=wallet.id, transfer_id=transfer_id, method=method, amount_yen=amount_yen,
+        refunded_yen=0, tax_lines=tax_lines,
+        kinds={kind.value: amount for kind, amount in result.kinds.items()}, created_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    logger.info("payment %s: %s %d yen from wallet %s to merchant %s", payment.id, method,
+                amount_yen, wallet.id, merchant_id)
+    return payment
+
+
+def _lock_intent(session: Session, intent_id: str) -> Intent | None:
+    query = select(Intent).where(Intent.id == intent_id).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+
+
+def _payment_by_id(session: Session, payment_id: str) -> PaymentRow:
+    return session.scalars(select(PaymentRow).where(PaymentRow.id == payment_id)).one()
+
+
+def _tax_json(tax_lines: list[TaxLine]) -> list[dict[str, int]]:
+    return [{"rate_percent": line.rate_percent, "amount_yen": line.amount_yen} for line in tax_lines]

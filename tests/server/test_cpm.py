@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import httpx
+from settle_helpers import Server, TerminalClient, WalletClient
+
+from terminal import paycode
+
+
+def _code(wallet: WalletClient) -> str:
+    response = wallet.post("/v1/wallet/payment-codes")
+    assert response.status_code == 200, response.text
+    return str(response.json()["code"])
+
+
+def _redeem(terminal: TerminalClient, code: str, amount_yen: int = 700,
+            key: str = "scan-00001") -> httpx.Response:
+    return terminal.post("/v1/payments/cpm",
+                         {"code": code, "amount_yen": amount_yen, "idempotency_key": key})
+
+
+def _error_code(response: httpx.Response) -> str:
+    return str(response.json()["error"]["code"])
+
+
+def test_cpm_charges_wallet(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(1000)
+
+    response = _redeem(terminal, _code(wallet))
+
+    assert response.status_code == 200
+    payment = response.json()
+    assert payment["method"] == "cpm"
+    assert payment["amount_yen"] == 700
+    assert payment["terminal_id"] == terminal.terminal_id
+    assert wallet.balance_yen() == 300
+    assert server.merchant_balance_yen(terminal.merchant_id) == 700
+
+
+def test_payment_code_well_formed(server: Server) -> None:
+    wallet = server.new_wallet()
+
+    code = _code(wallet)
+
+    assert paycode.validate_payment_code(code) == code
+
+
+def test_second_scan_not_charged(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(2000)
+    code = _code(wallet)
+    _redeem(terminal, code)
+
+    second = _redeem(terminal, code, key="scan-00002")
+    other_shop = _redeem(server.new_terminal(), code, key="scan-00003")
+
+    assert second.status_code == 409
+    assert _error_code(second) == "code_used"
+    assert _error_code(other_shop) == "code_used"
+    assert wallet.balance_yen() == 1300
+
+
+def test_repeated_key_same_payment(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(2000)
+    code = _code(wallet)
+
+    first = _redeem(terminal, code).json()
+    again = _redeem(terminal, code)
+
+    assert again.status_code == 200
+    assert again.json()["payment_id"] == first["payment_id"]
+    assert wallet.balance_yen() == 1300
+
+
+def test_repeated_key_other_amount(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(2000)
+    code = _code(wallet)
+    _redeem(terminal, code)
+
+    response = _redeem(terminal, code, amount_yen=800)
+
+    assert _error_code(response) == "idempotency_conflict"
+    assert wallet.balance_yen() == 1300
+
+
+def test_expired_code_rejected(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(1000)
+    code = _code(wallet)
+
+    server.clock.advance(server.settings.payment_code_ttl_s)
+    response = _redeem(terminal, code)
+
+    assert response.status_code == 410
+    assert _error_code(response) == "code_expired"
+    assert wallet.balance_yen() == 1000
+
+
+def test_malformed_codes_invalid(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(1000)
+    code = _code(wallet)
+    one_digit_off = code[:-1] + str((int(code[-1]) + 1) % 10)
+
+    for bad in ("hello", code[:-1], one_digit_off, "１" * 20):
+        response = _redeem(terminal, bad)
+        assert response.status_code == 422, bad
+        assert _error_code(response) == "code_invalid"
+    assert wallet.balance_yen() == 1000
+
+
+def test_unknown_code_invalid(server: Server) -> None:
+    terminal = server.new_terminal()
+
+    response = _redeem(terminal, paycode.new_payment_code())
+
+    assert _error_code(response) == "code_invalid"
+    assert "not known" in response.json()["error"]["message"]
+
+
+def test_cpm_insufficient_funds(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(100)
+    code = _code(wallet)
+
+    response = _redeem(terminal, code)
+    retry = _redeem(terminal, code, amount_yen=100, key="scan-00002")
+
+    assert _error_code(response) == "insufficient_funds"
+    assert retry.status_code == 200
+    assert wallet.balance_yen() == 0
+
+
+def test_codes_stored_hashed(server: Server) -> None:
+    wallet = server.new_wallet()
+    code = _code(wallet)
+
+    with server.state.db.read() as session:
+        from sqlalchemy import text
+
+        stored = session.execute(text("SELECT code_hash FROM payment_codes")).scalars().all()
+
+    assert len(stored) == 1
+    assert code not in stored[0]
+    assert len(stored[0]) == 64
