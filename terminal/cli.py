@@ -39,15 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "print-test":
         from drivers.printer.testpage import print_test_main
 
-        return print_test_main(args)
+        return int(print_test_main(args))
     if command == "demo":
         from ui.demo import main as demo_main
 
-        return demo_main(args)
+        return int(demo_main(args))
     if command == "run":
         from ui.app import main as app_main
 
-        return app_main(args)
+        return int(app_main(args))
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

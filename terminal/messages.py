@@ -1,0 +1,231 @@
+"""What the clerk reads when something goes wrong: what happened and what to do next.
+
+Japanese is the source text. ``MESSAGES_EN`` contains an English text for every key, which the UI
+shows when the terminal's language is ``en``. Keys are the ``ErrorCode`` values, ``unreachable``
+and ``protocol_error`` for the ``terminal.api_client`` failures, and the terminal's own checks
+(keypad, scanner, sale).
+
+Some texts contain ``str.format`` fields such as ``{max_amount}``; ``message_for`` fills them from
+its keyword arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from terminal.api_client import ApiError, ProtocolError, Unreachable
+from terminal.protocol import ErrorCode
+
+Language = Literal["ja", "en"]
+
+UNREACHABLE = "unreachable"
+PROTOCOL_ERROR = "protocol_error"
+UNKNOWN_ERROR = "unknown_error"
+AMOUNT_TOO_LARGE = "amount_too_large"
+TOO_MANY_DIGITS = "too_many_digits"
+AMOUNT_MISSING = "amount_missing"
+AMOUNT_NOT_COMMITTED = "amount_not_committed"
+NO_ITEMS = "no_items"
+CODE_ALREADY_SENT = "code_already_sent"
+CODE_MALFORMED = "code_malformed"
+OUTCOME_UNKNOWN = "outcome_unknown"
+SCANNER_KANA_MODE = "scanner_kana_mode"
+
+MESSAGES_JA: dict[str, str] = {
+    ErrorCode.INVALID_REQUEST: (
+        "サーバーが要求を受け付けませんでした。もう一度お試しください。"
+        "続く場合はサポートに連絡してください。"
+    ),
+    ErrorCode.UNAUTHENTICATED: (
+        "この端末は認証されませんでした。端末の時計が正しいか確認し、"
+        "直らない場合は技術担当者に端末の再登録を依頼してください。"
+    ),
+    ErrorCode.FORBIDDEN: (
+        "この端末ではこの操作はできません。店舗の管理者に確認してください。"
+    ),
+    ErrorCode.NOT_FOUND: (
+        "取引が見つかりません。取引番号を確認して、もう一度お試しください。"
+    ),
+    ErrorCode.INSUFFICIENT_FUNDS: (
+        "残高が足りません。お客様に別の支払い方法をお願いしてください。"
+    ),
+    ErrorCode.CODE_INVALID: (
+        "このコードは使えません。アプリに表示された支払いコードを読み取ってください。"
+    ),
+    ErrorCode.CODE_EXPIRED: (
+        "コードの有効期限が切れています。アプリでコードを新しく表示してもらい、"
+        "もう一度読み取ってください。"
+    ),
+    ErrorCode.CODE_USED: (
+        "このコードは使用済みです。アプリでコードを新しく表示してもらい、"
+        "もう一度読み取ってください。"
+    ),
+    ErrorCode.INTENT_EXPIRED: (
+        "QRコードの有効期限が切れました。もう一度お支払いを始めてください。"
+    ),
+    ErrorCode.INTENT_CANCELLED: (
+        "このお支払いは取り消されています。もう一度お支払いを始めてください。"
+    ),
+    ErrorCode.INTENT_ALREADY_PAID: (
+        "このお支払いはすでに完了しています。取引履歴で確認してください。"
+    ),
+    ErrorCode.AMOUNT_MISMATCH: (
+        "金額が一致しません。金額を確認して、もう一度お支払いを始めてください。"
+    ),
+    ErrorCode.REFUND_EXCEEDS_PAYMENT: (
+        "返金額が返金できる残りの金額を超えています。金額を確認してください。"
+    ),
+    ErrorCode.IDEMPOTENCY_CONFLICT: (
+        "同じ取引が別の内容で送信されています。取引履歴を確認してから、"
+        "新しいお会計として始めてください。"
+    ),
+    ErrorCode.ACTIVATION_INVALID: (
+        "アクティベーションコードが正しくないか、使用済みです。"
+        "管理画面で新しいコードを発行してもらってください。"
+    ),
+    ErrorCode.DEMO_DISABLED: (
+        "このサーバーではデモ機能が使えません。技術担当者に確認してください。"
+    ),
+    UNREACHABLE: (
+        "サーバーに接続できません。ネットワークの接続を確認して、もう一度お試しください。"
+    ),
+    PROTOCOL_ERROR: (
+        "サーバーから読み取れない応答がありました。取引履歴で結果を確認してください。"
+        "続く場合はサポートに連絡してください。"
+    ),
+    UNKNOWN_ERROR: (
+        "エラーが発生しました。取引履歴で結果を確認してください。"
+        "続く場合はサポートに連絡してください。"
+    ),
+    AMOUNT_TOO_LARGE: (
+        "金額が上限（{max_amount}）を超えます。金額を確認してください。"
+    ),
+    TOO_MANY_DIGITS: (
+        "これ以上の桁は入力できません。金額を確認してください。"
+    ),
+    AMOUNT_MISSING: (
+        "金額が入力されていません。金額を入力してから「10%」または「8%」キーを押してください。"
+    ),
+    AMOUNT_NOT_COMMITTED: (
+        "入力中の金額があります。「10%」または「8%」キーを押して確定してください。"
+    ),
+    NO_ITEMS: (
+        "お会計する金額がありません。金額を入力して「10%」または「8%」キーを押してください。"
+    ),
+    CODE_ALREADY_SENT: (
+        "このコードは読み取り済みです。結果が表示されるまでお待ちください。"
+    ),
+    CODE_MALFORMED: (
+        "支払いコードを正しく読み取れませんでした。もう一度読み取ってください。"
+    ),
+    OUTCOME_UNKNOWN: (
+        "支払いの結果を確認できていません。「再送」を押して結果を確認してください。"
+    ),
+    SCANNER_KANA_MODE: (
+        "スキャナーの文字がかなで入力されました。日本語入力をオフ（半角英数）にして、"
+        "もう一度読み取ってください。"
+    ),
+}
+
+MESSAGES_EN: dict[str, str] = {
+    ErrorCode.INVALID_REQUEST: (
+        "The server did not accept the request. Try again, and contact support if it repeats."
+    ),
+    ErrorCode.UNAUTHENTICATED: (
+        "This terminal was not authenticated. Check the terminal's clock; if that does not "
+        "help, ask a technician to enrol the terminal again."
+    ),
+    ErrorCode.FORBIDDEN: "This terminal may not do this. Ask the shop manager.",
+    ErrorCode.NOT_FOUND: (
+        "The transaction was not found. Check the transaction number and try again."
+    ),
+    ErrorCode.INSUFFICIENT_FUNDS: (
+        "The balance is not enough. Ask the customer for another way to pay."
+    ),
+    ErrorCode.CODE_INVALID: (
+        "This code cannot be used. Scan the payment code shown in the app."
+    ),
+    ErrorCode.CODE_EXPIRED: (
+        "The code has expired. Ask the customer to show a new code in the app, then scan it again."
+    ),
+    ErrorCode.CODE_USED: (
+        "This code has already been used. Ask the customer to show a new code in the app, "
+        "then scan it again."
+    ),
+    ErrorCode.INTENT_EXPIRED: "The QR code has expired. Start the payment again.",
+    ErrorCode.INTENT_CANCELLED: "This payment was cancelled. Start the payment again.",
+    ErrorCode.INTENT_ALREADY_PAID: (
+        "This payment is already complete. Check it in the transaction history."
+    ),
+    ErrorCode.AMOUNT_MISMATCH: (
+        "The amounts do not match. Check the amount and start the payment again."
+    ),
+    ErrorCode.REFUND_EXCEEDS_PAYMENT: (
+        "The refund is more than the amount left to refund. Check the amount."
+    ),
+    ErrorCode.IDEMPOTENCY_CONFLICT: (
+        "The same transaction was sent with different details. Check the transaction history, "
+        "then start a new sale."
+    ),
+    ErrorCode.ACTIVATION_INVALID: (
+        "The activation code is wrong or already used. Ask for a new code from the "
+        "management screen."
+    ),
+    ErrorCode.DEMO_DISABLED: "Demo features are off on this server. Ask a technician.",
+    UNREACHABLE: "Cannot connect to the server. Check the network connection and try again.",
+    PROTOCOL_ERROR: (
+        "The server sent a response the terminal cannot read. Check the result in the "
+        "transaction history, and contact support if it repeats."
+    ),
+    UNKNOWN_ERROR: (
+        "An error occurred. Check the result in the transaction history, and contact support "
+        "if it repeats."
+    ),
+    AMOUNT_TOO_LARGE: "The amount is over the limit ({max_amount}). Check the amount.",
+    TOO_MANY_DIGITS: "No more digits can be entered. Check the amount.",
+    AMOUNT_MISSING: "No amount has been entered. Enter an amount, then press the 10% or 8% key.",
+    AMOUNT_NOT_COMMITTED: (
+        "An amount is still being entered. Press the 10% or 8% key to confirm it."
+    ),
+    NO_ITEMS: "There is nothing to pay for. Enter an amount and press the 10% or 8% key.",
+    CODE_ALREADY_SENT: "This code has already been scanned. Wait for the result.",
+    CODE_MALFORMED: "The payment code was not read correctly. Scan it again.",
+    OUTCOME_UNKNOWN: (
+        "The payment result is not confirmed yet. Press Resend to get the result."
+    ),
+    SCANNER_KANA_MODE: (
+        "The scanner typed kana. Turn Japanese input off (half-width alphanumeric) and scan "
+        "again."
+    ),
+}
+
+class _KeepMissingFields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+_CATALOGUES: dict[Language, dict[str, str]] = {"ja": MESSAGES_JA, "en": MESSAGES_EN}
+
+
+def message_key(error: ApiError | ErrorCode | str) -> str:
+    """Return the message key for an API failure, an error code or a key."""
+    if isinstance(error, ApiError):
+        if error.code is not None:
+            return str(error.code)
+        if isinstance(error, Unreachable):
+            return UNREACHABLE
+        if isinstance(error, ProtocolError):
+            return PROTOCOL_ERROR
+        return UNKNOWN_ERROR
+    return str(error)
+
+
+def message_for(error: ApiError | ErrorCode | str, lang: Language = "ja", **fields: str) -> str:
+    """Return the clerk's message for ``error`` in ``lang``, with ``fields`` filled in.
+
+    An unknown key returns the generic ``unknown_error`` text, so the clerk always sees advice.
+    A field that is not given stays in the text as ``{name}``.
+    """
+    catalogue = _CATALOGUES[lang]
+    text = catalogue.get(message_key(error), catalogue[UNKNOWN_ERROR])
+    return text.format_map(_KeepMissingFields(fields))

@@ -1,0 +1,156 @@
+"""Receipts composed as printer-independent documents.
+
+A payment receipt is a 適格簡易請求書 (simplified qualified invoice), which shops selling to the
+general public may issue. It must show the issuer's name and registration number (T and 13
+digits), the transaction date, the items with reduced-rate (8%) items marked, the total per tax
+rate, and the tax per rate. Tax is computed once per rate by ``terminal.tax``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from drivers.printer.document import Align, Columns, Cut, Document, Feed, QrCode, Rule, Text
+from terminal.protocol import Payment, Refund, TerminalInfo
+from terminal.tax import REDUCED_RATE_PERCENT, Rounding, TaxBreakdown, TaxSummary, summarize
+
+logger = logging.getLogger(__name__)
+
+# Japan has kept UTC+9 all year since it last observed daylight saving time in 1951, so a fixed
+# offset gives Asia/Tokyo time without depending on the tz database being installed.
+JST = timezone(timedelta(hours=9), "JST")
+
+REDUCED_MARK = "※"
+REDUCED_LEGEND = "※は軽減税率対象"
+PAYMENT_TITLE = "領収書"
+REFUND_TITLE = "返品・返金"
+COIN_NAME = "地域コイン"
+TAX_LABEL = "　内消費税"
+METHOD_LABELS = {"mpm": "QR (MPM)", "cpm": "コード読取 (CPM)"}
+REGISTRATION_NUMBER_PATTERN = re.compile(r"T\d{13}")
+
+
+def format_yen(amount_yen: int) -> str:
+    """Format yen as on a receipt: ``￥1,990`` (full-width yen sign, comma groups)."""
+    sign = "-" if amount_yen < 0 else ""
+    return f"{sign}￥{abs(amount_yen):,}"
+
+
+def format_jst(timestamp: str) -> str:
+    """Format an ISO 8601 timestamp as Japan time: ``2024年05月01日 09:30``."""
+    moment = datetime.fromisoformat(timestamp)
+    if moment.tzinfo is None:
+        # protocol.py sends UTC; a timestamp without an offset is read as UTC too.
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(JST).strftime("%Y年%m月%d日 %H:%M")
+
+
+def payment_receipt(
+    payment: Payment, terminal: TerminalInfo, rounding: Rounding = Rounding.FLOOR
+) -> Document:
+    """Compose the customer's receipt for an approved payment."""
+    breakdown = summarize(payment.tax_lines, rounding)
+    if payment.tax_lines and breakdown.total_yen != payment.amount_yen:
+        # The server checks that the lines add up; print the paid amount as the total anyway.
+        logger.warning(
+            "payment %s: tax lines sum to %d yen but the amount is %d yen",
+            payment.payment_id,
+            breakdown.total_yen,
+            payment.amount_yen,
+        )
+
+    document = Document()
+    _add_header(document, terminal, PAYMENT_TITLE)
+    _add_transaction(document, terminal, payment.created_at, payment.payment_id)
+    document.add(Rule())
+    _add_items(document, payment)
+    document.add(Rule())
+    document.add(Columns("合計", format_yen(payment.amount_yen), double_height=True, bold=True))
+    _add_tax_breakdown(document, breakdown)
+    document.add(Rule())
+    document.add(Columns("お支払い", COIN_NAME))
+    document.add(Columns("支払方法", METHOD_LABELS[payment.method]))
+    _add_footer(document, payment.payment_id)
+    return document
+
+
+def refund_receipt(refund: Refund, terminal: TerminalInfo) -> Document:
+    """Compose the receipt for a refund, naming the original transaction."""
+    payment = refund.payment
+    remaining_yen = payment.amount_yen - payment.refunded_yen
+
+    document = Document()
+    _add_header(document, terminal, REFUND_TITLE)
+    _add_transaction(document, terminal, refund.created_at, refund.refund_id)
+    document.add(Columns("元取引番号", payment.payment_id))
+    document.add(Columns("元取引日時", format_jst(payment.created_at)))
+    document.add(Rule())
+    document.add(Columns("元のお支払い", format_yen(payment.amount_yen)))
+    document.add(Columns("返金額", format_yen(refund.amount_yen), double_height=True, bold=True))
+    document.add(Columns("返金済み合計", format_yen(payment.refunded_yen)))
+    document.add(Columns("残額", format_yen(remaining_yen)))
+    document.add(Rule())
+    document.add(Columns("返金方法", COIN_NAME))
+    _add_footer(document, refund.refund_id)
+    return document
+
+
+def _add_header(document: Document, terminal: TerminalInfo, title: str) -> None:
+    merchant = terminal.merchant
+    number = merchant.invoice_registration_number
+    if not REGISTRATION_NUMBER_PATTERN.fullmatch(number):
+        logger.warning(
+            "merchant %s has registration number %r, expected T and 13 digits",
+            merchant.merchant_id,
+            number,
+        )
+
+    document.add(
+        Text(merchant.name, Align.CENTER, double_width=True, double_height=True, bold=True)
+    )
+    document.add(Text(merchant.address, Align.CENTER))
+    if merchant.phone:
+        document.add(Text(f"TEL {merchant.phone}", Align.CENTER))
+    document.add(Text(f"登録番号 {number}", Align.CENTER))
+    document.add(Feed())
+    document.add(Text(title, Align.CENTER, double_height=True, bold=True))
+
+
+def _add_transaction(
+    document: Document, terminal: TerminalInfo, created_at: str, transaction_id: str
+) -> None:
+    document.add(Text(format_jst(created_at)))
+    document.add(Columns("端末", f"{terminal.label} ({terminal.terminal_id})"))
+    document.add(Columns("取引番号", transaction_id))
+
+
+def _add_items(document: Document, payment: Payment) -> None:
+    if not payment.tax_lines:
+        document.add(Columns("お買い上げ", format_yen(payment.amount_yen)))
+        return
+    for line in payment.tax_lines:
+        mark = f" {REDUCED_MARK}" if line.rate_percent == REDUCED_RATE_PERCENT else ""
+        document.add(Columns(f"商品 {line.rate_percent}%{mark}", format_yen(line.amount_yen)))
+
+
+def _add_tax_breakdown(document: Document, breakdown: TaxBreakdown) -> None:
+    for summary in breakdown.summaries:
+        # One line per amount: "10%対象 ￥1,100 (内消費税 ￥100)" does not fit 58 mm paper once
+        # amounts reach six digits, and the renderer would shorten the label to make room.
+        document.add(Columns(_rate_label(summary), format_yen(summary.total_yen)))
+        document.add(Columns(TAX_LABEL, format_yen(summary.tax_yen)))
+    if any(summary.reduced for summary in breakdown.summaries):
+        document.add(Text(REDUCED_LEGEND))
+
+
+def _rate_label(summary: TaxSummary) -> str:
+    return f"{summary.rate_percent}%対象"
+
+
+def _add_footer(document: Document, transaction_id: str) -> None:
+    document.add(Feed())
+    document.add(QrCode(transaction_id))
+    document.add(Text(transaction_id, Align.CENTER))
+    document.add(Cut())

@@ -1,0 +1,396 @@
+"""One sale at the counter, from the first keypad press to its result.
+
+States::
+
+    idle -> amount_entry -> mpm_waiting -> approved | declined | cancelled | expired
+                         -> cpm_waiting -> approved | declined | cancelled
+
+The clerk types an amount on the keypad and commits it with a department key (「10%」 or 「8%」),
+once per tax rate or item. The sale's total is the sum of those tax lines. Then the customer
+either scans the QR on the screen (MPM: the terminal creates a payment intent and long-polls it)
+or shows a payment code that the clerk scans (CPM: the terminal redeems the code).
+
+The class holds no threads and no timers. Methods that take an ``ApiClient`` block on the network,
+so the UI calls them from one worker thread, one call at a time. Methods return a message key from
+``terminal.messages`` when the clerk has to be told something, or None; the same key stays in
+``notice`` until the next action.
+
+Double charges: each payment attempt has its own idempotency key (uuid4 hex), a CPM code that
+was already sent in this sale is never sent again, and after a network failure the outcome of
+a redeem is unknown, so only ``resend_code()`` (same code, same key) may follow, never a new code.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from terminal import messages
+from terminal.api_client import ApiClient, ApiError, Declined, mask_code
+from terminal.paycode import PaymentCodeError, validate_payment_code
+from terminal.protocol import ErrorCode, Intent, Payment, TaxLine
+from terminal.receipt import format_yen
+
+logger = logging.getLogger(__name__)
+
+
+class SaleState(StrEnum):
+    IDLE = "idle"
+    AMOUNT_ENTRY = "amount_entry"
+    MPM_WAITING = "mpm_waiting"
+    CPM_WAITING = "cpm_waiting"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+FINISHED_STATES = frozenset(
+    {SaleState.APPROVED, SaleState.DECLINED, SaleState.CANCELLED, SaleState.EXPIRED}
+)
+
+
+class Key(StrEnum):
+    """Keypad keys. Digits are their own text, so ``Key("7")`` is the 7 key."""
+
+    ZERO = "0"
+    ONE = "1"
+    TWO = "2"
+    THREE = "3"
+    FOUR = "4"
+    FIVE = "5"
+    SIX = "6"
+    SEVEN = "7"
+    EIGHT = "8"
+    NINE = "9"
+    DOUBLE_ZERO = "00"
+    CLEAR = "clear"
+    BACKSPACE = "backspace"
+    RATE_10 = "10%"
+    RATE_8 = "8%"
+
+
+DEPARTMENT_RATES: dict[Key, Literal[10, 8]] = {Key.RATE_10: 10, Key.RATE_8: 8}
+
+
+class InvalidTransition(Exception):
+    """An action was called in a state that does not allow it: a bug in the caller."""
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+class Sale:
+    """The state of one sale. Create a new one, or call ``reset()``, for the next customer."""
+
+    def __init__(
+        self,
+        max_amount_yen: int,
+        new_key: Callable[[], str] = new_idempotency_key,
+        default_rate_percent: Literal[10, 8] | None = 10,
+    ) -> None:
+        """``default_rate_percent`` is the rate given to an amount typed but not committed with
+        a department key when the clerk starts the payment; None makes the key compulsory."""
+        if max_amount_yen < 1:
+            raise ValueError(f"max_amount_yen must be at least 1, got {max_amount_yen}")
+        self.max_amount_yen = max_amount_yen
+        self.max_digits = len(str(max_amount_yen))
+        self._new_key = new_key
+        self.default_rate_percent = default_rate_percent
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything and return to idle."""
+        self.state = SaleState.IDLE
+        self.typed_digits = ""
+        self.tax_lines: list[TaxLine] = []
+        self.idempotency_key: str | None = None
+        self.method: Literal["mpm", "cpm"] | None = None
+        self.intent: Intent | None = None
+        self.payment: Payment | None = None
+        self.decline_code: ErrorCode | None = None
+        self.notice: str | None = None
+        self.outcome_unknown = False
+        self.codes_sent: set[str] = set()
+        self._pending_code: str | None = None
+        self._deadline: datetime | None = None
+        # Kept after create_intent failed on the network, so a retry with the same lines
+        # reuses it and cannot leave two live intents for one sale.
+        self._unsent_intent_key: str | None = None
+
+    # --- amounts -----------------------------------------------------------------------
+
+    @property
+    def typed_yen(self) -> int:
+        return int(self.typed_digits) if self.typed_digits else 0
+
+    @property
+    def total_yen(self) -> int:
+        """The sum of the committed tax lines; the amount being typed is not included."""
+        return sum(line.amount_yen for line in self.tax_lines)
+
+    def press(self, key: Key | str) -> str | None:
+        """Apply one keypad key; return a message key when the key was rejected."""
+        key = Key(key)
+        self._require(SaleState.IDLE, SaleState.AMOUNT_ENTRY)
+        self.state = SaleState.AMOUNT_ENTRY
+
+        if key in DEPARTMENT_RATES:
+            return self._set_notice(self._commit_line(DEPARTMENT_RATES[key]))
+        if key is Key.CLEAR:
+            self._clear()
+        elif key is Key.BACKSPACE:
+            self.typed_digits = self.typed_digits[:-1]
+        else:
+            return self._set_notice(self._type_digits(key.value))
+        return self._set_notice(None)
+
+    def remove_last_line(self) -> None:
+        """Void the most recent department entry."""
+        self._require(SaleState.AMOUNT_ENTRY)
+        if self.tax_lines:
+            self.tax_lines.pop()
+            self._unsent_intent_key = None
+
+    def _type_digits(self, digits: str) -> str | None:
+        if not self.typed_digits and digits.startswith("0"):
+            return None  # a leading zero adds nothing, so 0 and 00 on an empty entry are ignored
+        candidate = self.typed_digits + digits
+        if len(candidate) > self.max_digits:
+            return messages.TOO_MANY_DIGITS
+        if self.total_yen + int(candidate) > self.max_amount_yen:
+            return messages.AMOUNT_TOO_LARGE
+        self.typed_digits = candidate
+        return None
+
+    def _commit_line(self, rate_percent: Literal[10, 8]) -> str | None:
+        if self.typed_yen == 0:
+            return messages.AMOUNT_MISSING
+        self.tax_lines.append(TaxLine(rate_percent=rate_percent, amount_yen=self.typed_yen))
+        self.typed_digits = ""
+        self._unsent_intent_key = None
+        return None
+
+    def _clear(self) -> None:
+        # The first press clears the amount being typed, the next one the whole sale.
+        if self.typed_digits:
+            self.typed_digits = ""
+        else:
+            self.tax_lines.clear()
+            self._unsent_intent_key = None
+
+    def _check_ready_to_pay(self) -> str | None:
+        self._require(SaleState.AMOUNT_ENTRY)
+        if self.typed_digits and self.default_rate_percent is not None:
+            self._commit_line(self.default_rate_percent)
+        if self.typed_digits:
+            return messages.AMOUNT_NOT_COMMITTED
+        if not self.tax_lines:
+            return messages.NO_ITEMS
+        return None
+
+    # --- MPM: the customer scans the screen --------------------------------------------
+
+    def start_mpm(self, api: ApiClient, now: datetime | None = None) -> str | None:
+        """Create a payment intent for the total and wait for the customer to pay it."""
+        problem = self._check_ready_to_pay()
+        if problem is not None:
+            return self._set_notice(problem)
+
+        self.method = "mpm"
+        self.idempotency_key = self._unsent_intent_key or self._new_key()
+        try:
+            intent = api.create_intent(self.total_yen, self.tax_lines, self.idempotency_key)
+        except Declined as exc:
+            return self._decline(exc)
+        except ApiError as exc:
+            self._unsent_intent_key = self.idempotency_key
+            return self._set_notice(messages.message_key(exc))
+
+        self._unsent_intent_key = None
+        self._deadline = _local_deadline(intent, now or datetime.now(UTC))
+        self.state = SaleState.MPM_WAITING
+        self._set_notice(None)
+        return self._apply_intent(intent)
+
+    def poll_mpm(self, api: ApiClient, wait_s: float) -> str | None:
+        """Long-poll the intent once; the UI calls this again while the state stays waiting."""
+        intent = self._require_intent()
+        try:
+            updated = api.wait_intent(intent.intent_id, wait_s)
+        except Declined as exc:
+            return self._decline(exc)
+        except ApiError as exc:
+            return self._set_notice(messages.message_key(exc))
+        return self._apply_intent(updated)
+
+    def seconds_left(self, now: datetime | None = None) -> int:
+        """Whole seconds until the intent expires (rounded up), for the countdown; 0 if none."""
+        if self._deadline is None or self.state is not SaleState.MPM_WAITING:
+            return 0
+        remaining_s = (self._deadline - (now or datetime.now(UTC))).total_seconds()
+        return max(0, math.ceil(remaining_s))
+
+    def _require_intent(self) -> Intent:
+        self._require(SaleState.MPM_WAITING)
+        if self.intent is None:
+            raise InvalidTransition("mpm_waiting without an intent")
+        return self.intent
+
+    def _apply_intent(self, intent: Intent) -> str | None:
+        self.intent = intent
+        if intent.status == "approved":
+            if intent.payment is None:
+                # The server must include the payment of an approved intent; keep waiting.
+                logger.warning("intent %s is approved but has no payment", intent.intent_id)
+                return self._set_notice(messages.PROTOCOL_ERROR)
+            self._approve(intent.payment)
+        elif intent.status == "expired":
+            self.state = SaleState.EXPIRED
+        elif intent.status == "cancelled":
+            self.state = SaleState.CANCELLED
+        return self._set_notice(None)
+
+    # --- CPM: the clerk scans the customer's code --------------------------------------
+
+    def start_cpm(self) -> str | None:
+        """Wait for the customer's payment code."""
+        problem = self._check_ready_to_pay()
+        if problem is not None:
+            return self._set_notice(problem)
+        self.method = "cpm"
+        self.idempotency_key = self._new_key()
+        self.state = SaleState.CPM_WAITING
+        return self._set_notice(None)
+
+    def submit_code(self, api: ApiClient, code: str) -> str | None:
+        """Redeem a scanned payment code for the total, unless this sale already sent it."""
+        self._require(SaleState.CPM_WAITING)
+        if code in self.codes_sent:
+            logger.info(
+                "code %s was already sent in this sale, so it is not sent again",
+                mask_code(code),
+            )
+            return self._set_notice(messages.CODE_ALREADY_SENT)
+        if self.outcome_unknown:
+            return self._set_notice(messages.OUTCOME_UNKNOWN)
+        try:
+            validate_payment_code(code)
+        except PaymentCodeError as exc:
+            logger.info("rejected scanned code %s: %s", mask_code(code), exc)
+            return self._set_notice(messages.CODE_MALFORMED)
+
+        self.codes_sent.add(code)
+        self._pending_code = code
+        return self._redeem(api, code)
+
+    def resend_code(self, api: ApiClient) -> str | None:
+        """Send the last code again with the same key, after its outcome was left unknown."""
+        self._require(SaleState.CPM_WAITING)
+        if not self.outcome_unknown or self._pending_code is None:
+            raise InvalidTransition("resend_code needs a redeem whose outcome is unknown")
+        return self._redeem(api, self._pending_code)
+
+    def _redeem(self, api: ApiClient, code: str) -> str | None:
+        if self.idempotency_key is None:
+            raise InvalidTransition("cpm_waiting without an idempotency key")
+        try:
+            payment = api.redeem_cpm(code, self.total_yen, self.tax_lines, self.idempotency_key)
+        except Declined as exc:
+            self.outcome_unknown = False
+            return self._decline(exc)
+        except ApiError as exc:
+            # The request may have reached the server: the result is unknown until resent.
+            self.outcome_unknown = True
+            return self._set_notice(messages.message_key(exc))
+        self.outcome_unknown = False
+        self._approve(payment)
+        return self._set_notice(None)
+
+    # --- ending ------------------------------------------------------------------------
+
+    def cancel(self, api: ApiClient | None = None) -> str | None:
+        """Cancel the sale; an MPM intent is cancelled on the server, which needs ``api``.
+
+        The customer may pay an intent at the moment it is cancelled; the server then
+        reports it paid, and the sale ends approved instead.
+        """
+        if self.state is not SaleState.MPM_WAITING:
+            self._require(SaleState.IDLE, SaleState.AMOUNT_ENTRY, SaleState.CPM_WAITING)
+            self.state = SaleState.CANCELLED
+            # A redeem with an unknown outcome may still have charged the customer.
+            return self._set_notice(messages.OUTCOME_UNKNOWN if self.outcome_unknown else None)
+
+        if api is None:
+            raise InvalidTransition("cancelling an MPM sale needs the ApiClient")
+        intent = self._require_intent()
+        try:
+            return self._apply_intent(api.cancel_intent(intent.intent_id))
+        except Declined as exc:
+            return self._cancel_declined(api, intent, exc)
+        except ApiError as exc:
+            return self._set_notice(messages.message_key(exc))
+
+    def _cancel_declined(self, api: ApiClient, intent: Intent, exc: Declined) -> str | None:
+        if exc.code is ErrorCode.INTENT_EXPIRED:
+            self.state = SaleState.EXPIRED
+            return self._set_notice(None)
+        if exc.code is ErrorCode.INTENT_ALREADY_PAID:
+            return self.poll_mpm(api, 0)
+        return self._decline(exc)
+
+    def retry(self) -> None:
+        """Go back to amount entry with the same lines, after a decline, expiry or cancel."""
+        self._require(SaleState.DECLINED, SaleState.EXPIRED, SaleState.CANCELLED)
+        if self.outcome_unknown:
+            raise InvalidTransition("retry after a redeem with an unknown outcome")
+        self.state = SaleState.AMOUNT_ENTRY
+        self.idempotency_key = None
+        self.method = None
+        self.intent = None
+        self.decline_code = None
+        self._deadline = None
+        self._set_notice(None)
+
+    def _approve(self, payment: Payment) -> None:
+        self.payment = payment
+        self.state = SaleState.APPROVED
+        logger.info("sale approved: payment %s, %d yen", payment.payment_id, payment.amount_yen)
+
+    def _decline(self, exc: Declined) -> str:
+        self.decline_code = exc.code
+        self.state = SaleState.DECLINED
+        logger.info("sale declined: %s", exc.code)
+        notice = messages.message_key(exc)
+        self.notice = notice
+        return notice
+
+    def notice_text(self, lang: messages.Language = "ja") -> str | None:
+        """Return the clerk's text for ``notice`` in ``lang``, or None when there is none."""
+        if self.notice is None:
+            return None
+        return messages.message_for(self.notice, lang, max_amount=format_yen(self.max_amount_yen))
+
+    def _set_notice(self, notice: str | None) -> str | None:
+        self.notice = notice
+        return notice
+
+    def _require(self, *allowed: SaleState) -> None:
+        if self.state not in allowed:
+            names = ", ".join(state.value for state in allowed)
+            raise InvalidTransition(
+                f"this action needs state {names}, but the sale is {self.state}"
+            )
+
+
+def _local_deadline(intent: Intent, received_at: datetime) -> datetime:
+    """Translate the intent's expiry to the terminal's clock, whatever the clock skew."""
+    expires_at = datetime.fromisoformat(intent.expires_at)
+    lifetime = expires_at - datetime.fromisoformat(intent.server_time)
+    return received_at + lifetime
