@@ -96,7 +96,7 @@ def _raw_payment(execute: Callable[[str, tuple[Any, ...]], Any], fetch: Callable
 def bench_raw_sqlite(path: Path, payments: int) -> float:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA foreign_keys = ON")
     cursor = connection.cursor()
     started = time.perf_counter()
