@@ -8,9 +8,10 @@ VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
 
 # Shared libraries and fonts: zbar for reading QR images, the Noto CJK font for Japanese on
-# screen and in the printer emulator, and what Qt 6 loads for the offscreen and X11 platforms.
+# screen and in the printer emulator, libusb for USB printers, and what Qt 6 loads for the
+# offscreen and X11 platforms.
 SYSTEM_PACKAGES=(
-    libzbar0 fonts-noto-cjk
+    libzbar0 fonts-noto-cjk libusb-1.0-0
     libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon0
     libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1

@@ -25,7 +25,9 @@ USAGE = """usage: chiiki-pos [run] [--config FILE] [--lang ja|en]
 
 def _configure_logging() -> None:
     level = os.environ.get("CHIIKI_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
