@@ -1,0 +1,78 @@
+"""Whole-product fixtures: the settlement server on loopback, the printer emulator, an enrolled
+terminal driven through its Qt window, and a funded wallet."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from drivers.printer.emulator import PrinterEmulator
+from server.db import init_db
+from server.demo import DEMO_MERCHANT, seed_demo
+from server.embedded import EmbeddedServer, start_embedded_server
+from server.wallet_cli import WalletClient
+from terminal.api_client import ApiClient
+from terminal.config import PrinterConfig, ScannerConfig, TerminalConfig, hash_pin
+from terminal.keys import Signer, load_or_create_private_key
+from ui.app import Terminal, build_terminal
+from ui.theme import apply_theme
+
+LOOPBACK = "127.0.0.1"
+MANAGER_PIN = "2468"
+WALLET_TOPUP_YEN = 30_000
+SHOP_NAME = DEMO_MERCHANT.name
+
+
+@dataclass
+class World:
+    server: EmbeddedServer
+    printer: PrinterEmulator
+    terminal: Terminal
+    wallet: WalletClient
+
+
+@pytest.fixture
+def world(qapp: QApplication, tmp_path: Path) -> Iterator[World]:
+    db_url = f"sqlite:///{tmp_path / 'settle.db'}"
+    seed = seed_demo(init_db(db_url))
+    server = start_embedded_server(db_url, host=LOOPBACK, port=0, demo=True)
+    printer = PrinterEmulator(LOOPBACK, 0, paper_width_mm=80)
+    printer.start()
+
+    signer = Signer(load_or_create_private_key(tmp_path))
+    api = ApiClient(server.url, None, signer)
+    info = api.enrol(seed.activation_code)
+    wallet = WalletClient(server.url)
+    wallet.create()
+    wallet.topup(WALLET_TOPUP_YEN)
+
+    config = TerminalConfig(
+        server_url=server.url,
+        data_dir=tmp_path,
+        manager_pin_hash=hash_pin(MANAGER_PIN, iterations=1000),
+        printer=PrinterConfig(url=printer.url, paper_width_mm=80),
+        scanner=ScannerConfig(),
+    )
+    apply_theme(qapp)
+    terminal = build_terminal(qapp, config, api, info, "ja", long_poll_s=5)
+    terminal.window.resize(1024, 640)
+    terminal.window.show()
+
+    yield World(server, printer, terminal, wallet)
+
+    terminal.window.close()
+    terminal.window.controller.shutdown()
+    qapp.removeEventFilter(terminal.scan_filter)
+    server.stop()
+    terminal.services.runner.wait(10_000)
+    printer.stop()
+    api.close()
+    wallet.close()

@@ -1,0 +1,68 @@
+"""The consumer-presented payment screen: the clerk scans the code on the customer's wallet.
+
+Scans reach the presenter from the application-wide scanner filter, wherever focus is; this
+screen only shows the clerk what to do and what is happening.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from ui.sale import SalePresenter
+from ui.widgets import big_button, format_yen, styled_label
+
+
+class CpmScreen(QWidget):
+    """Asks the clerk to scan the customer's code and shows that it is being checked."""
+
+    back_requested = Signal()
+
+    def __init__(self, presenter: SalePresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.presenter = presenter
+        self.instruction = styled_label(
+            self.tr("お客様のコードをスキャナーで読み取ってください"), "title"
+        )
+        self.instruction.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.amount = styled_label("", "amount")
+        self.amount.setObjectName("cpm_amount")
+        self.amount.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status = styled_label("", "hint")
+        self.status.setObjectName("cpm_status")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.back_button = big_button(self.tr("戻る"))
+        self.back_button.setObjectName("cpm_back")
+        self.back_button.clicked.connect(self.back_requested)
+        self.resend_button = big_button(self.tr("再送"), "primary")
+        self.resend_button.setObjectName("cpm_resend")
+        self.resend_button.clicked.connect(presenter.resend)
+        self.resend_button.hide()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addWidget(self.resend_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.instruction)
+        layout.addStretch(1)
+        layout.addWidget(self.amount)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+
+        presenter.busy_changed.connect(self._show_busy)
+
+    def prepare(self, amount_yen: int) -> None:
+        self.amount.setText(format_yen(amount_yen))
+        self.status.setText("")
+        self.resend_button.hide()
+
+    def show_notice(self, text: str) -> None:
+        self.status.setText(text)
+        self.resend_button.setVisible(self.presenter.outcome_unknown)
+
+    def _show_busy(self, busy: bool) -> None:
+        self.back_button.setEnabled(not busy)
+        self.resend_button.setEnabled(not busy)
+        if busy:
+            self.status.setText(self.tr("確認しています…"))

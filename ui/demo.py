@@ -1,0 +1,203 @@
+"""``chiiki-pos demo``: the whole product on one machine, for a first look.
+
+One process starts the settlement server on loopback with a SQLite file, seeds the demo shop,
+starts the printer emulator, enrols the terminal, creates a wallet with coin, and opens three
+windows: the terminal (the clerk's side), the receipts the emulator printed, and a customer
+phone that pays the terminal's QR or shows a payment code. All network traffic stays on
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from drivers.printer.emulator import PrinterEmulator
+from drivers.printer.received import ReceivedJob
+from server.db import init_db
+from server.demo import seed_demo
+from server.embedded import start_embedded_server
+from server.wallet_cli import WalletClient, WalletCredentials
+from terminal.api_client import ApiClient
+from terminal.config import PrinterConfig, TerminalConfig, hash_pin
+from terminal.keys import Signer, load_or_create_private_key
+from ui.app import Terminal, build_terminal, create_application, has_display, save_terminal_id
+from ui.phone import PhoneWindow
+from ui.receipt_preview import ReceiptPreview
+from ui.worker import TaskRunner
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+DEMO_TOPUP_YEN = 30_000
+# The manager PIN of the demo terminal; the phone window shows it so refunds can be tried.
+DEMO_MANAGER_PIN = "1234"
+DEMO_PAPER_WIDTH_MM: Literal[58, 80] = 58
+STATE_FILE = "demo-state.json"
+# Windows settle (fonts, layout, the first balance request) before screenshots are taken.
+SCREENSHOT_DELAY_MS = 1500
+
+
+@dataclass
+class DemoWorld:
+    """The running back end of the demo: server, printer and the parties' credentials."""
+
+    server_url: str
+    printer: PrinterEmulator
+    terminal_id: str
+    wallet: WalletCredentials
+    data_dir: Path
+
+
+def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="chiiki-pos demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", choices=("ja", "en"), default="ja", help="terminal language")
+    parser.add_argument(
+        "--data-dir", type=Path, help="keep the demo database and keys here (default: a temporary directory)"
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="DIR", help="save a PNG of each window into DIR and exit"
+    )
+    parser.add_argument(
+        "--tour", action="store_true", help="with --screenshot: take a QR payment and a code payment first"
+    )
+    parser.add_argument("--offscreen", action="store_true", help="draw without a display (Qt offscreen)")
+    return parser.parse_args(list(argv))
+
+
+def start_world(stack: ExitStack, data_dir: Path, on_job: Callable[[ReceivedJob], None]) -> DemoWorld:
+    """Start the server and printer, then enrol the terminal and fund a wallet (first run)."""
+    db_url = f"sqlite:///{data_dir / 'settle.db'}"
+    state_path = data_dir / STATE_FILE
+    fresh = not state_path.exists()
+    if fresh:
+        seed = seed_demo(init_db(db_url))
+    server = start_embedded_server(db_url, host=LOOPBACK, port=0, demo=True)
+    stack.callback(server.stop)
+    printer = PrinterEmulator(LOOPBACK, 0, paper_width_mm=DEMO_PAPER_WIDTH_MM, on_job=on_job)
+    printer.start()
+    stack.callback(printer.stop)
+
+    if fresh:
+        terminal_id, wallet = _enrol_and_fund(server.url, data_dir, seed.activation_code)
+        state = {"terminal_id": terminal_id, "wallet_id": wallet.wallet_id, "wallet_token": wallet.token}
+        state_path.write_text(json.dumps(state), encoding="utf-8")
+    else:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        terminal_id = state["terminal_id"]
+        wallet = WalletCredentials(server.url, state["wallet_id"], state["wallet_token"])
+    return DemoWorld(server.url, printer, terminal_id, _with_url(wallet, server.url), data_dir)
+
+
+def _with_url(wallet: WalletCredentials, server_url: str) -> WalletCredentials:
+    return WalletCredentials(server_url, wallet.wallet_id, wallet.token)
+
+
+def _enrol_and_fund(server_url: str, data_dir: Path, activation_code: str) -> tuple[str, WalletCredentials]:
+    signer = Signer(load_or_create_private_key(data_dir))
+    with ApiClient(server_url, None, signer) as api:
+        info = api.enrol(activation_code)
+    save_terminal_id(data_dir, info.terminal_id)
+    wallet = WalletClient(server_url)
+    try:
+        credentials = wallet.create()
+        wallet.topup(DEMO_TOPUP_YEN)
+    finally:
+        wallet.close()
+    log.info("demo terminal %s enrolled, wallet %s funded", info.terminal_id, credentials.wallet_id)
+    return info.terminal_id, credentials
+
+
+def demo_config(world: DemoWorld, lang: str) -> TerminalConfig:
+    return TerminalConfig(
+        server_url=world.server_url,
+        data_dir=world.data_dir,
+        language="en" if lang == "en" else "ja",
+        manager_pin_hash=hash_pin(DEMO_MANAGER_PIN),
+        printer=PrinterConfig(url=world.printer.url, paper_width_mm=DEMO_PAPER_WIDTH_MM),
+    )
+
+
+def open_windows(app: QApplication, world: DemoWorld, preview: ReceiptPreview, lang: str,
+                 stack: ExitStack) -> tuple[Terminal, PhoneWindow]:
+    signer = Signer(load_or_create_private_key(world.data_dir))
+    api = ApiClient(world.server_url, world.terminal_id, signer)
+    stack.callback(api.close)
+    terminal = build_terminal(app, demo_config(world, lang), api, api.terminal_info(), lang)
+    wallet = WalletClient(world.server_url, world.wallet)
+    stack.callback(wallet.close)
+    phone = PhoneWindow(wallet, TaskRunner(app), lambda: terminal.window)
+    phone.note.setText(phone.tr("デモの責任者暗証番号: {pin}").format(pin=DEMO_MANAGER_PIN))
+
+    terminal.window.resize(1024, 640)
+    terminal.window.move(0, 0)
+    preview.resize(420, 760)
+    preview.move(1040, 0)
+    phone.resize(400, 760)
+    phone.move(1470, 0)
+    for window in (terminal.window, preview, phone):
+        window.show()
+    return terminal, phone
+
+
+def save_screenshots(directory: Path, windows: dict[str, QWidget]) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for name, window in windows.items():
+        path = directory / f"{name}.png"
+        window.grab().save(str(path))
+        saved.append(path)
+    log.info("saved screenshots: %s", ", ".join(str(path) for path in saved))
+    return saved
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parse_args(argv)
+    if args.offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif not has_display():
+        sys.stderr.write("no display found: run `chiiki-pos demo --offscreen --screenshot DIR` or `xvfb-run -a chiiki-pos demo`\n")
+        return 2
+
+    temporary = args.data_dir is None
+    data_dir = Path(tempfile.mkdtemp(prefix="chiiki-demo-")) if temporary else args.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(args, data_dir)
+    finally:
+        if temporary:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, data_dir: Path) -> int:
+    app = create_application([], args.lang)
+    preview = ReceiptPreview()
+    with ExitStack() as stack:
+        world = start_world(stack, data_dir, preview.bridge.deliver)
+        terminal, phone = open_windows(app, world, preview, args.lang, stack)
+        windows: dict[str, QWidget] = {"terminal": terminal.window, "receipts": preview, "phone": phone}
+        if args.screenshot is not None:
+            if args.tour:
+                from ui.demo_tour import Tour
+
+                tour = Tour(app, terminal, phone, preview, args.screenshot)
+                QTimer.singleShot(SCREENSHOT_DELAY_MS, tour.start)
+            else:
+                QTimer.singleShot(SCREENSHOT_DELAY_MS, lambda: (save_screenshots(args.screenshot, windows), app.quit()))
+        code = app.exec()
+        terminal.window.controller.shutdown()
+        terminal.services.runner.wait(5000)
+    return code

@@ -1,0 +1,186 @@
+"""Recent payments from the server, and the refund flow behind the manager PIN.
+
+``HistoryPresenter`` loads payments and sends refunds on workers. The amount check here only
+spares the clerk a round trip: the server enforces the same limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from terminal import protocol
+from terminal.protocol import ErrorCode
+from ui.errors import clerk_message
+from ui.services import TerminalServices, new_idempotency_key
+from ui.widgets import big_button, format_yen, styled_label
+
+log = logging.getLogger(__name__)
+
+HISTORY_LIMIT = 50
+
+
+def refundable_yen(payment: protocol.Payment) -> int:
+    return payment.amount_yen - payment.refunded_yen
+
+
+class HistoryPresenter(QObject):
+    """Loads the payment list and carries one refund from PIN to server response."""
+
+    loading = Signal()
+    loaded = Signal(list)  # list[protocol.Payment], newest first
+    load_failed = Signal(str)
+    pin_accepted = Signal(object)  # the protocol.Payment to refund
+    pin_rejected = Signal()
+    refund_rejected = Signal(str)
+    refund_done = Signal(object)  # protocol.Refund
+
+    def __init__(self, services: TerminalServices, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self.payments: list[protocol.Payment] = []
+        self.selected: protocol.Payment | None = None
+        # One key per (payment, amount), so pressing refund again after a lost response
+        # repeats the same refund instead of making a second one.
+        self._refund_keys: dict[tuple[str, int], str] = {}
+        self._refund_busy = False
+
+    def load(self) -> None:
+        self.loading.emit()
+        api = self._services.api
+        self._services.runner.run(
+            lambda: api.list_payments(HISTORY_LIMIT), self._on_loaded, self._on_load_failed
+        )
+
+    def select(self, index: int) -> None:
+        self.selected = self.payments[index] if 0 <= index < len(self.payments) else None
+
+    def can_refund(self) -> bool:
+        return self.selected is not None and refundable_yen(self.selected) > 0
+
+    def check_pin(self, pin: str) -> None:
+        """Verify the manager PIN on a worker (PBKDF2 takes a noticeable fraction of a second)."""
+        payment = self.selected
+        if payment is None:
+            return
+        verify = self._services.verify_manager_pin
+        self._services.runner.run(
+            lambda: verify(pin),
+            lambda matches: self._on_pin_checked(payment, bool(matches)),
+            lambda exc: self.refund_rejected.emit(self._message(exc)),
+        )
+
+    def _on_pin_checked(self, payment: protocol.Payment, matches: bool) -> None:
+        if not matches:
+            log.warning("manager PIN rejected for a refund of payment %s", payment.payment_id)
+            self.pin_rejected.emit()
+            return
+        self.pin_accepted.emit(payment)
+
+    def refund(self, amount_yen: int) -> bool:
+        """Send a refund of ``amount_yen`` for the selected payment; False if it was rejected."""
+        payment = self.selected
+        if payment is None or self._refund_busy:
+            return False
+        if not 1 <= amount_yen <= refundable_yen(payment):
+            self.refund_rejected.emit(self._message(ErrorCode.REFUND_EXCEEDS_PAYMENT))
+            return False
+
+        key = self._refund_keys.setdefault((payment.payment_id, amount_yen), new_idempotency_key())
+        api = self._services.api
+        self._refund_busy = True
+        self._services.runner.run(
+            lambda: api.refund(payment.payment_id, amount_yen, key),
+            self._on_refunded,
+            self._on_refund_failed,
+        )
+        return True
+
+    def _on_loaded(self, payments: list[protocol.Payment]) -> None:
+        self.payments = list(payments)
+        self.selected = None
+        self.loaded.emit(self.payments)
+
+    def _on_load_failed(self, exc: BaseException) -> None:
+        self.load_failed.emit(self._message(exc))
+
+    def _on_refunded(self, refund: protocol.Refund) -> None:
+        self._refund_busy = False
+        self.selected = refund.payment
+        self.refund_done.emit(refund)
+
+    def _on_refund_failed(self, exc: BaseException) -> None:
+        self._refund_busy = False
+        self.refund_rejected.emit(self._message(exc))
+
+    def _message(self, error: BaseException | str) -> str:
+        return clerk_message(error, self._services.lang)
+
+
+class HistoryScreen(QWidget):
+    """The list of recent payments with refund, reload and back buttons."""
+
+    back_requested = Signal()
+    refund_requested = Signal()
+
+    def __init__(self, presenter: HistoryPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.presenter = presenter
+        self.title = styled_label(self.tr("取引履歴"), "title")
+        self.status = styled_label("", "hint")
+        self.status.setObjectName("history_status")
+        self.list = QListWidget(self)
+        self.list.setObjectName("history_list")
+        self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.list.currentRowChanged.connect(self._on_row_changed)
+
+        self.refund_button = big_button(self.tr("返金"), "danger")
+        self.refund_button.setObjectName("history_refund")
+        self.refund_button.clicked.connect(self.refund_requested)
+        self.reload_button = big_button(self.tr("更新"))
+        self.reload_button.clicked.connect(presenter.load)
+        self.back_button = big_button(self.tr("戻る"))
+        self.back_button.setObjectName("history_back")
+        self.back_button.clicked.connect(self.back_requested)
+
+        buttons = QGridLayout()
+        buttons.addWidget(self.back_button, 0, 0)
+        buttons.addWidget(self.reload_button, 0, 1)
+        buttons.addWidget(self.refund_button, 0, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.status)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+
+        presenter.loading.connect(lambda: self.status.setText(self.tr("読み込んでいます…")))
+        presenter.loaded.connect(self._show_payments)
+        presenter.load_failed.connect(self.status.setText)
+        self._update_buttons()
+
+    def _show_payments(self, payments: list[protocol.Payment]) -> None:
+        self.list.clear()
+        for payment in payments:
+            QListWidgetItem(self._describe(payment), self.list)
+        self.status.setText("" if payments else self.tr("まだ取引がありません"))
+        self._update_buttons()
+
+    def _describe(self, payment: protocol.Payment) -> str:
+        local_time = datetime.fromisoformat(payment.created_at).astimezone()
+        method = self.tr("QR") if payment.method == "mpm" else self.tr("コード")
+        text = f"{local_time:%m/%d %H:%M}　{format_yen(payment.amount_yen)}　{method}"
+        if payment.refunded_yen == payment.amount_yen:
+            text += "　" + self.tr("返金済み")
+        elif payment.refunded_yen:
+            text += "　" + self.tr("一部返金 {amount}").format(amount=format_yen(payment.refunded_yen))
+        return text
+
+    def _on_row_changed(self, row: int) -> None:
+        self.presenter.select(row)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.refund_button.setEnabled(self.presenter.can_refund())

@@ -1,0 +1,159 @@
+"""The demo's customer phone: a wallet window that pays the terminal's QR or shows a code.
+
+It replaces the wallet app in the demo and calls the server through
+``server.wallet_cli.WalletClient`` on worker threads. 「QRを読み取る」 takes a picture of the terminal window
+and decodes the QR in it with zbar, as a phone camera would. 「スキャナーで読み取る」 types the
+payment code into the application as a keyboard-wedge scanner does: one key event per
+character and Enter, back to back, so the scan goes through the same filter as real scans.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PIL import Image
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from drivers.scanner.qrimage import QrImageError, read_valid_qr
+from server.wallet_cli import WalletClient, WalletDeclined, WalletError
+from terminal import emv, protocol
+from ui.qr import QrView
+from ui.widgets import big_button, format_yen, styled_label
+from ui.worker import TaskRunner
+
+log = logging.getLogger(__name__)
+
+# A redemption over loopback takes well under a second; the phone reads its balance after that.
+BALANCE_REFRESH_MS = 1500
+
+
+def qimage_to_pil(image: QImage) -> Image.Image:
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    data = bytes(rgb.constBits())[: rgb.sizeInBytes()]
+    return Image.frombuffer("RGB", (rgb.width(), rgb.height()), data, "raw", "RGB", rgb.bytesPerLine(), 1)
+
+
+def type_as_scanner(target: QWidget, text: str) -> None:
+    """Post ``text`` and Enter as key events, as fast as a wedge scanner types them."""
+    for char in text:
+        key = Qt.Key(ord(char)) if char.isascii() and char.isalnum() else Qt.Key.Key_unknown
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QCoreApplication.postEvent(target, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, char))
+    for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+        QCoreApplication.postEvent(
+            target, QKeyEvent(kind, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier, "\r")
+        )
+
+
+class PhoneWindow(QWidget):
+    """The customer's wallet: balance, pay a QR, show a one-time payment code."""
+
+    def __init__(
+        self,
+        wallet: WalletClient,
+        runner: TaskRunner,
+        camera_target: Callable[[], QWidget],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("お客様のスマートフォン（デモ）"))
+        self._wallet = wallet
+        self._runner = runner
+        self._camera_target = camera_target
+        self._code = ""
+
+        self.balance = styled_label("", "amount")
+        self.balance.setObjectName("phone_balance")
+        self.balance.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status = styled_label("", "hint")
+        self.status.setObjectName("phone_status")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.code_view = QrView(self, min_side_px=200)
+        self.code_digits = styled_label("", "caption")
+        self.code_digits.setObjectName("phone_code_digits")
+        self.code_digits.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scan_qr_button = big_button(self.tr("QRを読み取る"), "primary")
+        self.scan_qr_button.clicked.connect(self.pay_terminal_qr)
+        self.show_code_button = big_button(self.tr("支払いコードを表示"), "primary")
+        self.show_code_button.clicked.connect(self.show_payment_code)
+        self.wedge_button = big_button(self.tr("スキャナーで読み取る"))
+        self.wedge_button.setEnabled(False)
+        self.wedge_button.clicked.connect(self.scan_code_at_terminal)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(styled_label(self.tr("残高"), "hint"))
+        layout.addWidget(self.balance)
+        layout.addWidget(self.scan_qr_button)
+        layout.addWidget(self.show_code_button)
+        layout.addWidget(self.code_view, 1)
+        layout.addWidget(self.code_digits)
+        layout.addWidget(self.wedge_button)
+        layout.addWidget(self.status)
+        self.note = styled_label("", "caption")
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.note)
+        self.refresh_balance()
+
+    # --- balance ---------------------------------------------------------------------------
+
+    def refresh_balance(self) -> None:
+        self._runner.run(self._wallet.balance, self._show_balance, self._show_error)
+
+    def _show_balance(self, balance: protocol.Balance) -> None:
+        self.balance.setText(format_yen(balance.total_yen))
+
+    # --- paying the terminal's QR ----------------------------------------------------------
+
+    def pay_terminal_qr(self) -> None:
+        """Photograph the terminal window, decode its QR and pay the intent it names."""
+        picture = qimage_to_pil(self._camera_target().grab().toImage())
+        self.status.setText(self.tr("QRコードを読み取っています…"))
+        wallet = self._wallet
+
+        def read_and_pay() -> protocol.Payment:
+            payload = read_valid_qr(picture, emv.parse_payload)
+            return wallet.pay_payload(payload)
+
+        self._runner.run(read_and_pay, self._paid, self._show_error)
+
+    def _paid(self, payment: protocol.Payment) -> None:
+        self.status.setText(self.tr("{amount} を支払いました").format(amount=format_yen(payment.amount_yen)))
+        self.refresh_balance()
+
+    # --- payment code ----------------------------------------------------------------------
+
+    def show_payment_code(self) -> None:
+        self._runner.run(self._wallet.payment_code, self._show_code, self._show_error)
+
+    def _show_code(self, code: protocol.PaymentCode) -> None:
+        self._code = code.code
+        self.code_view.set_data(code.code)
+        groups = [code.code[i : i + 4] for i in range(0, len(code.code), 4)]
+        self.code_digits.setText(" ".join(groups))
+        self.code_digits.setStyleSheet("font-size: 18pt; font-weight: bold; color: black;")
+        self.wedge_button.setEnabled(True)
+        self.status.setText(self.tr("お店の人にコードを読み取ってもらってください"))
+
+    def scan_code_at_terminal(self) -> None:
+        """Deliver the shown code to the terminal the way a keyboard-wedge scanner does."""
+        if not self._code:
+            return
+        target = QApplication.focusWidget() or self._camera_target()
+        type_as_scanner(target, self._code)
+        # The balance changes once the terminal has redeemed the code.
+        QTimer.singleShot(BALANCE_REFRESH_MS, self.refresh_balance)
+
+    def _show_error(self, exc: BaseException) -> None:
+        if isinstance(exc, QrImageError):
+            self.status.setText(self.tr("QRコードが見つかりません。端末にQRコードを表示してください"))
+        elif isinstance(exc, WalletDeclined):
+            self.status.setText(self.tr("お支払いできませんでした（{reason}）").format(reason=exc.code))
+        elif isinstance(exc, WalletError):
+            log.warning("wallet request failed: %s", exc)
+            self.status.setText(self.tr("サーバーに接続できませんでした"))
+        else:
+            log.error("wallet action failed", exc_info=exc)
+            self.status.setText(self.tr("エラーが発生しました"))

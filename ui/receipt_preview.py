@@ -1,0 +1,73 @@
+"""A window that shows each receipt the printer emulator received, newest on top."""
+
+from __future__ import annotations
+
+from PIL.ImageQt import ImageQt
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from drivers.printer.received import ReceivedJob
+from ui.widgets import styled_label
+
+# Receipt pictures are drawn at printer resolution, about 8 dots per mm. At half size an
+# 80 mm receipt stays readable in a window beside the terminal.
+PREVIEW_SCALE = 0.5
+
+
+class JobBridge(QObject):
+    """Carries jobs from the emulator's connection thread to the GUI thread."""
+
+    received = Signal(object)
+
+    def deliver(self, job: ReceivedJob) -> None:
+        """Called on the emulator's thread; the signal is queued to the GUI thread."""
+        self.received.emit(job)
+
+
+def job_pixmap(job: ReceivedJob) -> QPixmap | None:
+    if job.image is None:
+        return None
+    image = QImage(ImageQt(job.image.convert("RGB")))
+    width = max(1, int(image.width() * PREVIEW_SCALE))
+    return QPixmap.fromImage(
+        image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+    )
+
+
+class ReceiptPreview(QWidget):
+    """Lists received receipts as pictures, with the text underneath when there is no picture."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("レシート（プリンターエミュレーター）"))
+        self.jobs: list[ReceivedJob] = []
+        self.title = styled_label(self.tr("印刷されたレシート"), "title")
+        self.empty = styled_label(self.tr("まだ印刷されていません"), "hint")
+        self._column = QVBoxLayout()
+        self._column.addWidget(self.empty)
+        self._column.addStretch(1)
+        content = QWidget()
+        content.setLayout(self._column)
+        content.setStyleSheet("background: #d9d9d9;")
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(scroll, 1)
+        self.bridge = JobBridge(self)
+        self.bridge.received.connect(self.add_job)
+
+    def add_job(self, job: ReceivedJob) -> None:
+        self.jobs.insert(0, job)
+        self.empty.hide()
+        label = QLabel()
+        label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        pixmap = job_pixmap(job)
+        if pixmap is not None:
+            label.setPixmap(pixmap)
+        else:
+            label.setText(job.to_text())
+            label.setStyleSheet("background: white; font-family: monospace; padding: 8px;")
+        self._column.insertWidget(0, label)

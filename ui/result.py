@@ -1,0 +1,111 @@
+"""The outcome of a payment: approved (green, with the receipt being printed) or declined."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtWidgets import QGridLayout, QPushButton, QVBoxLayout, QWidget
+
+from terminal import protocol
+from ui.widgets import big_button, format_yen, styled_label
+
+
+class ResultScreen(QWidget):
+    """Shows one outcome, with a button for each next step the clerk can take."""
+
+    next_sale_requested = Signal()
+    retry_requested = Signal()
+    back_requested = Signal()
+    reprint_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headline = styled_label("", "approved")
+        self.headline.setObjectName("result_headline")
+        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.amount = styled_label("", "amount")
+        self.amount.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = styled_label("", "hint")
+        self.detail.setObjectName("result_detail")
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.print_status = styled_label("", "hint")
+        self.print_status.setObjectName("print_status")
+        self.print_status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        self.next_button = self._button(self.tr("次のお会計"), "primary", self.next_sale_requested)
+        self.retry_button = self._button(self.tr("もう一度"), "primary", self.retry_requested)
+        self.back_button = self._button(self.tr("金額入力に戻る"), "", self.back_requested)
+        self.reprint_button = self._button(self.tr("再印刷"), "", self.reprint_requested)
+        self.next_button.setObjectName("result_next")
+        self.retry_button.setObjectName("result_retry")
+        self.back_button.setObjectName("result_back")
+        self.reprint_button.setObjectName("result_reprint")
+
+        buttons = QGridLayout()
+        buttons.addWidget(self.reprint_button, 0, 0)
+        buttons.addWidget(self.back_button, 0, 1)
+        buttons.addWidget(self.retry_button, 0, 2)
+        buttons.addWidget(self.next_button, 0, 3)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.amount)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.print_status)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+
+    def _button(self, text: str, role: str, signal: SignalInstance) -> QPushButton:
+        button = big_button(text, role, self)
+        button.clicked.connect(signal)
+        return button
+
+    def show_approved(self, payment: protocol.Payment) -> None:
+        self._set_headline(self.tr("承認"), "approved")
+        self.amount.setText(format_yen(payment.amount_yen))
+        method = self.tr("QR（お客様読み取り）") if payment.method == "mpm" else self.tr("コード読み取り")
+        self.detail.setText(
+            self.tr("{method}　取引番号 {payment_id}").format(
+                method=method, payment_id=payment.payment_id
+            )
+        )
+        self._show_buttons(next_sale=True)
+
+    def show_refunded(self, refund: protocol.Refund) -> None:
+        self._set_headline(self.tr("返金しました"), "approved")
+        self.amount.setText(format_yen(refund.amount_yen))
+        self.detail.setText(
+            self.tr("返金番号 {refund_id}（元の取引 {payment_id}）").format(
+                refund_id=refund.refund_id, payment_id=refund.payment_id
+            )
+        )
+        self._show_buttons(next_sale=True)
+
+    def show_declined(self, headline: str, message: str, amount_yen: int) -> None:
+        self._set_headline(headline, "declined")
+        self.amount.setText(format_yen(amount_yen))
+        self.detail.setText(message)
+        self.print_status.setText("")
+        self._show_buttons(retry=True, back=True)
+
+    def show_printing(self) -> None:
+        self.print_status.setText(self.tr("レシートを印刷しています…"))
+
+    def show_printed(self) -> None:
+        self.print_status.setText(self.tr("レシートを印刷しました"))
+        self.reprint_button.setVisible(True)
+
+    def show_print_failed(self, message: str) -> None:
+        self.print_status.setText(message)
+        self.reprint_button.setVisible(True)
+
+    def _set_headline(self, text: str, role: str) -> None:
+        self.headline.setText(text)
+        self.headline.setProperty("role", role)
+        self.headline.style().unpolish(self.headline)
+        self.headline.style().polish(self.headline)
+
+    def _show_buttons(self, next_sale: bool = False, retry: bool = False, back: bool = False) -> None:
+        self.next_button.setVisible(next_sale)
+        self.retry_button.setVisible(retry)
+        self.back_button.setVisible(back)
+        self.reprint_button.setVisible(False)

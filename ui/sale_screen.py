@@ -1,0 +1,119 @@
+"""The sale screen: amount display, keypad, department keys and the payment buttons.
+
+The amount is a label driven by the keypad. The screen has no text field, so neither a clerk's
+stray typing nor a scanner burst can put text into it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from terminal.tax import REDUCED_RATE_PERCENT, STANDARD_RATE_PERCENT
+from ui.sale import SaleLine, SalePresenter
+from ui.widgets import Keypad, big_button, format_yen, styled_label
+
+
+class SaleLines(QLabel):
+    """The department entries of the sale, one per line, reduced-rate lines marked ※."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sale_lines")
+        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setProperty("role", "lines")
+        self.legend = styled_label("", "caption")
+
+    def show_lines(self, lines: list[SaleLine]) -> None:
+        rows = []
+        for line in lines:
+            mark = "※" if line.rate_percent == REDUCED_RATE_PERCENT else "　"
+            rows.append(f"{mark}{line.rate_percent}%　{format_yen(line.amount_yen)}")
+        if any(line.rate_percent == REDUCED_RATE_PERCENT for line in lines):
+            self.legend.setText(self.tr("※は軽減税率対象"))
+        else:
+            self.legend.setText("")
+        self.setText("\n".join(rows))
+
+
+class SaleScreen(QWidget):
+    """Lets the clerk build the amount and choose how the customer pays."""
+
+    qr_requested = Signal()
+    code_requested = Signal()
+    history_requested = Signal()
+
+    def __init__(self, presenter: SalePresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.presenter = presenter
+        self.entry_caption = styled_label(self.tr("入力中の金額"), "caption")
+        self.entry = styled_label("", "amount")
+        self.entry.setObjectName("sale_entry")
+        self.entry.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.lines = SaleLines(self)
+        self.total = styled_label("", "title")
+        self.total.setObjectName("sale_total")
+        self.total.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.hint = styled_label("", "hint")
+        self.hint.setObjectName("sale_hint")
+        self.keypad = Keypad(self)
+        self.keypad.key_pressed.connect(presenter.press)
+        self.standard_button = big_button(self.tr("10%"), "dept")
+        self.standard_button.setObjectName("dept_10")
+        self.standard_button.clicked.connect(lambda: presenter.department(STANDARD_RATE_PERCENT))
+        self.reduced_button = big_button(self.tr("8%（軽減）"), "dept")
+        self.reduced_button.setObjectName("dept_8")
+        self.reduced_button.clicked.connect(lambda: presenter.department(REDUCED_RATE_PERCENT))
+        self.qr_button = big_button(self.tr("QRを表示"), "primary")
+        self.qr_button.setObjectName("pay_qr")
+        self.qr_button.clicked.connect(self.qr_requested)
+        self.code_button = big_button(self.tr("コードを読む"), "primary")
+        self.code_button.setObjectName("pay_code")
+        self.code_button.clicked.connect(self.code_requested)
+        self.history_button = big_button(self.tr("履歴"))
+        self.history_button.setObjectName("open_history")
+        self.history_button.clicked.connect(self.history_requested)
+        self._build_layout()
+
+        presenter.changed.connect(self.refresh)
+        presenter.notice.connect(self.show_hint)
+        self.refresh()
+
+    def _build_display(self) -> QFrame:
+        """Frame the amount, the lines and the total like the display of a till."""
+        display = QFrame(self)
+        display.setObjectName("sale_display")
+        column = QVBoxLayout(display)
+        column.addWidget(self.entry_caption)
+        column.addWidget(self.entry)
+        column.addWidget(self.lines, 1)
+        column.addWidget(self.lines.legend)
+        column.addWidget(self.total)
+        return display
+
+    def _build_layout(self) -> None:
+        left = QVBoxLayout()
+        left.addWidget(self._build_display(), 1)
+        left.addWidget(self.hint)
+        departments = QHBoxLayout()
+        departments.addWidget(self.standard_button)
+        departments.addWidget(self.reduced_button)
+        left.addLayout(departments)
+        payments = QGridLayout()
+        payments.addWidget(self.qr_button, 0, 0)
+        payments.addWidget(self.code_button, 0, 1)
+        payments.addWidget(self.history_button, 1, 0, 1, 2)
+        left.addLayout(payments)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addWidget(self.keypad, 2)
+
+    def refresh(self) -> None:
+        presenter = self.presenter
+        self.entry.setText(format_yen(presenter.entry_yen))
+        self.lines.show_lines(presenter.lines())
+        self.total.setText(self.tr("合計 {total}").format(total=format_yen(presenter.total_yen)))
+        self.hint.setText("")
+
+    def show_hint(self, text: str) -> None:
+        self.hint.setText(text)

@@ -1,0 +1,63 @@
+"""The services the screens use from the rest of the terminal, gathered in one object.
+
+Presenters receive a ``TerminalServices`` and never build clients, printers or configs
+themselves, so tests hand them fakes and the real terminal hands them the real things.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from terminal import protocol
+from ui.worker import TaskRunner
+
+
+class PaymentApi(Protocol):
+    """The calls of ``terminal.api_client.ApiClient`` that the screens make."""
+
+    def create_intent(
+        self, amount_yen: int, tax_lines: Sequence[protocol.TaxLine], idempotency_key: str
+    ) -> protocol.Intent: ...
+
+    def wait_intent(self, intent_id: str, wait_s: float) -> protocol.Intent: ...
+
+    def cancel_intent(self, intent_id: str) -> protocol.Intent: ...
+
+    def redeem_cpm(
+        self,
+        code: str,
+        amount_yen: int,
+        tax_lines: Sequence[protocol.TaxLine],
+        idempotency_key: str,
+    ) -> protocol.Payment: ...
+
+    def list_payments(self, limit: int = 50) -> list[protocol.Payment]: ...
+
+    def refund(self, payment_id: str, amount_yen: int, idempotency_key: str) -> protocol.Refund: ...
+
+
+class ReceiptSink(Protocol):
+    """Prints receipts; blocking, so presenters call it on a worker thread."""
+
+    def print_payment(self, payment: protocol.Payment) -> None: ...
+
+    def print_refund(self, refund: protocol.Refund) -> None: ...
+
+
+@dataclass
+class TerminalServices:
+    api: PaymentApi
+    receipts: ReceiptSink
+    runner: TaskRunner
+    lang: str
+    verify_manager_pin: Callable[[str], bool]
+    max_amount_yen: int
+    # How long one long-poll request waits on the server; below protocol.LONG_POLL_MAX_S.
+    long_poll_s: float = 25.0
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,264 @@
+"""The clerk's window: one stack of screens and the controller that moves between them.
+
+``TerminalController`` decides which screen is shown; screens and presenters never switch
+screens themselves. Scanner input arrives from the application-wide ``ScanFilter`` and goes to
+the sale only while the code screen is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from terminal import messages, protocol
+from terminal.sale import SaleState
+from ui.cpm import CpmScreen
+from ui.errors import clerk_message
+from ui.history import HistoryPresenter, HistoryScreen
+from ui.mpm import MpmScreen
+from ui.printing import ReceiptPresenter
+from ui.refund import PinScreen, RefundAmountScreen
+from ui.result import ResultScreen
+from ui.sale import SalePresenter
+from ui.sale_screen import SaleScreen
+from ui.scanning import ScanFilter
+from ui.services import TerminalServices
+from ui.widgets import styled_label
+
+log = logging.getLogger(__name__)
+
+METHOD_MPM = "mpm"
+METHOD_CPM = "cpm"
+# How long a hint stays below the screen: long enough to read two lines of Japanese.
+HINT_SHOWN_MS = 6000
+
+
+class Screens:
+    """The screen widgets, built once and kept in one stack."""
+
+    def __init__(self, controller: TerminalController, stack: QStackedWidget) -> None:
+        self.sale = SaleScreen(controller.sale)
+        self.mpm = MpmScreen(controller.sale)
+        self.cpm = CpmScreen(controller.sale)
+        self.result = ResultScreen()
+        self.history = HistoryScreen(controller.history)
+        self.pin = PinScreen()
+        self.refund_amount = RefundAmountScreen()
+        for screen in (
+            self.sale, self.mpm, self.cpm, self.result, self.history, self.pin, self.refund_amount
+        ):
+            stack.addWidget(screen)
+
+
+class TerminalController(QObject):
+    """Connects presenters to screens and carries a sale from amount to receipt."""
+
+    hint = Signal(str)  # a short notice for the clerk, shown below every screen
+
+    def __init__(
+        self, services: TerminalServices, scan_filter: ScanFilter, stack: QStackedWidget
+    ) -> None:
+        super().__init__(stack)
+        self.services = services
+        self.stack = stack
+        self.sale = SalePresenter(services, self)
+        self.history = HistoryPresenter(services, self)
+        self.receipts = ReceiptPresenter(services, self)
+        self.screens = Screens(self, stack)
+        self._last_method = METHOD_MPM
+        self._connect_sale()
+        self._connect_result()
+        self._connect_history()
+        scan_filter.scanned.connect(self.on_scan)
+        scan_filter.typed.connect(self.on_typed)
+        scan_filter.rejected.connect(
+            lambda key: self.on_notice(clerk_message(key, self.services.lang))
+        )
+        self.show(self.screens.sale)
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def _connect_sale(self) -> None:
+        screens = self.screens
+        screens.sale.qr_requested.connect(lambda: self.start_payment(METHOD_MPM))
+        screens.sale.code_requested.connect(lambda: self.start_payment(METHOD_CPM))
+        screens.sale.history_requested.connect(self.open_history)
+        screens.cpm.back_requested.connect(self.leave_cpm)
+        self.sale.notice.connect(self.on_notice)
+        self.sale.finished.connect(self.on_finished)
+
+    def _connect_result(self) -> None:
+        result = self.screens.result
+        result.next_sale_requested.connect(self.next_sale)
+        result.retry_requested.connect(lambda: self.start_payment(self._last_method))
+        result.back_requested.connect(self.back_to_sale)
+        result.reprint_requested.connect(self.receipts.reprint)
+        self.receipts.printing.connect(result.show_printing)
+        self.receipts.printed.connect(result.show_printed)
+        self.receipts.print_failed.connect(result.show_print_failed)
+
+    def _connect_history(self) -> None:
+        screens = self.screens
+        screens.history.back_requested.connect(self.back_to_sale)
+        screens.history.refund_requested.connect(self.ask_manager_pin)
+        screens.pin.pad.submitted.connect(self.history.check_pin)
+        screens.pin.pad.cancelled.connect(lambda: self.show(screens.history))
+        self.history.pin_rejected.connect(screens.pin.show_rejected)
+        self.history.pin_accepted.connect(self.ask_refund_amount)
+        screens.refund_amount.confirmed.connect(self.history.refund)
+        screens.refund_amount.cancelled.connect(lambda: self.show(screens.history))
+        self.history.refund_rejected.connect(self.on_refund_rejected)
+        self.history.refund_done.connect(self.on_refunded)
+
+    # --- navigation ------------------------------------------------------------------------
+
+    def show(self, screen: QWidget) -> None:
+        self.stack.setCurrentWidget(screen)
+
+    def current(self) -> QWidget | None:
+        return self.stack.currentWidget()
+
+    def start_payment(self, method: str) -> None:
+        self._last_method = method
+        amount_yen = self.sale.total_yen
+        if method == METHOD_MPM:
+            self.screens.mpm.prepare(amount_yen)
+            started = self.sale.start_mpm()
+            next_screen: QWidget = self.screens.mpm
+        else:
+            self.screens.cpm.prepare(amount_yen)
+            started = self.sale.start_cpm()
+            next_screen = self.screens.cpm
+        self.show(next_screen if started else self.screens.sale)
+
+    def leave_cpm(self) -> None:
+        if self.sale.cancel_cpm():
+            self.show(self.screens.sale)
+
+    def back_to_sale(self) -> None:
+        self.sale.back_to_entry()
+        self.show(self.screens.sale)
+
+    def next_sale(self) -> None:
+        self.sale.reset()
+        self.show(self.screens.sale)
+
+    def open_history(self) -> None:
+        if self.sale.busy:
+            return
+        self.show(self.screens.history)
+        self.history.load()
+
+    def ask_manager_pin(self) -> None:
+        if not self.history.can_refund():
+            return
+        self.screens.pin.prepare()
+        self.show(self.screens.pin)
+
+    def ask_refund_amount(self, payment: protocol.Payment) -> None:
+        self.screens.refund_amount.prepare(payment)
+        self.show(self.screens.refund_amount)
+
+    # --- outcomes --------------------------------------------------------------------------
+
+    def on_notice(self, text: str) -> None:
+        screen = self.current()
+        if screen is self.screens.sale:
+            self.screens.sale.show_hint(text)
+        elif screen is self.screens.mpm:
+            self.screens.mpm.show_notice(text)
+        elif screen is self.screens.cpm:
+            self.screens.cpm.show_notice(text)
+        else:
+            self.hint.emit(text)
+
+    def on_finished(self, state: str) -> None:
+        result = self.screens.result
+        payment = self.sale.payment
+        if state == SaleState.APPROVED and payment is not None:
+            result.show_approved(payment)
+            self.show(result)
+            self.receipts.print_payment(payment)
+        elif state == SaleState.CANCELLED:
+            self.back_to_sale()
+        elif state == SaleState.EXPIRED:
+            result.show_declined(
+                self.tr("QRコードの有効期限が切れました"),
+                self.sale.expired_text(),
+                self.sale.total_yen,
+            )
+            self.show(result)
+        else:
+            result.show_declined(
+                self.tr("お支払いできませんでした"),
+                self.sale.notice_text() or clerk_message(messages.UNKNOWN_ERROR, self.services.lang),
+                self.sale.total_yen,
+            )
+            self.show(result)
+
+    def on_refunded(self, refund: protocol.Refund) -> None:
+        self.screens.result.show_refunded(refund)
+        self.show(self.screens.result)
+        self.receipts.print_refund(refund)
+
+    def on_refund_rejected(self, message: str) -> None:
+        if self.current() is self.screens.refund_amount:
+            self.screens.refund_amount.show_message(message)
+        elif self.current() is self.screens.pin:
+            self.screens.pin.show_message(message)
+        else:
+            self.hint.emit(message)
+
+    # --- keyboard and scanner --------------------------------------------------------------
+
+    def on_scan(self, code: str) -> None:
+        if self.current() is self.screens.cpm:
+            self.sale.scan(code)
+            return
+        log.info("a scan arrived outside the code screen and was not used")
+        self.hint.emit(self.tr("先に金額を入力して「コードを読む」を押してください"))
+
+    def on_typed(self, key: str) -> None:
+        if self.current() is self.screens.sale:
+            self.sale.type_key(key)
+
+    def shutdown(self) -> None:
+        self.sale.stop()
+
+
+class TerminalWindow(QMainWindow):
+    """The top-level window of the clerk's terminal."""
+
+    def __init__(self, services: TerminalServices, scan_filter: ScanFilter) -> None:
+        super().__init__()
+        self.setWindowTitle(self.tr("地域コイン 決済端末"))
+        self.setObjectName("terminal_window")
+        central = QWidget(self)
+        self.stack = QStackedWidget(central)
+        self.hint = styled_label("", "banner", central)
+        self.hint.setObjectName("terminal_hint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.hide()
+        self._hint_timer = QTimer(self)
+        self._hint_timer.setSingleShot(True)
+        self._hint_timer.setInterval(HINT_SHOWN_MS)
+        self._hint_timer.timeout.connect(self.hint.hide)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.hint)
+        self.setCentralWidget(central)
+        self.controller = TerminalController(services, scan_filter, self.stack)
+        self.controller.hint.connect(self.show_hint)
+
+    def show_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.show()
+        self._hint_timer.start()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.controller.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,82 @@
+"""Fonts, sizes and colours shared by every screen.
+
+Clerks read the screen from arm's length on a 7 to 10 inch touch panel, so text is large and
+every touch target is at least ``MIN_TOUCH_PX`` high.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication
+
+log = logging.getLogger(__name__)
+
+# Counter panels are touched in a hurry, often with a finger that holds change, so every
+# button is at least this high and wide.
+MIN_TOUCH_PX = 64
+
+BASE_FONT_PT = 16
+FAMILY = "Noto Sans CJK JP"
+
+# The Debian package fonts-noto-cjk installs these files. Fontconfig usually finds them anyway.
+# They are also loaded by path for minimal images where fontconfig has no cache yet.
+FONT_FILES = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+)
+
+GREEN = "#1b7f3b"
+RED = "#b3261e"
+BLUE = "#1f5fbf"
+GREY = "#5f6368"
+
+STYLESHEET = f"""
+QWidget {{ font-size: {BASE_FONT_PT}pt; }}
+QPushButton {{
+    min-height: {MIN_TOUCH_PX}px; min-width: {MIN_TOUCH_PX}px;
+    font-size: 20pt; border-radius: 8px; border: 1px solid #9aa0a6;
+    background: #f1f3f4; padding: 4px 12px;
+}}
+QPushButton:pressed {{ background: #d2e3fc; }}
+QPushButton:disabled {{ color: #9aa0a6; background: #e8eaed; }}
+QPushButton[role="primary"] {{ background: {BLUE}; color: white; border: none; font-weight: bold; }}
+QPushButton[role="primary"]:disabled {{ background: #aac4ec; }}
+QPushButton[role="danger"] {{ background: {RED}; color: white; border: none; }}
+QPushButton[role="dept"] {{ background: #fef7e0; font-weight: bold; }}
+QLabel[role="amount"] {{ font-size: 44pt; font-weight: bold; }}
+QLabel[role="caption"] {{ font-size: 14pt; color: {GREY}; }}
+QLabel[role="lines"] {{ font-size: 20pt; }}
+QLabel#sale_hint {{ font-size: 16pt; color: {RED}; }}
+QFrame#sale_display {{ background: white; border: 2px solid #9aa0a6; border-radius: 8px; }}
+QFrame#sale_display QLabel {{ border: none; }}
+QLabel[role="title"] {{ font-size: 24pt; font-weight: bold; }}
+QLabel[role="hint"] {{ font-size: 18pt; color: {GREY}; }}
+QLabel[role="approved"] {{ font-size: 48pt; font-weight: bold; color: {GREEN}; }}
+QLabel[role="declined"] {{ font-size: 40pt; font-weight: bold; color: {RED}; }}
+QLabel[role="banner"] {{ font-size: 16pt; color: white; background: {RED}; padding: 6px; }}
+QListWidget {{ font-size: 18pt; }}
+QListWidget::item {{ min-height: {MIN_TOUCH_PX}px; }}
+"""
+
+
+def load_fonts() -> str | None:
+    """Register Noto Sans CJK JP when it is installed and return the family, else None."""
+    for path in FONT_FILES:
+        if path.exists():
+            QFontDatabase.addApplicationFont(str(path))
+    if FAMILY in QFontDatabase.families():
+        return FAMILY
+    log.warning("font %s not found; Japanese text may render with a fallback font", FAMILY)
+    return None
+
+
+def apply_theme(app: QApplication) -> None:
+    """Set the application font and the shared stylesheet."""
+    family = load_fonts()
+    font = QFont(family) if family else QFont()
+    font.setPointSize(BASE_FONT_PT)
+    app.setFont(font)
+    app.setStyleSheet(STYLESHEET)
