@@ -7,19 +7,26 @@ the commands that open windows, so the printer test works on a machine without a
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 USAGE = """usage: chiiki-pos [run] [--config FILE] [--lang ja|en]
-       chiiki-pos demo [--lang ja|en] [--data-dir DIR] [--offscreen] [--screenshot DIR]
+       chiiki-pos demo [--lang ja|en] [--data-dir DIR] [--offscreen] [--screenshot DIR [--tour]]
        chiiki-pos print-test --printer URL [--paper-width 58|80]
+       chiiki-pos enrol --activation-code CODE [--config FILE]
+       chiiki-pos hash-pin
 
   run         open the terminal (the default)
   demo        start a demo server, printer emulator and customer phone on this machine
   print-test  print a test page: network://HOST:PORT, usb://VID:PID,
               serial:///dev/ttyUSB0?baudrate=19200, file:///dev/usb/lp0
+  enrol       register this terminal with the server, once, using the operator's code
+  hash-pin    read a manager PIN (4-8 digits) and print the manager_pin_hash config line
 """
 
 
@@ -32,6 +39,9 @@ def _configure_logging() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
     command = args.pop(0) if args and not args[0].startswith("-") else "run"
     if command in ("-h", "--help", "help"):
         print(USAGE)
@@ -42,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from drivers.printer.testpage import print_test_main
 
         return int(print_test_main(args))
+    if command == "enrol":
+        return enrol_main(args)
+    if command == "hash-pin":
+        return hash_pin_main(args)
     if command == "demo":
         from ui.demo import main as demo_main
 
@@ -52,6 +66,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(app_main(args))
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
+
+
+def enrol_main(argv: Sequence[str]) -> int:
+    """Enrol the terminal named by the configuration; print its id and shop."""
+    from terminal.config import ConfigError, load_config
+    from terminal.enrolment import EnrolmentError, enrol
+
+    parser = argparse.ArgumentParser(prog="chiiki-pos enrol")
+    parser.add_argument("--activation-code", required=True, help="code from the operator")
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    args = parser.parse_args(list(argv))
+    try:
+        info = enrol(load_config(args.config), args.activation_code)
+    except (ConfigError, EnrolmentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"enrolled terminal {info.terminal_id} ({info.label}) for {info.merchant.name}")
+    return 0
+
+
+def hash_pin_main(argv: Sequence[str]) -> int:
+    """Read a PIN twice without echo and print the configuration line that stores its hash."""
+    from terminal.config import ConfigError, hash_pin
+
+    if argv:
+        print("hash-pin takes no arguments; it asks for the PIN", file=sys.stderr)
+        return 2
+    pin = getpass.getpass("manager PIN (4-8 digits): ")
+    if getpass.getpass("the same PIN again: ") != pin:
+        print("error: the two PINs differ; run hash-pin again", file=sys.stderr)
+        return 1
+    try:
+        print(f'manager_pin_hash = "{hash_pin(pin)}"')
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

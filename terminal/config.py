@@ -111,13 +111,18 @@ class TerminalConfig:
 def load_config(path: Path | None = None) -> TerminalConfig:
     """Read the configuration at ``path`` (default: ``default_config_path()``).
 
-    A file that does not exist gives the defaults. Raises ConfigError for anything invalid.
+    A missing default file gives the defaults, but a missing file named by the caller is an
+    error, because a mistyped ``--config`` must not start a terminal with the wrong settings.
+    Raises ConfigError for anything invalid.
     """
+    explicit = path is not None
     path = path if path is not None else default_config_path()
     try:
         with path.open("rb") as config_file:
             document = tomllib.load(config_file)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if explicit:
+            raise ConfigError(f"configuration file {path} does not exist; check the path") from exc
         return TerminalConfig()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc

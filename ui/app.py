@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from terminal.api_client import ApiClient, ApiError
 from terminal.config import ConfigError, TerminalConfig, load_config, verify_pin
-from terminal.keys import KeyStoreError, Signer, key_path, load_private_key
+from terminal.enrolment import EnrolmentError, load_enrolment
 from terminal.protocol import TerminalInfo
 from ui.i18n import TranslationError, install_translator
 from ui.printing import PrinterReceipts
@@ -29,13 +29,6 @@ from ui.theme import apply_theme
 from ui.worker import TaskRunner
 
 log = logging.getLogger(__name__)
-
-TERMINAL_ID_FILE = "terminal_id"
-
-
-class StartupError(RuntimeError):
-    """The terminal cannot start; the message names what to fix."""
-
 
 @dataclass
 class Terminal:
@@ -92,25 +85,6 @@ def build_terminal(
     return Terminal(window, services, scan_filter)
 
 
-def load_enrolment(config: TerminalConfig) -> tuple[Signer, str]:
-    """Read the terminal's key and id from the data directory, written when it was enrolled."""
-    id_path = config.data_dir / TERMINAL_ID_FILE
-    try:
-        signer = Signer(load_private_key(key_path(config.data_dir)))
-        terminal_id = id_path.read_text(encoding="utf-8").strip()
-    except (KeyStoreError, OSError) as exc:
-        raise StartupError(
-            f"this terminal is not enrolled ({exc}); enrol it with an activation code first, "
-            f"which writes {key_path(config.data_dir)} and {id_path}"
-        ) from exc
-    return signer, terminal_id
-
-
-def save_terminal_id(data_dir: Path, terminal_id: str) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / TERMINAL_ID_FILE).write_text(terminal_id + "\n", encoding="utf-8")
-
-
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="chiiki-pos", description="Open the counter terminal.")
     parser.add_argument("--config", type=Path, help="TOML configuration file")
@@ -135,7 +109,7 @@ def main(argv: Sequence[str]) -> int:
         # start while the server is unreachable. They are not cached in the data directory yet.
         info = api.terminal_info()
         app = create_application(argv, lang)
-    except (ConfigError, StartupError, TranslationError, ApiError) as exc:
+    except (ConfigError, EnrolmentError, TranslationError, ApiError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
     terminal = build_terminal(app, config, api, info, lang)

@@ -34,7 +34,8 @@ from server.wallet_cli import WalletClient, WalletCredentials
 from terminal.api_client import ApiClient
 from terminal.config import PrinterConfig, TerminalConfig, hash_pin
 from terminal.keys import Signer, load_or_create_private_key
-from ui.app import Terminal, build_terminal, create_application, has_display, save_terminal_id
+from terminal.enrolment import save_terminal_id
+from ui.app import Terminal, build_terminal, create_application, has_display
 from ui.phone import PhoneWindow
 from ui.receipt_preview import ReceiptPreview
 from ui.worker import TaskRunner

@@ -20,14 +20,22 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_missing_file_gives_defaults(tmp_path: Path) -> None:
-    config = load_config(tmp_path / "absent.toml")
+def test_missing_default_file_gives_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHIIKI_POS_CONFIG", str(tmp_path / "absent.toml"))
+    config = load_config()
 
     assert config == TerminalConfig()
     assert config.language == "ja"
     assert config.printer.paper_width_mm == 58
     assert config.scanner.max_interkey_ms == 30
     assert config.scanner.suffix == "enter"
+
+
+def test_missing_named_file_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="absent.toml does not exist"):
+        load_config(tmp_path / "absent.toml")
 
 
 def test_full_file_is_read(tmp_path: Path) -> None:
