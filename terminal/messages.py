@@ -110,7 +110,7 @@ MESSAGES_JA: dict[str, str] = {
         "入力中の金額があります。「10%」または「8%」キーを押して確定してください。"
     ),
     NO_ITEMS: (
-        "お会計する金額がありません。金額を入力して「10%」または「8%」キーを押してください。"
+        "お会計する金額がありません。テンキーで金額を入力してください。"
     ),
     CODE_ALREADY_SENT: (
         "このコードは読み取り済みです。結果が表示されるまでお待ちください。"
@@ -187,7 +187,7 @@ MESSAGES_EN: dict[str, str] = {
     AMOUNT_NOT_COMMITTED: (
         "An amount is still being entered. Press the 10% or 8% key to confirm it."
     ),
-    NO_ITEMS: "There is nothing to pay for. Enter an amount and press the 10% or 8% key.",
+    NO_ITEMS: "There is nothing to pay for. Enter an amount on the keypad.",
     CODE_ALREADY_SENT: "This code has already been scanned. Wait for the result.",
     CODE_MALFORMED: "The payment code was not read correctly. Scan it again.",
     OUTCOME_UNKNOWN: (
