@@ -1,10 +1,10 @@
 """Local time from a wedge scanner's last key to the terminal's 承認, over loopback.
 
 One process runs the embedded settlement server (SQLite file, uvicorn on 127.0.0.1) and the
-terminal core. For each round the wallet fetches a fresh payment code (not timed); then the
-timer starts, the code's keys and Enter go through the wedge detector with scanner timing, and
-the sale redeems the scanned code through the signed API client; the timer stops when the sale
-is approved. The baseline in the same run is an unsigned GET /v1/health round trip on the same
+terminal core. For each round the wallet fetches a fresh payment code, which is not timed.
+Then the timer starts and the code's keys and Enter go through the wedge detector with scanner
+timing. The sale redeems the scanned code through the signed API client, and the timer stops
+when the sale is approved. The baseline in the same run is an unsigned GET /v1/health round trip on the same
 kind of httpx client, which is the floor any request from the terminal pays.
 
 Run from the repository root: python benchmarks/bench_scan_to_approval.py [--rounds N]

@@ -45,7 +45,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class WalletError(Exception):
-    """A wallet operation failed; the message says what failed and what to do next."""
+    """A wallet operation failed; the message names the failure and what to do next."""
 
 
 class WalletDeclined(WalletError):
@@ -137,7 +137,7 @@ def _declined(response: httpx.Response) -> WalletError:
     try:
         error = ErrorResponse.model_validate(response.json()).error
     except (ValueError, ValidationError):
-        return WalletError(f"the server answered HTTP {response.status_code} without an error body")
+        return WalletError(f"the server returned HTTP {response.status_code} without an error body")
     return WalletDeclined(error.code.value, error.message)
 
 
