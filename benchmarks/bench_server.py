@@ -6,6 +6,11 @@ transaction per payment, then the same writes issued as plain SQL through the dr
 the wallet account, read its lots, insert the transfer, update the spent lot, insert the
 merchant's lot and two postings, commit. Both run in the same process on fresh schemas.
 
+A second table times the payment operations built on the ledger, one transaction each, as the
+HTTP handlers run them but without HTTP and authentication: paying MPM intents, redeeming CPM
+codes, and refunding the MPM payments in full. Intents and codes are created before the clock
+starts.
+
 Run from the repository root: PYTHONPATH=. python benchmarks/bench_server.py [--payments N]
 """
 
@@ -28,9 +33,13 @@ from urllib.parse import quote
 import psycopg
 from sqlalchemy import make_url
 
-from server import ledger
+from server import ledger, payments, wallets
 from server.db import Database, init_db
-from server.models import ISSUANCE_ACCOUNT_ID
+from server.demo import DEMO_MERCHANT
+from server.merchants import create_merchant, issue_activation
+from server.models import ISSUANCE_ACCOUNT_ID, Terminal, Wallet
+from server.settings import Settings
+from terminal import protocol
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 WALLETS = 50
@@ -58,6 +67,72 @@ def bench_ledger(db: Database, payments: int) -> float:
     with db.read() as session:
         ledger.verify_ledger(session)
     return payments / elapsed_s
+
+
+def _payment_fixture(db: Database, payments_count: int) -> tuple[Terminal, list[Wallet]]:
+    """Create a merchant with one terminal, and wallets funded for ``payments_count`` payments."""
+    per_wallet_yen = 2 * PAYMENT_YEN * (payments_count // WALLETS + 1)
+    with db.write() as session:
+        merchant = create_merchant(session, DEMO_MERCHANT, now=NOW)
+        activation = issue_activation(session, merchant.id, "REGI-1", now=NOW, ttl_s=3600)
+        terminal = session.get(Terminal, activation.terminal_id)
+        assert terminal is not None
+        wallet_rows: list[Wallet] = []
+        for _ in range(WALLETS):
+            created = wallets.create_wallet(session, now=NOW)
+            wallet = wallets.get_wallet(session, created.wallet_id)
+            wallets.top_up(session, wallet, per_wallet_yen, "seed-funds", now=NOW)
+            wallet_rows.append(wallet)
+    return terminal, wallet_rows
+
+
+def _timed(db: Database, count: int, action: Callable[[Any, int], object]) -> float:
+    """Run ``action(session, index)`` in ``count`` writing transactions; return per second."""
+    started = time.perf_counter()
+    for index in range(count):
+        with db.write() as session:
+            action(session, index)
+    return count / (time.perf_counter() - started)
+
+
+def bench_payment_paths(db: Database, count: int) -> tuple[float, float, float]:
+    """Return MPM pays, CPM redeems and refunds per second."""
+    settings = Settings(clock=lambda: NOW)
+    terminal, wallet_rows = _payment_fixture(db, count)
+    amount = PAYMENT_YEN
+    with db.write() as session:
+        intent_ids = [
+            payments.create_intent(session, terminal, protocol.IntentCreate(
+                amount_yen=amount, idempotency_key=f"sale-{index:06d}"), settings).intent.id
+            for index in range(count)
+        ]
+        codes = [
+            wallets.create_payment_code(session, wallet_rows[index % WALLETS], now=NOW,
+                                        ttl_s=3600).code
+            for index in range(count)
+        ]
+
+    paid: list[str] = []
+
+    def pay_intent(session: Any, index: int) -> None:
+        request = protocol.IntentPay(amount_yen=amount, idempotency_key=f"pay-{index:06d}")
+        payment = payments.pay_intent(session, wallet_rows[index % WALLETS], intent_ids[index],
+                                      request, settings)
+        paid.append(payment.id)
+
+    def redeem(session: Any, index: int) -> None:
+        request = protocol.CpmRedeem(code=codes[index], amount_yen=amount,
+                                     idempotency_key=f"cpm-{index:06d}")
+        payments.redeem_code(session, terminal, request, settings)
+
+    def refund(session: Any, index: int) -> None:
+        request = protocol.RefundCreate(amount_yen=amount, idempotency_key=f"refund-{index:06d}")
+        payments.refund_payment(session, terminal, paid[index], request, settings)
+
+    rates = (_timed(db, count, pay_intent), _timed(db, count, redeem), _timed(db, count, refund))
+    with db.read() as session:
+        ledger.verify_ledger(session)
+    return rates
 
 
 def _raw_payment(execute: Callable[[str, tuple[Any, ...]], Any], fetch: Callable[[], Any],
@@ -134,7 +209,7 @@ def postgres_schema(base_url: str) -> Iterator[tuple[str, str]]:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def run_sqlite(payments: int) -> tuple[float, float]:
+def run_sqlite(payments: int) -> tuple[float, float, tuple[float, float, float]]:
     with tempfile.TemporaryDirectory() as folder:
         ledger_db = init_db(f"sqlite:///{folder}/ledger.db")
         ledger_rate = bench_ledger(ledger_db, payments)
@@ -143,10 +218,13 @@ def run_sqlite(payments: int) -> tuple[float, float]:
         _fund(raw_db, payments)
         raw_db.dispose()
         raw_rate = bench_raw_sqlite(Path(folder) / "raw.db", payments)
-    return ledger_rate, raw_rate
+        paths_db = init_db(f"sqlite:///{folder}/paths.db")
+        path_rates = bench_payment_paths(paths_db, payments)
+        paths_db.dispose()
+    return ledger_rate, raw_rate, path_rates
 
 
-def run_postgres(base_url: str, payments: int) -> tuple[float, float]:
+def run_postgres(base_url: str, payments: int) -> tuple[float, float, tuple[float, float, float]]:
     with postgres_schema(base_url) as (url, _):
         db = init_db(url)
         ledger_rate = bench_ledger(db, payments)
@@ -156,7 +234,11 @@ def run_postgres(base_url: str, payments: int) -> tuple[float, float]:
         _fund(db, payments)
         db.dispose()
         raw_rate = bench_raw_postgres(dsn, payments)
-    return ledger_rate, raw_rate
+    with postgres_schema(base_url) as (url, _):
+        db = init_db(url)
+        path_rates = bench_payment_paths(db, payments)
+        db.dispose()
+    return ledger_rate, raw_rate, path_rates
 
 
 def _cpu_model() -> str:
@@ -185,8 +267,12 @@ def main() -> None:
     print(f"{args.payments} payments, one transaction each, single client\n")
     print("| database | ledger.pay (payments/s) | raw SQL (payments/s) | ledger / raw |")
     print("| --- | ---: | ---: | ---: |")
-    for name, ledger_rate, raw_rate in rows:
+    for name, ledger_rate, raw_rate, _ in rows:
         print(f"| {name} | {ledger_rate:,.0f} | {raw_rate:,.0f} | {ledger_rate / raw_rate:.2f} |")
+    print("\n| database | MPM pay_intent (/s) | CPM redeem_code (/s) | refund_payment (/s) |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, _, _, (mpm_rate, cpm_rate, refund_rate) in rows:
+        print(f"| {name} | {mpm_rate:,.0f} | {cpm_rate:,.0f} | {refund_rate:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,12 @@ lots: each issue books a negative lot on the issuer, so their balance goes below
 Concurrency: spending first locks the source account row (``SELECT ... FOR UPDATE`` on
 PostgreSQL; SQLite transactions begin with ``BEGIN IMMEDIATE`` and run one at a time), so two
 payments from one wallet never both read the same lots.
+
+Transfers are written with SQLAlchemy Core statements on the session's connection, not through
+the ORM unit of work: a payment costs one statement per step and no object loading. The
+functions flush the session's pending ORM changes first, and they never load ``Lot``,
+``Posting`` or ``Transfer`` objects, so an ORM object of those classes already in the session
+is not refreshed by a transfer.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Insert, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from server.errors import (
@@ -37,7 +44,7 @@ from server.errors import (
     LedgerInconsistent,
     UnknownAccount,
 )
-from server.models import Account, Lot, Posting, Transfer
+from server.models import Account, Lot, Posting, Transfer, table_of
 from terminal.protocol import ValueKind
 
 logger = logging.getLogger(__name__)
@@ -80,6 +87,94 @@ class LedgerAudit:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Booking:
+    """The columns of a transfer row that a repeated transfer id must match."""
+
+    transfer_id: str
+    purpose: str
+    source_id: str
+    destination_id: str
+    amount_yen: int
+    parameters: str
+
+
+@dataclass(frozen=True)
+class _Lot:
+    """The columns of a lot row that spending reads."""
+
+    seq: int
+    kind: ValueKind
+    expires_at: datetime | None
+    remaining_yen: int
+
+
+# --- statements ----------------------------------------------------------------------------
+# Built once at import; SQLAlchemy caches their compiled form per dialect.
+
+_ACCOUNTS = table_of(Account)
+_TRANSFERS = table_of(Transfer)
+_POSTINGS = table_of(Posting)
+_LOTS = table_of(Lot)
+
+_locked = _ACCOUNTS.alias("locked")
+_other = _ACCOUNTS.alias("other")
+# Locks one account row and, in the same round trip, reads whether a second account exists.
+# Only the first row is locked, so payments to one merchant do not queue behind each other.
+_LOCK_ACCOUNT = (
+    select(_locked.c.is_issuing, _other.c.is_issuing)
+    .select_from(_locked.outerjoin(_other, _other.c.id == bindparam("other_id")))
+    .where(_locked.c.id == bindparam("locked_id"))
+    .with_for_update(of=_locked)
+)
+_ACCOUNT_IS_ISSUING = select(_ACCOUNTS.c.is_issuing).where(
+    _ACCOUNTS.c.id == bindparam("account_id")
+)
+
+_FIND_TRANSFER = select(
+    _TRANSFERS.c.purpose,
+    _TRANSFERS.c.source_account_id,
+    _TRANSFERS.c.destination_account_id,
+    _TRANSFERS.c.amount_yen,
+    _TRANSFERS.c.parameters,
+).where(_TRANSFERS.c.id == bindparam("transfer_id"))
+# The id check and the insert of a new transfer are one statement. On PostgreSQL a concurrent
+# insert of the same id makes it wait, and the row is visible to the next statement once
+# that transaction commits.
+_CLAIM_TRANSFER_SQLITE: Insert = (
+    sqlite.insert(_TRANSFERS).on_conflict_do_nothing(index_elements=[_TRANSFERS.c.id])
+    .returning(_TRANSFERS.c.id)
+)
+_CLAIM_TRANSFER_POSTGRESQL: Insert = (
+    postgresql.insert(_TRANSFERS).on_conflict_do_nothing(index_elements=[_TRANSFERS.c.id])
+    .returning(_TRANSFERS.c.id)
+)
+
+_POSTED_KINDS = select(_POSTINGS.c.value_kind, _POSTINGS.c.amount_yen).where(
+    _POSTINGS.c.transfer_id == bindparam("transfer_id"),
+    _POSTINGS.c.account_id == bindparam("account_id"),
+)
+_INSERT_POSTING = insert(_POSTINGS)
+
+_LOT_COLUMNS = (_LOTS.c.seq, _LOTS.c.value_kind, _LOTS.c.expires_at, _LOTS.c.remaining_yen)
+_SPENDABLE_LOTS = select(*_LOT_COLUMNS).where(
+    _LOTS.c.account_id == bindparam("account_id"),
+    _LOTS.c.remaining_yen > 0,
+    _LOTS.c.expires_at.is_(None) | (_LOTS.c.expires_at > bindparam("now")),
+)
+_DELIVERED_LOTS = select(*_LOT_COLUMNS).where(
+    _LOTS.c.transfer_id == bindparam("transfer_id"),
+    _LOTS.c.account_id == bindparam("account_id"),
+    _LOTS.c.remaining_yen > 0,
+)
+_UPDATE_LOT = (
+    update(_LOTS)
+    .where(_LOTS.c.seq == bindparam("lot_seq"))
+    .values(remaining_yen=bindparam("new_remaining_yen"))
+)
+_INSERT_LOT = insert(_LOTS)
+
+
 # --- accounts ------------------------------------------------------------------------------
 
 
@@ -95,13 +190,19 @@ def open_account(
 
 def balance(session: Session, account_id: str, *, now: datetime) -> dict[ValueKind, int]:
     """Return the spendable amount of each kind; expired lots count only on issuing accounts."""
-    account = _get_account(session, account_id)
-    query = select(Lot.value_kind, func.sum(Lot.remaining_yen)).where(Lot.account_id == account_id)
-    if not account.is_issuing:
+    connection = _connection(session)
+    is_issuing = connection.execute(_ACCOUNT_IS_ISSUING, {"account_id": account_id}).scalar()
+    if is_issuing is None:
+        raise UnknownAccount(f"account {account_id} does not exist")
+
+    query = select(_LOTS.c.value_kind, func.sum(_LOTS.c.remaining_yen)).where(
+        _LOTS.c.account_id == account_id
+    )
+    if not is_issuing:
         query = query.where(
-            Lot.remaining_yen > 0, (Lot.expires_at.is_(None)) | (Lot.expires_at > now)
+            _LOTS.c.remaining_yen > 0, _LOTS.c.expires_at.is_(None) | (_LOTS.c.expires_at > now)
         )
-    rows = session.execute(query.group_by(Lot.value_kind)).all()
+    rows = connection.execute(query.group_by(_LOTS.c.value_kind)).all()
     return {ValueKind(kind): int(total) for kind, total in rows if total}
 
 
@@ -121,27 +222,24 @@ def issue(
 ) -> TransferResult:
     """Create new value of ``kind`` on an issuing account and deliver it to ``destination_id``."""
     _require_positive(amount_yen)
-    issuer = _get_account(session, issuer_id)
-    if not issuer.is_issuing:
-        raise ValueError(f"account {issuer_id} is not an issuing account")
+    connection = _connection(session)
     # Locking the destination makes a repeated transfer id wait for the first one to commit.
-    _lock_account(session, destination_id)
+    _, issuer_is_issuing = _lock_account(connection, destination_id, issuer_id)
+    if not issuer_is_issuing:
+        raise ValueError(f"account {issuer_id} is not an issuing account")
 
     parameters = _canonical({"kind": kind.value, "expires_at": _iso_or_none(expires_at)})
-    existing = _find_existing(
-        session, transfer_id, PURPOSE_ISSUE, issuer_id, destination_id, amount_yen, parameters
-    )
+    booking = _Booking(transfer_id, PURPOSE_ISSUE, issuer_id, destination_id, amount_yen,
+                       parameters)
+    existing = _claim_transfer(connection, booking, now)
     if existing is not None:
         return existing
 
-    portion = Portion(kind, expires_at, amount_yen)
-    _add_transfer(session, transfer_id, PURPOSE_ISSUE, issuer_id, destination_id, amount_yen,
-                  parameters, now)
-    session.add(
-        Lot(account_id=issuer_id, transfer_id=transfer_id, value_kind=kind.value,
-            expires_at=expires_at, initial_yen=-amount_yen, remaining_yen=-amount_yen)
-    )
-    return _deliver(session, transfer_id, issuer_id, destination_id, [portion])
+    connection.execute(_INSERT_LOT, {
+        "account_id": issuer_id, "transfer_id": transfer_id, "value_kind": kind.value,
+        "expires_at": expires_at, "initial_yen": -amount_yen, "remaining_yen": -amount_yen,
+    })
+    return _deliver(connection, booking, [Portion(kind, expires_at, amount_yen)])
 
 
 def pay(
@@ -155,27 +253,28 @@ def pay(
 ) -> TransferResult:
     """Move ``amount_yen`` from a non-issuing account, spending its lots in spend order."""
     _require_positive(amount_yen)
-    source = _lock_account(session, source_id)
-    if source.is_issuing:
+    connection = _connection(session)
+    source_is_issuing, _ = _lock_account(connection, source_id, destination_id)
+    if source_is_issuing:
         raise ValueError(f"account {source_id} is an issuing account; use issue()")
-    _get_account(session, destination_id)
 
-    existing = _find_existing(
-        session, transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen, ""
-    )
-    if existing is not None:
-        return existing
-
-    lots = _spendable_lots(session, source_id, now)
+    booking = _Booking(transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen, "")
+    lots = _spendable_lots(connection, source_id, now)
     available_yen = sum(lot.remaining_yen for lot in lots)
     if available_yen < amount_yen:
+        # A repeated transfer id returns the first result even after the balance was spent.
+        existing = _find_existing(connection, booking)
+        if existing is not None:
+            return existing
         raise InsufficientFunds(
             f"account {source_id} holds {available_yen} yen spendable, {amount_yen} yen requested"
         )
-    _add_transfer(session, transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen,
-                  "", now)
-    portions = _take_from_lots(lots, amount_yen)
-    return _deliver(session, transfer_id, source_id, destination_id, portions)
+
+    existing = _claim_transfer(connection, booking, now)
+    if existing is not None:
+        return existing
+    portions = _take_from_lots(connection, lots, amount_yen)
+    return _deliver(connection, booking, portions)
 
 
 def reverse(
@@ -193,39 +292,42 @@ def reverse(
     portion keeps its kind and expiry.
     """
     _require_positive(amount_yen)
-    original = session.get(Transfer, original_transfer_id)
+    connection = _connection(session)
+    original = connection.execute(_FIND_TRANSFER, {"transfer_id": original_transfer_id}).first()
     if original is None or original.purpose != PURPOSE_PAYMENT:
         raise ValueError(f"transfer {original_transfer_id} is not a payment and cannot be reversed")
-    source_id = original.destination_account_id
-    destination_id = original.source_account_id
-    _lock_account(session, source_id)
+    source_id: str = original.destination_account_id
+    destination_id: str = original.source_account_id
+    _lock_account(connection, source_id, destination_id)
 
     parameters = _canonical({"original": original_transfer_id})
-    existing = _find_existing(
-        session, transfer_id, PURPOSE_REVERSAL, source_id, destination_id, amount_yen, parameters
-    )
-    if existing is not None:
-        return existing
-
-    lots = _delivered_lots(session, original_transfer_id, source_id)
+    booking = _Booking(transfer_id, PURPOSE_REVERSAL, source_id, destination_id, amount_yen,
+                       parameters)
+    lots = _delivered_lots(connection, original_transfer_id, source_id)
     available_yen = sum(lot.remaining_yen for lot in lots)
     if available_yen < amount_yen:
+        existing = _find_existing(connection, booking)
+        if existing is not None:
+            return existing
         raise InsufficientFunds(
             f"account {source_id} holds {available_yen} yen of payment {original_transfer_id},"
             f" {amount_yen} yen requested back"
         )
-    _add_transfer(session, transfer_id, PURPOSE_REVERSAL, source_id, destination_id, amount_yen,
-                  parameters, now)
-    portions = _take_from_lots(lots, amount_yen)
-    return _deliver(session, transfer_id, source_id, destination_id, portions)
+
+    existing = _claim_transfer(connection, booking, now)
+    if existing is not None:
+        return existing
+    portions = _take_from_lots(connection, lots, amount_yen)
+    return _deliver(connection, booking, portions)
 
 
 def transfer_kinds(session: Session, transfer_id: str) -> dict[ValueKind, int]:
     """Return how much of each kind a booked transfer delivered."""
-    transfer = session.get(Transfer, transfer_id)
-    if transfer is None:
+    connection = _connection(session)
+    row = connection.execute(_FIND_TRANSFER, {"transfer_id": transfer_id}).first()
+    if row is None:
         raise KeyError(transfer_id)
-    return _delivered_kinds(session, transfer)
+    return _delivered_kinds(connection, transfer_id, row.destination_account_id)
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -283,161 +385,163 @@ def _require_positive(amount_yen: int) -> None:
         raise ValueError(f"transfer amount must be a positive whole number of yen, got {amount_yen!r}")
 
 
-def _get_account(session: Session, account_id: str) -> Account:
-    account = session.get(Account, account_id)
-    if account is None:
+def _connection(session: Session) -> Connection:
+    """Flush pending ORM changes, so the Core statements that follow see them."""
+    session.flush()
+    return session.connection()
+
+
+def _lock_account(connection: Connection, account_id: str, other_id: str) -> tuple[bool, bool]:
+    """Lock ``account_id``, check that ``other_id`` exists, and return both accounts' is_issuing."""
+    row = connection.execute(
+        _LOCK_ACCOUNT, {"locked_id": account_id, "other_id": other_id}
+    ).first()
+    if row is None:
         raise UnknownAccount(f"account {account_id} does not exist")
-    return account
+    locked_is_issuing, other_is_issuing = row
+    if other_is_issuing is None:
+        raise UnknownAccount(f"account {other_id} does not exist")
+    return bool(locked_is_issuing), bool(other_is_issuing)
 
 
-def _lock_account(session: Session, account_id: str) -> Account:
-    query = select(Account).where(Account.id == account_id).with_for_update()
-    account = session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
-    if account is None:
-        raise UnknownAccount(f"account {account_id} does not exist")
-    return account
+def _find_existing(connection: Connection, booking: _Booking) -> TransferResult | None:
+    """Return the transfer booked earlier under ``booking``'s id, or None if there is none.
 
-
-def _find_existing(
-    session: Session,
-    transfer_id: str,
-    purpose: str,
-    source_id: str,
-    destination_id: str,
-    amount_yen: int,
-    parameters: str,
-) -> TransferResult | None:
-    transfer = session.get(Transfer, transfer_id)
+    Raises ``IdempotencyConflict`` when that transfer differs from ``booking``.
+    """
+    transfer = connection.execute(_FIND_TRANSFER, {"transfer_id": booking.transfer_id}).first()
     if transfer is None:
         return None
     same = (
-        transfer.purpose == purpose
-        and transfer.source_account_id == source_id
-        and transfer.destination_account_id == destination_id
-        and transfer.amount_yen == amount_yen
-        and transfer.parameters == parameters
+        transfer.purpose == booking.purpose
+        and transfer.source_account_id == booking.source_id
+        and transfer.destination_account_id == booking.destination_id
+        and transfer.amount_yen == booking.amount_yen
+        and transfer.parameters == booking.parameters
     )
     if not same:
         raise IdempotencyConflict(
-            f"transfer id {transfer_id} was already used for a {transfer.purpose} of"
+            f"transfer id {booking.transfer_id} was already used for a {transfer.purpose} of"
             f" {transfer.amount_yen} yen from {transfer.source_account_id} to"
             f" {transfer.destination_account_id}; choose a new id for a different transfer"
         )
-    return _result(transfer, _delivered_kinds(session, transfer), created=False)
+    kinds = _delivered_kinds(connection, booking.transfer_id, booking.destination_id)
+    return _result(booking, kinds, created=False)
 
 
-def _add_transfer(
-    session: Session,
-    transfer_id: str,
-    purpose: str,
-    source_id: str,
-    destination_id: str,
-    amount_yen: int,
-    parameters: str,
-    now: datetime,
-) -> None:
-    session.add(
-        Transfer(id=transfer_id, purpose=purpose, source_account_id=source_id,
-                 destination_account_id=destination_id, amount_yen=amount_yen,
-                 parameters=parameters, created_at=now)
+def _claim_transfer(
+    connection: Connection, booking: _Booking, now: datetime
+) -> TransferResult | None:
+    """Insert the transfer row, or return the earlier transfer when its id is taken.
+
+    Returns None when this call inserted the row. Raises ``IdempotencyConflict`` when the
+    earlier transfer differs from ``booking``.
+    """
+    statement = (
+        _CLAIM_TRANSFER_SQLITE if connection.dialect.name == "sqlite"
+        else _CLAIM_TRANSFER_POSTGRESQL
     )
-    session.flush()
+    inserted = connection.execute(statement, {
+        "id": booking.transfer_id, "purpose": booking.purpose,
+        "source_account_id": booking.source_id,
+        "destination_account_id": booking.destination_id, "amount_yen": booking.amount_yen,
+        "parameters": booking.parameters, "created_at": now,
+    }).first()
+    if inserted is not None:
+        return None
+    existing = _find_existing(connection, booking)
+    if existing is None:
+        raise LedgerInconsistent(
+            f"transfer id {booking.transfer_id} was rejected as a duplicate, but no transfer"
+            " row has that id"
+        )
+    return existing
 
 
-def _spendable_lots(session: Session, account_id: str, now: datetime) -> list[Lot]:
-    query = select(Lot).where(
-        Lot.account_id == account_id,
-        Lot.remaining_yen > 0,
-        (Lot.expires_at.is_(None)) | (Lot.expires_at > now),
-    )
-    lots = list(session.scalars(query))
+def _spendable_lots(connection: Connection, account_id: str, now: datetime) -> list[_Lot]:
+    rows = connection.execute(_SPENDABLE_LOTS, {"account_id": account_id, "now": now})
+    lots = [_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
+            for seq, kind, expires_at, remaining_yen in rows]
     lots.sort(key=_spend_key)
     return lots
 
 
-def _spend_key(lot: Lot) -> tuple[int, int, datetime | None, int]:
+def _spend_key(lot: _Lot) -> tuple[int, int, datetime | None, int]:
     no_expiry = 1 if lot.expires_at is None else 0
-    return (_KIND_RANK[ValueKind(lot.value_kind)], no_expiry, lot.expires_at, lot.seq)
+    return (_KIND_RANK[lot.kind], no_expiry, lot.expires_at, lot.seq)
 
 
-def _delivered_lots(session: Session, transfer_id: str, account_id: str) -> list[Lot]:
-    query = select(Lot).where(
-        Lot.transfer_id == transfer_id, Lot.account_id == account_id, Lot.remaining_yen > 0
+def _delivered_lots(connection: Connection, transfer_id: str, account_id: str) -> list[_Lot]:
+    rows = connection.execute(
+        _DELIVERED_LOTS, {"transfer_id": transfer_id, "account_id": account_id}
     )
-    lots = list(session.scalars(query))
+    lots = [_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
+            for seq, kind, expires_at, remaining_yen in rows]
     lots.sort(key=_spend_key, reverse=True)
     return lots
 
 
-def _take_from_lots(lots: Iterable[Lot], amount_yen: int) -> list[Portion]:
+def _take_from_lots(connection: Connection, lots: Iterable[_Lot], amount_yen: int) -> list[Portion]:
     """Lower the lots' remaining amounts in the given order until ``amount_yen`` is taken."""
     portions: list[Portion] = []
+    updates: list[dict[str, int]] = []
     left_yen = amount_yen
     for lot in lots:
         if left_yen == 0:
             break
         taken_yen = min(lot.remaining_yen, left_yen)
-        lot.remaining_yen -= taken_yen
         left_yen -= taken_yen
-        portions.append(Portion(ValueKind(lot.value_kind), lot.expires_at, taken_yen))
+        portions.append(Portion(lot.kind, lot.expires_at, taken_yen))
+        updates.append({"lot_seq": lot.seq, "new_remaining_yen": lot.remaining_yen - taken_yen})
     assert left_yen == 0, "caller checked the lots hold enough"
+
+    connection.execute(_UPDATE_LOT, updates)
     return portions
 
 
-def _deliver(
-    session: Session,
-    transfer_id: str,
-    source_id: str,
-    destination_id: str,
-    portions: list[Portion],
-) -> TransferResult:
+def _deliver(connection: Connection, booking: _Booking, portions: list[Portion]) -> TransferResult:
     """Write the destination lots and both sides' postings for ``portions``."""
+    transfer_id = booking.transfer_id
+    source_id = booking.source_id
+    destination_id = booking.destination_id
     merged: dict[tuple[ValueKind, datetime | None], int] = defaultdict(int)
     for portion in portions:
         merged[(portion.kind, portion.expires_at)] += portion.amount_yen
-    for (kind, expires_at), amount_yen in merged.items():
-        session.add(
-            Lot(account_id=destination_id, transfer_id=transfer_id, value_kind=kind.value,
-                expires_at=expires_at, initial_yen=amount_yen, remaining_yen=amount_yen)
-        )
+    connection.execute(_INSERT_LOT, [
+        {"account_id": destination_id, "transfer_id": transfer_id, "value_kind": kind.value,
+         "expires_at": expires_at, "initial_yen": lot_yen, "remaining_yen": lot_yen}
+        for (kind, expires_at), lot_yen in merged.items()
+    ])
 
     kinds: dict[ValueKind, int] = defaultdict(int)
     for portion in portions:
         kinds[portion.kind] += portion.amount_yen
+    postings: list[dict[str, Any]] = []
     for kind in SPEND_ORDER:
         if kind in kinds:
-            session.add(Posting(transfer_id=transfer_id, account_id=source_id,
-                                value_kind=kind.value, amount_yen=-kinds[kind]))
-            session.add(Posting(transfer_id=transfer_id, account_id=destination_id,
-                                value_kind=kind.value, amount_yen=kinds[kind]))
-    session.flush()
+            postings.append({"transfer_id": transfer_id, "account_id": source_id,
+                             "value_kind": kind.value, "amount_yen": -kinds[kind]})
+            postings.append({"transfer_id": transfer_id, "account_id": destination_id,
+                             "value_kind": kind.value, "amount_yen": kinds[kind]})
+    connection.execute(_INSERT_POSTING, postings)
 
-    transfer = session.get(Transfer, transfer_id)
-    assert transfer is not None
-    logger.info("transfer %s booked: %s yen %s -> %s", transfer_id, transfer.amount_yen,
+    logger.info("transfer %s booked: %s yen %s -> %s", transfer_id, booking.amount_yen,
                 source_id, destination_id)
-    return _result(transfer, dict(kinds), created=True)
+    return _result(booking, dict(kinds), created=True)
 
 
-def _delivered_kinds(session: Session, transfer: Transfer) -> dict[ValueKind, int]:
-    rows = session.execute(
-        select(Posting.value_kind, Posting.amount_yen).where(
-            Posting.transfer_id == transfer.id,
-            Posting.account_id == transfer.destination_account_id,
-        )
+def _delivered_kinds(
+    connection: Connection, transfer_id: str, destination_id: str
+) -> dict[ValueKind, int]:
+    rows = connection.execute(
+        _POSTED_KINDS, {"transfer_id": transfer_id, "account_id": destination_id}
     ).all()
     return {ValueKind(kind): int(amount) for kind, amount in rows}
 
 
-def _result(transfer: Transfer, kinds: dict[ValueKind, int], *, created: bool) -> TransferResult:
-    return TransferResult(
-        transfer_id=transfer.id,
-        source_account_id=transfer.source_account_id,
-        destination_account_id=transfer.destination_account_id,
-        amount_yen=transfer.amount_yen,
-        kinds=kinds,
-        created=created,
-    )
+def _result(booking: _Booking, kinds: dict[ValueKind, int], *, created: bool) -> TransferResult:
+    return TransferResult(booking.transfer_id, booking.source_id, booking.destination_id,
+                          booking.amount_yen, kinds, created)
 
 
 def _by_account_kind(rows: Sequence[Any]) -> dict[tuple[str, str], int]:

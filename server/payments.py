@@ -3,6 +3,11 @@
 Each operation runs inside one writing transaction that the caller opens. Rows are locked in
 one order, the domain row first (intent, payment code or payment) and then the ledger account,
 so concurrent requests queue instead of deadlocking.
+
+Paying an intent, redeeming a code and refunding lock and update their domain rows with Core
+statements and insert the payment or refund with ``INSERT ... RETURNING``, so the hot path
+loads only the row it returns and never flushes. An ``Intent``, ``PaymentCodeRow`` or
+``Payment`` object that the session loaded before such a call is not refreshed by it.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from server import ledger, tokens
 from server.errors import IdempotencyConflict, ServerError, invalid, not_found
-from server.models import Intent, Merchant, PaymentCodeRow, Refund, Terminal, Wallet
+from server.models import Intent, Merchant, PaymentCodeRow, Refund, Terminal, Wallet, table_of
 from server.models import Payment as PaymentRow
 from server.settings import Settings, iso_utc
 from terminal import emv, paycode, protocol
@@ -25,6 +32,55 @@ from terminal.protocol import ErrorCode, TaxLine
 logger = logging.getLogger(__name__)
 
 MAX_PAYMENT_LIST = 200
+
+_Row = TypeVar("_Row", PaymentRow, Refund)
+
+# --- statements ----------------------------------------------------------------------------
+
+_INTENTS = table_of(Intent)
+_MERCHANTS = table_of(Merchant)
+_WALLETS = table_of(Wallet)
+_CODES = table_of(PaymentCodeRow)
+_PAYMENTS = table_of(PaymentRow)
+_REFUNDS = table_of(Refund)
+
+_LOCK_INTENT = (
+    select(_INTENTS, _MERCHANTS.c.account_id.label("merchant_account_id"))
+    .join_from(_INTENTS, _MERCHANTS, _INTENTS.c.merchant_id == _MERCHANTS.c.id)
+    .where(_INTENTS.c.id == bindparam("intent_id"))
+    .with_for_update(of=_INTENTS)
+)
+_APPROVE_INTENT = (
+    update(_INTENTS)
+    .where(_INTENTS.c.id == bindparam("intent_id"))
+    .values(status="approved", payment_id=bindparam("approved_payment_id"))
+)
+_LOCK_CODE = (
+    select(_CODES, _WALLETS.c.account_id.label("wallet_account_id"))
+    .join_from(_CODES, _WALLETS, _CODES.c.wallet_id == _WALLETS.c.id)
+    .where(_CODES.c.code_hash == bindparam("code_hash"))
+    .with_for_update(of=_CODES)
+)
+_USE_CODE = (
+    update(_CODES)
+    .where(_CODES.c.code_hash == bindparam("used_code_hash"))
+    .values(payment_id=bindparam("used_payment_id"))
+)
+_MERCHANT_ACCOUNT = select(_MERCHANTS.c.account_id).where(
+    _MERCHANTS.c.id == bindparam("merchant_id")
+)
+_LOCK_PAYMENT = (
+    select(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id")).with_for_update()
+)
+_ADD_REFUNDED = (
+    update(_PAYMENTS)
+    .where(_PAYMENTS.c.id == bindparam("payment_id"))
+    .values(refunded_yen=_PAYMENTS.c.refunded_yen + bindparam("refund_yen"))
+)
+_FIND_REFUND = select(_REFUNDS.c.seq).where(
+    _REFUNDS.c.terminal_id == bindparam("terminal_id"),
+    _REFUNDS.c.idempotency_key == bindparam("idempotency_key"),
+)
 
 
 @dataclass(frozen=True)
@@ -152,7 +208,8 @@ def pay_intent(
     check_amount(request.amount_yen, settings)
     now = settings.clock()
     transfer_id = f"mpm:{wallet.id}:{request.idempotency_key}"
-    intent = _lock_intent(session, intent_id)
+    connection = session.connection()
+    intent = connection.execute(_LOCK_INTENT, {"intent_id": intent_id}).first()
     if intent is None:
         raise not_found(f"intent {intent_id} does not exist; scan the shop's QR code again")
 
@@ -180,13 +237,12 @@ def pay_intent(
         )
 
     payment = _book_payment(
-        session, wallet=wallet, merchant_id=intent.merchant_id, terminal_id=intent.terminal_id,
-        transfer_id=transfer_id, amount_yen=intent.amount_yen, method="mpm",
-        tax_lines=intent.tax_lines, now=now,
+        session, wallet_id=wallet.id, wallet_account_id=wallet.account_id,
+        merchant_id=intent.merchant_id, merchant_account_id=intent.merchant_account_id,
+        terminal_id=intent.terminal_id, transfer_id=transfer_id, amount_yen=intent.amount_yen,
+        method="mpm", tax_lines=intent.tax_lines, now=now,
     )
-    intent.status = "approved"
-    intent.payment_id = payment.id
-    session.flush()
+    connection.execute(_APPROVE_INTENT, {"intent_id": intent_id, "approved_payment_id": payment.id})
     return payment
 
 
@@ -206,10 +262,9 @@ def redeem_code(
         raise ServerError(ErrorCode.CODE_INVALID, str(exc)) from None
 
     transfer_id = f"cpm:{terminal.id}:{request.idempotency_key}"
-    row = session.scalars(
-        select(PaymentCodeRow).where(PaymentCodeRow.code_hash == tokens.sha256_hex(code))
-        .with_for_update()
-    ).one_or_none()
+    code_hash = tokens.sha256_hex(code)
+    connection = session.connection()
+    row = connection.execute(_LOCK_CODE, {"code_hash": code_hash}).first()
     if row is None:
         raise ServerError(ErrorCode.CODE_INVALID,
                           f"payment code {code[:4]}... is not known; ask for a new code")
@@ -219,15 +274,14 @@ def redeem_code(
         raise ServerError(ErrorCode.CODE_EXPIRED,
                           f"payment code {code[:4]}... expired; ask the customer for a new code")
 
-    wallet = session.get(Wallet, row.wallet_id)
-    assert wallet is not None
     payment = _book_payment(
-        session, wallet=wallet, merchant_id=terminal.merchant_id, terminal_id=terminal.id,
-        transfer_id=transfer_id, amount_yen=request.amount_yen, method="cpm",
-        tax_lines=_tax_json(request.tax_lines), now=now,
+        session, wallet_id=row.wallet_id, wallet_account_id=row.wallet_account_id,
+        merchant_id=terminal.merchant_id,
+        merchant_account_id=_merchant_account_id(connection, terminal.merchant_id),
+        terminal_id=terminal.id, transfer_id=transfer_id, amount_yen=request.amount_yen,
+        method="cpm", tax_lines=_tax_json(request.tax_lines), now=now,
     )
-    row.payment_id = payment.id
-    session.flush()
+    connection.execute(_USE_CODE, {"used_code_hash": code_hash, "used_payment_id": payment.id})
     return payment
 
 
@@ -274,20 +328,15 @@ def refund_payment(
     """Return part or all of a payment to the wallet, in the kinds it was paid with."""
     check_amount(request.amount_yen, settings)
     now = settings.clock()
-    payment = session.scalars(
-        select(PaymentRow).where(PaymentRow.id == payment_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    connection = session.connection()
+    payment = connection.execute(_LOCK_PAYMENT, {"payment_id": payment_id}).first()
     if payment is None:
         raise not_found(f"payment {payment_id} does not exist")
     if payment.merchant_id != terminal.merchant_id:
         raise ServerError(ErrorCode.FORBIDDEN,
                           f"payment {payment_id} belongs to another merchant; refund it there")
 
-    existing = session.scalars(
-        select(Refund).where(Refund.terminal_id == terminal.id,
-                             Refund.idempotency_key == request.idempotency_key)
-    ).one_or_none()
+    existing = _find_refund(connection, session, terminal.id, request.idempotency_key)
     if existing is not None:
         if existing.payment_id != payment_id or existing.amount_yen != request.amount_yen:
             raise IdempotencyConflict(
@@ -307,12 +356,12 @@ def refund_payment(
     transfer_id = f"refund:{terminal.id}:{request.idempotency_key}"
     ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=payment.transfer_id,
                    amount_yen=request.amount_yen, now=now)
-    payment.refunded_yen += request.amount_yen
-    refund = Refund(id=tokens.new_id("r"), payment_id=payment_id, terminal_id=terminal.id,
-                    idempotency_key=request.idempotency_key, transfer_id=transfer_id,
-                    amount_yen=request.amount_yen, created_at=now)
-    session.add(refund)
-    session.flush()
+    connection.execute(_ADD_REFUNDED, {"payment_id": payment_id, "refund_yen": request.amount_yen})
+    refund = _insert_returning(session, Refund, {
+        "id": tokens.new_id("r"), "payment_id": payment_id, "terminal_id": terminal.id,
+        "idempotency_key": request.idempotency_key, "transfer_id": transfer_id,
+        "amount_yen": request.amount_yen, "created_at": now,
+    })
     logger.info("refund %s of %d yen on payment %s", refund.id, request.amount_yen, payment_id)
     return refund
 
@@ -363,29 +412,26 @@ def refund_model(session: Session, refund: Refund) -> protocol.Refund:
 
 
 def _book_payment(
-    session: Session, *, wallet: Wallet, merchant_id: str, terminal_id: str, transfer_id: str,
-    amount_yen: int, method: str, tax_lines: list[dict[str, int]], now: datetime,
+    session: Session, *, wallet_id: str, wallet_account_id: str, merchant_id: str,
+    merchant_account_id: str, terminal_id: str, transfer_id: str, amount_yen: int, method: str,
+    tax_lines: list[dict[str, int]], now: datetime,
 ) -> PaymentRow:
-    merchant = session.get(Merchant, merchant_id)
-    assert merchant is not None
-    result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet.account_id,
-                        destination_id=merchant.account_id, amount_yen=amount_yen, now=now)
+    result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
+                        destination_id=merchant_account_id, amount_yen=amount_yen, now=now)
     if not result.created:
         # The key already paid something else with the same amount and merchant.
         raise IdempotencyConflict(
             f"idempotency key of transfer {transfer_id} was already used for another payment;"
             " use a new key"
         )
-    payment = PaymentRow(
-        id=tokens.new_id("p"), merchant_id=merchant_id, terminal_id=terminal_id,
-        wallet_id=wallet.id, transfer_id=transfer_id, method=method, amount_yen=amount_yen,
-        refunded_yen=0, tax_lines=tax_lines,
-        kinds={kind.value: amount for kind, amount in result.kinds.items()}, created_at=now,
-    )
-    session.add(payment)
-    session.flush()
+    payment = _insert_returning(session, PaymentRow, {
+        "id": tokens.new_id("p"), "merchant_id": merchant_id, "terminal_id": terminal_id,
+        "wallet_id": wallet_id, "transfer_id": transfer_id, "method": method,
+        "amount_yen": amount_yen, "refunded_yen": 0, "tax_lines": tax_lines,
+        "kinds": {kind.value: amount for kind, amount in result.kinds.items()}, "created_at": now,
+    })
     logger.info("payment %s: %s %d yen from wallet %s to merchant %s", payment.id, method,
-                amount_yen, wallet.id, merchant_id)
+                amount_yen, wallet_id, merchant_id)
     return payment
 
 
@@ -395,7 +441,40 @@ def _lock_intent(session: Session, intent_id: str) -> Intent | None:
 
 
 def _payment_by_id(session: Session, payment_id: str) -> PaymentRow:
-    return session.scalars(select(PaymentRow).where(PaymentRow.id == payment_id)).one()
+    # Refunds update the row with a Core statement, so a copy in the session may be stale.
+    query = select(PaymentRow).where(PaymentRow.id == payment_id)
+    return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def _merchant_account_id(connection: Connection, merchant_id: str) -> str:
+    row = connection.execute(_MERCHANT_ACCOUNT, {"merchant_id": merchant_id}).one()
+    return str(row.account_id)
+
+
+def _find_refund(
+    connection: Connection, session: Session, terminal_id: str, idempotency_key: str
+) -> Refund | None:
+    """Return the refund this terminal made with ``idempotency_key``, loading it only if found."""
+    seq = connection.execute(
+        _FIND_REFUND, {"terminal_id": terminal_id, "idempotency_key": idempotency_key}
+    ).scalar()
+    return None if seq is None else session.get(Refund, seq)
+
+
+def _insert_returning(session: Session, model: type[_Row], values: dict[str, Any]) -> _Row:
+    """Insert one row with Core and return it as a persistent object of ``model``.
+
+    The database generates only ``seq``, which ``RETURNING`` sends back; every other column
+    is already in ``values``. Marking the object detached and adding it makes it persistent
+    without a SELECT or a flush.
+    """
+    table = table_of(model)
+    statement = insert(table).returning(table.c.seq)
+    seq = session.connection().execute(statement, values).scalar_one()
+    row = model(seq=seq, **values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def _tax_json(tax_lines: list[TaxLine]) -> list[dict[str, int]]:

@@ -4,6 +4,7 @@ the reference wallet pays a QR given as text or as an image, and a test page pri
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,16 @@ from terminal.cli import main as pos_main
 from terminal.config import load_config
 from terminal.enrolment import load_enrolment
 from terminal.protocol import TaxLine
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Undo the root logger set-up that chiiki-pos's entry point does, for the tests after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,11 +15,14 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 
 from server import ledger
 from server.api import ServerState
 from server.demo import DEMO_MERCHANT
+from server.errors import ServerError
 from server.merchants import create_merchant, issue_activation
+from server.models import Terminal, Wallet
 from server.settings import Settings
 from terminal import protocol
 
@@ -174,3 +179,37 @@ class Server:
             audit = ledger.audit_ledger(session)
         assert audit.problems == []
         assert set(audit.totals_by_kind.values()) == {0}
+
+    def terminal_row(self, terminal_id: str) -> Terminal:
+        with self.state.db.read() as session:
+            row = session.get(Terminal, terminal_id)
+        assert row is not None
+        return row
+
+    def wallet_row(self, wallet_id: str) -> Wallet:
+        with self.state.db.read() as session:
+            row = session.get(Wallet, wallet_id)
+        assert row is not None
+        return row
+
+    def write_concurrently(self, count: int,
+                           action: Callable[[Session, int], object]) -> list[str]:
+        """Run ``action(session, index)`` in ``count`` threads at once, each in its own writing
+        transaction, and return "ok" or the ``ServerError`` code of each."""
+        barrier = threading.Barrier(count)
+        outcomes = [""] * count
+
+        def worker(index: int) -> None:
+            barrier.wait()
+            try:
+                self.state.write(lambda session: action(session, index))
+                outcomes[index] = "ok"
+            except ServerError as exc:
+                outcomes[index] = str(exc.code)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        return outcomes

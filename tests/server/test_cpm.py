@@ -3,7 +3,9 @@ from __future__ import annotations
 import httpx
 from settle_helpers import Server, TerminalClient, WalletClient
 
+from server import payments
 from terminal import paycode
+from terminal.protocol import CpmRedeem
 
 
 def _code(wallet: WalletClient) -> str:
@@ -145,3 +147,19 @@ def test_codes_stored_hashed(server: Server) -> None:
     assert len(stored) == 1
     assert code not in stored[0]
     assert len(stored[0]) == 64
+
+
+def test_concurrent_scans_charge_once(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(2000)
+    code = _code(wallet)
+    terminal_row = server.terminal_row(terminal.terminal_id)
+
+    outcomes = server.write_concurrently(6, lambda session, i: payments.redeem_code(
+        session, terminal_row,
+        CpmRedeem(code=code, amount_yen=700, idempotency_key=f"scan-{i:05d}"), server.settings))
+
+    assert outcomes.count("ok") == 1
+    assert outcomes.count("code_used") == 5
+    assert wallet.balance_yen() == 1300
+    assert server.merchant_balance_yen(terminal.merchant_id) == 700

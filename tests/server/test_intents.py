@@ -6,7 +6,9 @@ from typing import Any
 import httpx
 import pytest
 
+from server import payments
 from terminal import emv
+from terminal.protocol import IntentPay
 
 from settle_helpers import Server, TerminalClient, WalletClient
 
@@ -299,3 +301,36 @@ def test_events_stream_reports_settled(server: Server) -> None:
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.text.startswith("event: intent\ndata: {")
     assert '"status":"cancelled"' in response.text
+
+
+def test_concurrent_pays_approve_once(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(2000)
+    intent_id = _create(terminal).json()["intent_id"]
+    wallet_row = server.wallet_row(wallet.wallet_id)
+
+    outcomes = server.write_concurrently(6, lambda session, i: payments.pay_intent(
+        session, wallet_row, intent_id,
+        IntentPay(amount_yen=500, idempotency_key=f"wallet-pay-{i}"), server.settings))
+
+    assert outcomes.count("ok") == 1
+    assert outcomes.count("intent_already_paid") == 5
+    assert terminal.get(f"/v1/intents/{intent_id}").json()["status"] == "approved"
+    assert wallet.balance_yen() == 1500
+
+
+def test_concurrent_pays_never_overdraw(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(1000)
+    intent_ids = [_create(terminal, 300, key=f"sale-{i:04d}").json()["intent_id"]
+                  for i in range(5)]
+    wallet_row = server.wallet_row(wallet.wallet_id)
+
+    outcomes = server.write_concurrently(5, lambda session, i: payments.pay_intent(
+        session, wallet_row, intent_ids[i],
+        IntentPay(amount_yen=300, idempotency_key=f"wallet-pay-{i}"), server.settings))
+
+    assert outcomes.count("ok") == 3
+    assert outcomes.count("insufficient_funds") == 2
+    assert wallet.balance_yen() == 100
+    assert server.merchant_balance_yen(terminal.merchant_id) == 900

@@ -9,7 +9,12 @@ from sqlalchemy import func, select
 
 from server import ledger
 from server.db import Database
-from server.errors import IdempotencyConflict, InsufficientFunds, LedgerInconsistent
+from server.errors import (
+    IdempotencyConflict,
+    InsufficientFunds,
+    LedgerInconsistent,
+    UnknownAccount,
+)
 from server.models import ISSUANCE_ACCOUNT_ID, Lot, Posting, Transfer
 from terminal.protocol import ValueKind
 
@@ -53,6 +58,14 @@ def _assert_conserved(db: Database) -> None:
 def _count(db: Database, model: type[Transfer] | type[Posting] | type[Lot]) -> int:
     with db.read() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _reverse(db: Database, transfer_id: str, original_transfer_id: str,
+             amount_yen: int) -> ledger.TransferResult:
+    with db.write() as session:
+        return ledger.reverse(session, transfer_id=transfer_id,
+                              original_transfer_id=original_transfer_id, amount_yen=amount_yen,
+                              now=NOW)
 
 
 @pytest.fixture
@@ -107,6 +120,85 @@ def test_same_id_other_amount_conflicts(books: Database) -> None:
 
     assert _balance(books, "alice") == {ValueKind.COIN: 700}
     _assert_conserved(books)
+
+
+def test_repeat_after_balance_spent(books: Database) -> None:
+    _issue(books, "alice", 1000, "t-issue-1")
+    first = _pay(books, "t-pay-1", 1000)
+    postings_before = _count(books, Posting)
+
+    second = _pay(books, "t-pay-1", 1000)
+
+    assert not second.created
+    assert second.kinds == first.kinds == {ValueKind.COIN: 1000}
+    assert _balance(books, "alice") == {}
+    assert _balance(books, "shop") == {ValueKind.COIN: 1000}
+    assert _count(books, Posting) == postings_before
+    _assert_conserved(books)
+
+
+def test_spent_balance_other_amount_conflicts(books: Database) -> None:
+    _issue(books, "alice", 1000, "t-issue-1")
+    _pay(books, "t-pay-1", 1000)
+
+    with pytest.raises(IdempotencyConflict):
+        _pay(books, "t-pay-1", 500)
+
+    assert _balance(books, "shop") == {ValueKind.COIN: 1000}
+    _assert_conserved(books)
+
+
+def test_same_id_other_destination_conflicts(books: Database) -> None:
+    _open(books, "bakery")
+    _issue(books, "alice", 1000, "t-issue-1")
+    _pay(books, "t-pay-1", 300)
+
+    with pytest.raises(IdempotencyConflict, match="from alice to shop"):
+        _pay(books, "t-pay-1", 300, destination="bakery")
+
+    assert _balance(books, "alice") == {ValueKind.COIN: 700}
+    assert _balance(books, "bakery") == {}
+    _assert_conserved(books)
+
+
+def test_payment_id_reused_by_issue_conflicts(books: Database) -> None:
+    _issue(books, "alice", 1000, "t-issue-1")
+    _pay(books, "t-pay-1", 300)
+
+    with pytest.raises(IdempotencyConflict, match="already used for a payment"):
+        _issue(books, "alice", 300, "t-pay-1")
+
+    assert _balance(books, "alice") == {ValueKind.COIN: 700}
+    _assert_conserved(books)
+
+
+def test_pay_from_issuer_rejected(books: Database) -> None:
+    _issue(books, "alice", 1000, "t-issue-1")
+
+    with pytest.raises(ValueError, match="issuing account"):
+        _pay(books, "t-pay-1", 100, source=ISSUANCE_ACCOUNT_ID)
+
+    assert _balance(books, "shop") == {}
+    assert _count(books, Transfer) == 1
+    _assert_conserved(books)
+
+
+def test_unknown_destination_rejected(books: Database) -> None:
+    _issue(books, "alice", 1000, "t-issue-1")
+
+    with pytest.raises(UnknownAccount, match="account nobody does not exist"):
+        _pay(books, "t-pay-1", 100, destination="nobody")
+
+    assert _balance(books, "alice") == {ValueKind.COIN: 1000}
+    assert _count(books, Transfer) == 1
+    _assert_conserved(books)
+
+
+def test_unknown_source_rejected(books: Database) -> None:
+    with pytest.raises(UnknownAccount, match="account nobody does not exist"):
+        _pay(books, "t-pay-1", 100, source="nobody")
+
+    assert _count(books, Transfer) == 0
 
 
 def test_same_issue_id_other_kind_conflicts(books: Database) -> None:
@@ -167,6 +259,17 @@ def test_spend_order_earliest_expiry_first(books: Database) -> None:
     _assert_conserved(books)
 
 
+def test_kind_order_before_expiry(books: Database) -> None:
+    _issue(books, "alice", 100, "t-benefit", kind=ValueKind.BENEFIT, expires_at=SOONER)
+    _issue(books, "alice", 100, "t-local", kind=ValueKind.PREMIUM_LOCAL, expires_at=LATER)
+
+    result = _pay(books, "t-pay-1", 150)
+
+    assert result.kinds == {ValueKind.PREMIUM_LOCAL: 100, ValueKind.BENEFIT: 50}
+    assert _balance(books, "alice") == {ValueKind.BENEFIT: 50}
+    _assert_conserved(books)
+
+
 def test_expired_lots_not_spendable(books: Database) -> None:
     _issue(books, "alice", 100, "t-soon", kind=ValueKind.PREMIUM_LOCAL, expires_at=SOONER)
     _issue(books, "alice", 100, "t-coin")
@@ -200,6 +303,34 @@ def test_reverse_returns_same_kinds(books: Database) -> None:
     with books.read() as session:
         returned = session.scalars(select(Lot).where(Lot.transfer_id == "t-back-2")).one()
     assert returned.expires_at == LATER
+    _assert_conserved(books)
+
+
+def test_reverse_same_id_moves_once(books: Database) -> None:
+    _issue(books, "alice", 500, "t-coin")
+    _pay(books, "t-pay-1", 300)
+    first = _reverse(books, "t-back-1", "t-pay-1", 300)
+    postings_before = _count(books, Posting)
+
+    second = _reverse(books, "t-back-1", "t-pay-1", 300)
+
+    assert first.created
+    assert not second.created
+    assert second.kinds == first.kinds == {ValueKind.COIN: 300}
+    assert _balance(books, "alice") == {ValueKind.COIN: 500}
+    assert _count(books, Posting) == postings_before
+    _assert_conserved(books)
+
+
+def test_reverse_same_id_other_amount_conflicts(books: Database) -> None:
+    _issue(books, "alice", 500, "t-coin")
+    _pay(books, "t-pay-1", 300)
+    _reverse(books, "t-back-1", "t-pay-1", 100)
+
+    with pytest.raises(IdempotencyConflict):
+        _reverse(books, "t-back-1", "t-pay-1", 200)
+
+    assert _balance(books, "alice") == {ValueKind.COIN: 300}
     _assert_conserved(books)
 
 
@@ -273,4 +404,21 @@ def test_concurrent_same_id_books_once(books: Database) -> None:
 
     assert outcomes == [None] * 8
     assert _balance(books, "alice") == {ValueKind.COIN: 900}
+    _assert_conserved(books)
+
+
+def test_concurrent_same_id_other_sources(books: Database) -> None:
+    _open(books, "bob")
+    _issue(books, "alice", 1000, "t-issue-1")
+    _issue(books, "bob", 1000, "t-issue-2")
+    sources = ["alice", "bob"]
+
+    outcomes = _run_concurrently(2, lambda i: _pay(books, "t-pay-same", 100, source=sources[i])
+                                 and None)
+
+    assert sorted(type(exc).__name__ for exc in outcomes) == ["IdempotencyConflict", "NoneType"]
+    spent = {source: 1000 - sum(_balance(books, source).values()) for source in sources}
+    assert sorted(spent.values()) == [0, 100]
+    assert _balance(books, "shop") == {ValueKind.COIN: 100}
+    assert _count(books, Transfer) == 3
     _assert_conserved(books)
