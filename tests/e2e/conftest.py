@@ -18,6 +18,7 @@ from drivers.printer.emulator import PrinterEmulator
 from server.db import init_db
 from server.demo import DEMO_MERCHANT, seed_demo
 from server.embedded import EmbeddedServer, start_embedded_server
+from server.ledger import verify_ledger
 from server.wallet_cli import WalletClient
 from terminal.api_client import ApiClient
 from terminal.config import PrinterConfig, ScannerConfig, TerminalConfig, hash_pin
@@ -67,6 +68,14 @@ def world(qapp: QApplication, tmp_path: Path) -> Iterator[World]:
     terminal.window.show()
 
     yield World(server, printer, terminal, wallet)
+
+    # Whatever the test did, money must be conserved: every kind's postings sum to zero and
+    # each account's lots match its postings.
+    database = init_db(db_url)
+    with database.read() as session:
+        audit = verify_ledger(session)
+    database.dispose()
+    assert all(total == 0 for total in audit.totals_by_kind.values())
 
     terminal.window.close()
     terminal.window.controller.shutdown()
