@@ -260,21 +260,7 @@ def pay(
 
     booking = _Booking(transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen, "")
     lots = _spendable_lots(connection, source_id, now)
-    available_yen = sum(lot.remaining_yen for lot in lots)
-    if available_yen < amount_yen:
-        # A repeated transfer id returns the first result even after the balance was spent.
-        existing = _find_existing(connection, booking)
-        if existing is not None:
-            return existing
-        raise InsufficientFunds(
-            f"account {source_id} holds {available_yen} yen spendable, {amount_yen} yen requested"
-        )
-
-    existing = _claim_transfer(connection, booking, now)
-    if existing is not None:
-        return existing
-    portions = _take_from_lots(connection, lots, amount_yen)
-    return _deliver(connection, booking, portions)
+    return _book_from_lots(connection, booking, lots, now, "spendable")
 
 
 def reverse(
@@ -304,20 +290,30 @@ def reverse(
     booking = _Booking(transfer_id, PURPOSE_REVERSAL, source_id, destination_id, amount_yen,
                        parameters)
     lots = _delivered_lots(connection, original_transfer_id, source_id)
+    return _book_from_lots(
+        connection, booking, lots, now, f"of payment {original_transfer_id}"
+    )
+
+
+def _book_from_lots(
+    connection: Connection, booking: _Booking, lots: list[_Lot], now: datetime, lots_label: str
+) -> TransferResult:
+    """Book ``booking`` out of ``lots``, or return the first booking of a repeated id."""
     available_yen = sum(lot.remaining_yen for lot in lots)
-    if available_yen < amount_yen:
+    if available_yen < booking.amount_yen:
+        # A repeated transfer id returns the first result even after the balance was spent.
         existing = _find_existing(connection, booking)
         if existing is not None:
             return existing
         raise InsufficientFunds(
-            f"account {source_id} holds {available_yen} yen of payment {original_transfer_id},"
-            f" {amount_yen} yen requested back"
+            f"account {booking.source_id} holds {available_yen} yen {lots_label}, "
+            f"{booking.amount_yen} yen requested"
         )
 
     existing = _claim_transfer(connection, booking, now)
     if existing is not None:
         return existing
-    portions = _take_from_lots(connection, lots, amount_yen)
+    portions = _take_from_lots(connection, lots, booking.amount_yen)
     return _deliver(connection, booking, portions)
 
 
