@@ -29,7 +29,8 @@ missing_system_packages() {
 
 install_system_packages() {
     command -v dpkg-query >/dev/null || {
-        log "not a Debian-family system: install zbar, a Japanese font (Noto Sans CJK) and the Qt 6 runtime libraries yourself"
+        log "not a Debian-family system: install zbar, libusb, a Japanese font (Noto Sans CJK)"
+        log "and the Qt 6 runtime libraries with your package manager"
         return 0
     }
     local missing
@@ -68,7 +69,7 @@ install_python_packages() {
 }
 
 build_translations() {
-    "$VENV/bin/python" -m ui.i18n
+    "$VENV/bin/python" -m ui.i18n >/dev/null
 }
 
 bootstrap() {

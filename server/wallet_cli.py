@@ -162,8 +162,16 @@ def load_credentials(path: Path) -> WalletCredentials:
         return WalletCredentials(data["server_url"], data["wallet_id"], data["token"])
     except FileNotFoundError as exc:
         raise WalletError(f"no wallet file at {path}; run 'chiiki-wallet create' first") from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WalletError(f"wallet file {path} is damaged ({exc}); create a new wallet") from exc
+    except OSError as exc:
+        raise WalletError(f"cannot read wallet file {path}: {exc.strerror}") from exc
+    except KeyError as exc:
+        raise WalletError(
+            f"wallet file {path} is damaged: the key {exc} is missing; restore it from a backup"
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise WalletError(
+            f"wallet file {path} is damaged ({exc}); restore it from a backup"
+        ) from exc
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -182,8 +190,20 @@ def cmd_create(args: argparse.Namespace) -> int:
     if not args.server:
         raise WalletError("--server URL is required to create a wallet")
     path = wallet_file_path(args.wallet_file)
+    if path.exists():
+        # The server keeps only a hash of the token, so overwriting the file would strand the
+        # coin of the wallet it holds.
+        raise WalletError(
+            f"{path} already holds a wallet; choose another --wallet-file for a new one"
+        )
     credentials = WalletClient(args.server).create()
-    save_credentials(path, credentials)
+    try:
+        save_credentials(path, credentials)
+    except OSError as exc:
+        raise WalletError(
+            f"wallet {credentials.wallet_id} was created but {path} could not be written "
+            f"({exc.strerror}); its token is lost, so create another with a writable --wallet-file"
+        ) from exc
     print(f"wallet {credentials.wallet_id} created; saved to {path}")
     return 0
 
@@ -235,7 +255,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     try:
         objects = emv.parse_payload(args.payload)
     except emv.EmvError as exc:
-        print(f"invalid payload: {exc}", file=sys.stderr)
+        print(f"invalid EMV payload: {exc}", file=sys.stderr)
         return 1
     _print_json(objects)
     return 0

@@ -146,7 +146,7 @@ def _encode_name_ja(name: str) -> str:
     return encode_object("01", name)
 
 
-def parse_objects(text: str, *, where: str = "payload") -> DataObjects:
+def parse_objects(text: str, *, where: str = "top level") -> DataObjects:
     """Split ``text`` into data objects, parsing templates recursively.
 
     Raise EmvError when a length does not match the text, an ID repeats or is not two digits.
@@ -307,8 +307,10 @@ def read_payment_request(
     if objects[ID_CURRENCY] != CURRENCY_JPY:
         raise EmvError(f"currency {objects[ID_CURRENCY]} is not yen (392)")
     amount = objects.get(ID_AMOUNT)
+    if amount is None:
+        raise EmvError("the QR has no amount (54); the shop must show a QR with the amount")
     if not isinstance(amount, str) or not amount.isdigit() or int(amount) < 1:
-        raise EmvError(f"amount {amount!r} must be a whole number of yen")
+        raise EmvError(f"amount (54) {amount!r} must be a whole number of yen")
     additional = objects.get(ID_ADDITIONAL_DATA)
     if not isinstance(additional, dict) or not additional.get(SUB_REFERENCE_LABEL):
         raise EmvError("the reference label (62.05) with the payment id is missing")

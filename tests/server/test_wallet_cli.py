@@ -60,7 +60,7 @@ def test_inspect_rejects_public_invalid(
     assert code != 0
     assert out == ""
     assert len(err.strip().splitlines()) == 1
-    assert err.startswith("invalid payload: ")
+    assert err.startswith("invalid EMV payload: ")
 
 
 def test_inspect_names_bad_crc(capsys: pytest.CaptureFixture[str]) -> None:
@@ -92,3 +92,37 @@ def test_wallet_file_is_private(tmp_path: Path) -> None:
     wallet_cli.save_credentials(path, wallet_cli.WalletCredentials("http://x", "w1", "secret"))
     assert path.stat().st_mode & 0o777 == 0o600
     assert wallet_cli.load_credentials(path).token == "secret"
+
+
+def test_create_keeps_existing_wallet_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "wallet.json"
+    wallet_cli.save_credentials(path, wallet_cli.WalletCredentials("http://x", "w1", "secret"))
+
+    code = wallet_cli.main(["--wallet-file", str(path), "--server", "http://127.0.0.1:9", "create"])
+
+    assert code == 1
+    assert "already holds a wallet" in capsys.readouterr().err
+    assert wallet_cli.load_credentials(path).token == "secret"
+
+
+def test_wallet_file_directory_explained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = wallet_cli.main(["--wallet-file", str(tmp_path), "balance"])
+
+    assert code == 1
+    assert f"cannot read wallet file {tmp_path}" in capsys.readouterr().err
+
+
+def test_damaged_wallet_file_names_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "wallet.json"
+    path.write_text('{"server_url": "http://x", "wallet_id": "w1"}', encoding="utf-8")
+
+    code = wallet_cli.main(["--wallet-file", str(path), "balance"])
+
+    assert code == 1
+    assert "the key 'token' is missing" in capsys.readouterr().err

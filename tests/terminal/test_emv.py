@@ -175,3 +175,14 @@ def test_single_character_change_detected(position: int, char: str) -> None:
     mutated = payload[:index] + char + payload[index + 1 :]
     with pytest.raises(emv.EmvError):
         emv.parse_payload(mutated)
+
+
+def test_payment_request_needs_amount() -> None:
+    body = (
+        "000201010212" "26180014jp.chiiki.coin" "52045499" "5303392" "5802JP"
+        "5909TEST SHOP" "6004AIZU" "62080504pi_1" "6304"
+    )
+    payload = body + emv.format_crc(body)
+
+    with pytest.raises(emv.EmvError, match="has no amount"):
+        emv.read_payment_request(payload)
