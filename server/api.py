@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server import auth, merchants, payments, wallets
 from server.api_errors import install_error_handlers
+from server.body_limit import BodyLimitMiddleware
 from server.db import Database, init_db
 from server.errors import ServerError
 from server.models import Terminal, Wallet
@@ -70,7 +71,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     app = FastAPI(title="chiiki-settle", version="0.1.0")
     app.state.chiiki = state
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     install_error_handlers(app)
+    if settings.demo:
+        logger.warning("demo mode is on: POST %s/wallet/topup mints coin for any wallet;"
+                       " never enable it on a server that settles real money", API_PREFIX)
     app.include_router(_terminal_routes(state), prefix=API_PREFIX)
     app.include_router(_wallet_routes(state), prefix=API_PREFIX)
     app.include_router(_common_routes(state), prefix=API_PREFIX)
@@ -149,7 +154,8 @@ def _terminal_routes(state: ServerState) -> APIRouter:
 
     @router.get("/intents/{intent_id}")
     async def get_intent(
-        intent_id: str, terminal: TerminalDep, wait: Annotated[float, Query(ge=0)] = 0.0
+        intent_id: str, terminal: TerminalDep,
+        wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0,
     ) -> protocol.Intent:
         deadline = time.monotonic() + min(wait, LONG_POLL_MAX_S)
         with state.notifier.subscribe(intent_id) as changed:
@@ -230,7 +236,8 @@ def _wallet_routes(state: ServerState) -> APIRouter:
     def top_up(request: protocol.TopUp, wallet: WalletDep) -> protocol.Balance:
         if not settings.demo:
             raise ServerError(ErrorCode.DEMO_DISABLED,
-                              "top-up is only available when the server runs in demo mode")
+                              "top-up is only available when the server runs in demo mode;"
+                              " start a test server with chiiki-settle serve --demo")
         payments.check_amount(request.amount_yen, settings)
         return state.write(lambda session: wallets.top_up(
             session, wallet, request.amount_yen, request.idempotency_key, now=settings.clock()))

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from server import wallets
-from server.errors import ServerError
+from server.errors import ServerError, shorten
 from server.models import Terminal, Wallet
 from terminal import protocol
 from terminal.protocol import ErrorCode
@@ -47,7 +47,9 @@ def verify_terminal_request(
 
     terminal = session.get(Terminal, terminal_id)
     if terminal is None or terminal.public_key is None:
-        raise unauthenticated(f"terminal {terminal_id[:40]} is not enrolled; enrol it first")
+        raise unauthenticated(
+            f"terminal {shorten(terminal_id)} is not enrolled; enrol it with an activation code"
+        )
 
     message = protocol.signing_message(method, path_with_query, timestamp, body)
     try:
@@ -85,19 +87,24 @@ def _required_header(headers: Mapping[str, str], name: str) -> str:
 
 
 def _check_timestamp(timestamp: str, now: datetime, window_s: int) -> None:
+    shown = shorten(timestamp)
     try:
         moment = datetime.fromisoformat(timestamp)
     except ValueError:
         raise unauthenticated(
-            f"{protocol.HEADER_TIMESTAMP} {timestamp[:40]!r} is not an ISO 8601 time"
+            f"{protocol.HEADER_TIMESTAMP} {shown!r} is not an ISO 8601 time; send the current"
+            " UTC time, e.g. 2026-04-01T10:00:00+00:00"
         ) from None
     if moment.tzinfo is None:
         raise unauthenticated(
-            f"{protocol.HEADER_TIMESTAMP} {timestamp!r} has no time zone; send UTC, e.g. +00:00"
+            f"{protocol.HEADER_TIMESTAMP} {shown!r} has no time zone; send UTC, e.g. +00:00"
         )
-    skew_s = abs((moment.astimezone(UTC) - now).total_seconds())
+
+    # Subtracting aware datetimes never leaves datetime's range (year 1 to 9999), unlike
+    # converting 0001-01-01T00:00:00+14:00 to UTC, so no OverflowError reaches the client.
+    skew_s = abs((moment - now).total_seconds())
     if skew_s > window_s:
         raise unauthenticated(
-            f"{protocol.HEADER_TIMESTAMP} {timestamp} is {skew_s:.0f} s from server time"
+            f"{protocol.HEADER_TIMESTAMP} {shown} is {skew_s:.0f} s from server time"
             f" {now.isoformat(timespec='seconds')}, more than {window_s} s; set the terminal clock"
         )

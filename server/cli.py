@@ -7,15 +7,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from server import ledger, merchants
 from server.db import init_db
 from server.errors import ServerError
 from server.merchants import NewMerchant
-from server.settings import DEFAULT_DATABASE_URL, Settings, utc_now
+from server.settings import DEFAULT_DATABASE_URL, Settings, iso_utc, utc_now
 
 logger = logging.getLogger(__name__)
+
+_DB_URL_HINT = "use postgresql+psycopg://USER@HOST/DB or sqlite:///FILE"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     merchant.add_argument("--phone", default="", help="phone number, e.g. 0242-22-1234")
     merchant.add_argument("--mcc", default="5499", help="merchant category code (default: %(default)s)")
 
-    activation = add("issue-activation", "create a terminal and print its one-time activation code")
+    add("list-merchants", "print each merchant's id, number of terminals and name")
+
+    activation = add("issue-activation",
+                     "create a terminal and print its one-time activation code, then its details")
     activation.add_argument("--merchant", required=True, help="merchant id")
     activation.add_argument("--label", required=True, help="terminal label, ASCII, at most 25 characters")
 
@@ -62,11 +68,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except ServerError as exc:
         print(f"chiiki-settle: {exc.message}", file=sys.stderr)
+    except ArgumentError as exc:
+        # Raised for a URL SQLAlchemy cannot parse and for an unknown dialect or driver,
+        # e.g. "postgres://", which SQLAlchemy 2 no longer accepts.
+        reason = str(exc).strip().splitlines()[0]
+        print(f"chiiki-settle: --db {_shown_url(args.db)} is invalid: {reason}; {_DB_URL_HINT}",
+              file=sys.stderr)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"chiiki-settle: database {args.db} failed: {reason};"
+        print(f"chiiki-settle: database {_shown_url(args.db)} failed: {reason};"
               " check --db and that the database server is running", file=sys.stderr)
     return 1
+
+
+def _shown_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ***, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -89,7 +109,10 @@ def _run(args: argparse.Namespace) -> int:
                     session, args.merchant, args.label, now=utc_now(),
                     ttl_s=Settings.from_env().activation_ttl_s,
                 )
-            print(activation.activation_code)
+            _print_activation(activation, args.merchant, args.label)
+        elif args.command == "list-merchants":
+            with db.read() as session:
+                _print_merchants(merchants.list_merchants(session))
         elif args.command == "balance":
             with db.read() as session:
                 merchant = merchants.get_merchant(session, args.merchant)
@@ -98,10 +121,28 @@ def _run(args: argparse.Namespace) -> int:
             for kind, amount in kinds.items():
                 print(f"{kind.value} {amount} yen")
         else:
-            print(f"schema of {args.db} is up to date")
+            print(f"schema of {_shown_url(args.db)} is up to date")
     finally:
         db.dispose()
     return 0
+
+
+def _print_activation(activation: merchants.Activation, merchant_id: str, label: str) -> None:
+    """Print the code alone on the first line, so scripts can take it with ``head -n 1``."""
+    print(activation.activation_code)
+    print(f"terminal_id: {activation.terminal_id}")
+    print(f"merchant_id: {merchant_id}")
+    print(f"label: {label}")
+    print(f"expires_at: {iso_utc(activation.expires_at)} (the code works once)")
+
+
+def _print_merchants(summaries: list[merchants.MerchantSummary]) -> None:
+    if not summaries:
+        print("no merchants yet; create one with chiiki-settle create-merchant")
+        return
+    print("merchant_id\tterminals\tname")
+    for summary in summaries:
+        print(f"{summary.merchant_id}\t{summary.terminal_count}\t{summary.name}")
 
 
 def _serve(args: argparse.Namespace) -> int:

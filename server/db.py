@@ -13,14 +13,15 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,9 @@ def _is_memory_sqlite(engine: Engine) -> bool:
 
 def alembic_config() -> Config:
     """Build the Alembic configuration in code, so no alembic.ini has to be installed."""
+    with _quiet_alembic():
+        from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -121,9 +125,30 @@ def alembic_config() -> Config:
 def migrate(engine: Engine) -> None:
     """Upgrade the schema behind ``engine`` to the newest migration."""
     config = alembic_config()
-    with engine.begin() as connection:
+    with _quiet_alembic(), engine.begin() as connection:
+        from alembic import command
+
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Raise the "alembic" logger to WARNING while migrating, unless a level was set for it.
+
+    Alembic (1.20 here) logs one INFO line per built-in plugin when first imported, and one
+    per migration step, so alembic is imported inside this block. ``init_db`` logs one line of
+    its own instead. The root logger is left as it is.
+    """
+    alembic_logger = logging.getLogger("alembic")
+    if alembic_logger.level != logging.NOTSET:
+        yield
+        return
+    alembic_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_logger.setLevel(logging.NOTSET)
 
 
 def init_db(url: str) -> Database:

@@ -52,6 +52,15 @@ class LedgerInconsistent(Exception):
     """Postings or lots do not add up; the ledger code or the database is broken."""
 
 
+# Characters of a client-supplied id or value that a message repeats; the rest becomes "…".
+MAX_ECHO_CHARS = 40
+
+
+def shorten(text: str, max_chars: int = MAX_ECHO_CHARS) -> str:
+    """Cut ``text`` to ``max_chars`` characters plus "…", for echoing client input in messages."""
+    return text if len(text) <= max_chars else text[:max_chars] + "…"
+
+
 def invalid(message: str) -> ServerError:
     return ServerError(ErrorCode.INVALID_REQUEST, message)
 

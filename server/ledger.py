@@ -417,9 +417,10 @@ def _find_existing(connection: Connection, booking: _Booking) -> TransferResult 
     )
     if not same:
         raise IdempotencyConflict(
-            f"transfer id {booking.transfer_id} was already used for a {transfer.purpose} of"
-            f" {transfer.amount_yen} yen from {transfer.source_account_id} to"
-            f" {transfer.destination_account_id}; choose a new id for a different transfer"
+            f"transfer id {booking.transfer_id} is already booked, with purpose"
+            f" {transfer.purpose}, {transfer.amount_yen} yen, from account"
+            f" {transfer.source_account_id} to account {transfer.destination_account_id};"
+            " choose a new id for a different transfer"
         )
     kinds = _delivered_kinds(connection, booking.transfer_id, booking.destination_id)
     return _result(booking, kinds, created=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server import ledger, tokens
@@ -27,6 +27,7 @@ MAX_CITY_ASCII_CHARS = 15
 MAX_LABEL_CHARS = 25
 MAX_NAME_CHARS = 25
 _PHONE = re.compile(r"[0-9+][0-9-]{5,19}")
+_LIST_MERCHANTS_HINT = "run chiiki-settle list-merchants to see the merchant ids"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class NewMerchant:
     invoice_registration_number: str
     phone: str = ""
     merchant_category_code: str = "5499"
+
+
+@dataclass(frozen=True)
+class MerchantSummary:
+    merchant_id: str
+    name: str
+    terminal_count: int
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,8 @@ def issue_activation(
 ) -> Activation:
     """Create a terminal for ``merchant_id`` and return its one-time activation code."""
     if session.get(Merchant, merchant_id) is None:
-        raise not_found(f"merchant {merchant_id} does not exist; list merchants or create one first")
+        raise not_found(f"merchant {merchant_id} does not exist; {_LIST_MERCHANTS_HINT},"
+                        " or create one with chiiki-settle create-merchant")
     _check_ascii(label, "label", MAX_LABEL_CHARS)
 
     code = tokens.new_activation_code()
@@ -147,8 +156,20 @@ def terminal_info(session: Session, terminal: Terminal, max_amount_yen: int) -> 
 def get_merchant(session: Session, merchant_id: str) -> Merchant:
     merchant = session.get(Merchant, merchant_id)
     if merchant is None:
-        raise not_found(f"merchant {merchant_id} does not exist")
+        raise not_found(f"merchant {merchant_id} does not exist; {_LIST_MERCHANTS_HINT}")
     return merchant
+
+
+def list_merchants(session: Session) -> list[MerchantSummary]:
+    """Return every merchant, oldest first, with its number of terminals (enrolled or not)."""
+    query = (
+        select(Merchant.id, Merchant.name, func.count(Terminal.id))
+        .outerjoin(Terminal, Terminal.merchant_id == Merchant.id)
+        .group_by(Merchant.id, Merchant.name, Merchant.created_at)
+        .order_by(Merchant.created_at, Merchant.id)
+    )
+    return [MerchantSummary(merchant_id, name, int(count))
+            for merchant_id, name, count in session.execute(query)]
 
 
 def _validate_merchant(details: NewMerchant) -> None:

@@ -22,7 +22,14 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from server import ledger, tokens
-from server.errors import IdempotencyConflict, ServerError, invalid, not_found
+from server.errors import (
+    IdempotencyConflict,
+    InsufficientFunds,
+    ServerError,
+    invalid,
+    not_found,
+    shorten,
+)
 from server.models import Intent, Merchant, PaymentCodeRow, Refund, Terminal, Wallet, table_of
 from server.models import Payment as PaymentRow
 from server.settings import Settings, iso_utc
@@ -131,11 +138,7 @@ def create_intent(
                              Intent.idempotency_key == request.idempotency_key)
     ).one_or_none()
     if existing is not None:
-        if existing.amount_yen != request.amount_yen or existing.tax_lines != tax_lines:
-            raise IdempotencyConflict(
-                f"idempotency_key {request.idempotency_key} already created intent {existing.id}"
-                f" for {existing.amount_yen} yen; use a new key for a new sale"
-            )
+        _check_same_intent(existing, request, tax_lines)
         return view_intent(session, existing, now)
 
     merchant = session.get(Merchant, terminal.merchant_id)
@@ -164,10 +167,45 @@ def create_intent(
     return IntentView(intent, "pending", None)
 
 
+def _check_same_intent(
+    existing: Intent, request: protocol.IntentCreate, tax_lines: list[dict[str, int]]
+) -> None:
+    """Raise ``IdempotencyConflict`` naming the parameter that differs from the first request."""
+    if existing.amount_yen != request.amount_yen:
+        difference = f"amount_yen {existing.amount_yen}, not {request.amount_yen}"
+    elif existing.tax_lines != tax_lines:
+        first_lines = _show_tax_lines(existing.tax_lines)
+        difference = f"tax_lines {first_lines}, not {_show_tax_lines(tax_lines)}"
+    else:
+        return
+    raise IdempotencyConflict(
+        f"idempotency_key {request.idempotency_key} already created intent {existing.id} with"
+        f" {difference}; repeat the first request unchanged, or use a new key for a new sale"
+    )
+
+
+def _show_tax_lines(tax_lines: list[dict[str, int]]) -> str:
+    if not tax_lines:
+        return "[] (none)"
+    return "[" + ", ".join(
+        f"{line['rate_percent']}%: {line['amount_yen']} yen" for line in tax_lines
+    ) + "]"
+
+
+def _intent_not_found(intent_id: str) -> ServerError:
+    return not_found(f"intent {shorten(intent_id)} does not exist for this merchant;"
+                     " check the intent id or create a new intent")
+
+
+def _payment_not_found(payment_id: str) -> ServerError:
+    return not_found(f"payment {shorten(payment_id)} does not exist for this merchant;"
+                     " check the payment id, e.g. in GET /v1/payments")
+
+
 def read_intent(session: Session, terminal: Terminal, intent_id: str, now: datetime) -> IntentView:
     intent = session.get(Intent, intent_id)
     if intent is None or intent.merchant_id != terminal.merchant_id:
-        raise not_found(f"intent {intent_id} does not exist for this merchant")
+        raise _intent_not_found(intent_id)
     return view_intent(session, intent, now)
 
 
@@ -189,7 +227,7 @@ def cancel_intent(
     """Cancel a pending intent; cancelling twice is harmless, cancelling a paid one fails."""
     intent = _lock_intent(session, intent_id)
     if intent is None or intent.merchant_id != terminal.merchant_id:
-        raise not_found(f"intent {intent_id} does not exist for this merchant")
+        raise _intent_not_found(intent_id)
     if intent.status == "approved":
         raise ServerError(ErrorCode.INTENT_ALREADY_PAID,
                           f"intent {intent_id} is already paid; refund the payment instead")
@@ -211,29 +249,34 @@ def pay_intent(
     connection = session.connection()
     intent = connection.execute(_LOCK_INTENT, {"intent_id": intent_id}).first()
     if intent is None:
-        raise not_found(f"intent {intent_id} does not exist; scan the shop's QR code again")
+        raise not_found(
+            f"intent {shorten(intent_id)} does not exist; scan the shop's QR code again"
+        )
 
     if intent.status == "approved":
         assert intent.payment_id is not None
         payment = _payment_by_id(session, intent.payment_id)
         if payment.transfer_id != transfer_id:
-            raise ServerError(ErrorCode.INTENT_ALREADY_PAID, f"intent {intent_id} is already paid")
+            raise ServerError(ErrorCode.INTENT_ALREADY_PAID,
+                              f"intent {intent_id} is already paid; do not pay it again")
         if payment.amount_yen != request.amount_yen:
             raise IdempotencyConflict(
-                f"idempotency_key {request.idempotency_key} paid {payment.amount_yen} yen,"
-                f" not {request.amount_yen}"
+                f"idempotency_key {request.idempotency_key} already paid {payment.amount_yen}"
+                f" yen, not {request.amount_yen}; repeat the first request unchanged"
             )
         return payment
     if intent.status == "cancelled":
-        raise ServerError(ErrorCode.INTENT_CANCELLED, f"intent {intent_id} was cancelled by the shop")
+        raise ServerError(ErrorCode.INTENT_CANCELLED,
+                          f"intent {intent_id} was cancelled by the shop; ask for a new QR code")
     if now >= intent.expires_at:
         raise ServerError(ErrorCode.INTENT_EXPIRED,
-                          f"intent {intent_id} expired at {iso_utc(intent.expires_at)}")
+                          f"intent {intent_id} expired at {iso_utc(intent.expires_at)};"
+                          " ask the shop for a new QR code")
     if request.amount_yen != intent.amount_yen:
         raise ServerError(
             ErrorCode.AMOUNT_MISMATCH,
             f"amount_yen {request.amount_yen} does not match intent {intent_id},"
-            f" which is for {intent.amount_yen} yen",
+            f" which is for {intent.amount_yen} yen; send the amount from the QR code",
         )
 
     payment = _book_payment(
@@ -259,20 +302,26 @@ def redeem_code(
     try:
         code = paycode.validate_payment_code(request.code)
     except paycode.PaymentCodeError as exc:
-        raise ServerError(ErrorCode.CODE_INVALID, str(exc)) from None
+        raise ServerError(ErrorCode.CODE_INVALID, f"{exc}; scan the code again") from None
 
     transfer_id = f"cpm:{terminal.id}:{request.idempotency_key}"
     code_hash = tokens.sha256_hex(code)
     connection = session.connection()
     row = connection.execute(_LOCK_CODE, {"code_hash": code_hash}).first()
     if row is None:
-        raise ServerError(ErrorCode.CODE_INVALID,
-                          f"payment code {code[:4]}... is not known; ask for a new code")
+        raise ServerError(
+            ErrorCode.CODE_INVALID,
+            f"payment code {paycode.mask_payment_code(code)} is not known;"
+            " ask the customer for a new code",
+        )
     if row.payment_id is not None:
         return _repeated_redeem(session, row.payment_id, transfer_id, request)
     if now >= row.expires_at:
-        raise ServerError(ErrorCode.CODE_EXPIRED,
-                          f"payment code {code[:4]}... expired; ask the customer for a new code")
+        raise ServerError(
+            ErrorCode.CODE_EXPIRED,
+            f"payment code {paycode.mask_payment_code(code)} has expired;"
+            " ask the customer for a new code",
+        )
 
     payment = _book_payment(
         session, wallet_id=row.wallet_id, wallet_account_id=row.wallet_account_id,
@@ -294,8 +343,8 @@ def _repeated_redeem(
                           "payment code was already used; ask the customer for a new code")
     if payment.amount_yen != request.amount_yen:
         raise IdempotencyConflict(
-            f"idempotency_key {request.idempotency_key} charged {payment.amount_yen} yen,"
-            f" not {request.amount_yen}"
+            f"idempotency_key {request.idempotency_key} already charged {payment.amount_yen}"
+            f" yen, not {request.amount_yen}; repeat the first request unchanged"
         )
     return payment
 
@@ -317,7 +366,7 @@ def list_payments(session: Session, terminal: Terminal, limit: int) -> list[Paym
 def read_payment(session: Session, terminal: Terminal, payment_id: str) -> PaymentRow:
     payment = session.scalars(select(PaymentRow).where(PaymentRow.id == payment_id)).one_or_none()
     if payment is None or payment.merchant_id != terminal.merchant_id:
-        raise not_found(f"payment {payment_id} does not exist for this merchant")
+        raise _payment_not_found(payment_id)
     return payment
 
 
@@ -330,18 +379,18 @@ def refund_payment(
     now = settings.clock()
     connection = session.connection()
     payment = connection.execute(_LOCK_PAYMENT, {"payment_id": payment_id}).first()
-    if payment is None:
-        raise not_found(f"payment {payment_id} does not exist")
-    if payment.merchant_id != terminal.merchant_id:
-        raise ServerError(ErrorCode.FORBIDDEN,
-                          f"payment {payment_id} belongs to another merchant; refund it there")
+    # Another merchant's payment gets the same response as a missing one, so a terminal cannot
+    # learn which payment ids exist elsewhere.
+    if payment is None or payment.merchant_id != terminal.merchant_id:
+        raise _payment_not_found(payment_id)
 
     existing = _find_refund(connection, session, terminal.id, request.idempotency_key)
     if existing is not None:
         if existing.payment_id != payment_id or existing.amount_yen != request.amount_yen:
             raise IdempotencyConflict(
                 f"idempotency_key {request.idempotency_key} already refunded"
-                f" {existing.amount_yen} yen of payment {existing.payment_id}"
+                f" {existing.amount_yen} yen of payment {existing.payment_id}; repeat the first"
+                " request unchanged, or use a new key for a new refund"
             )
         return existing
 
@@ -350,12 +399,16 @@ def refund_payment(
         raise ServerError(
             ErrorCode.REFUND_EXCEEDS_PAYMENT,
             f"refund of {request.amount_yen} yen exceeds the {left_yen} yen not yet refunded"
-            f" of payment {payment_id} ({payment.amount_yen} yen)",
+            f" of payment {payment_id} ({payment.amount_yen} yen); refund at most {left_yen} yen",
         )
 
     transfer_id = f"refund:{terminal.id}:{request.idempotency_key}"
-    ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=payment.transfer_id,
-                   amount_yen=request.amount_yen, now=now)
+    try:
+        ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=payment.transfer_id,
+                       amount_yen=request.amount_yen, now=now)
+    except IdempotencyConflict as exc:
+        logger.info("refund on payment %s rejected: %s", payment_id, exc.message)
+        raise _key_used(request.idempotency_key, "refund") from None
     connection.execute(_ADD_REFUNDED, {"payment_id": payment_id, "refund_yen": request.amount_yen})
     refund = _insert_returning(session, Refund, {
         "id": tokens.new_id("r"), "payment_id": payment_id, "terminal_id": terminal.id,
@@ -416,14 +469,21 @@ def _book_payment(
     merchant_account_id: str, terminal_id: str, transfer_id: str, amount_yen: int, method: str,
     tax_lines: list[dict[str, int]], now: datetime,
 ) -> PaymentRow:
-    result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
-                        destination_id=merchant_account_id, amount_yen=amount_yen, now=now)
+    try:
+        result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
+                            destination_id=merchant_account_id, amount_yen=amount_yen, now=now)
+    except InsufficientFunds as exc:
+        # The ledger's message names the wallet and its balance, which the shop must not see.
+        logger.info("%s payment of %d yen from wallet %s to merchant %s rejected: %s", method,
+                    amount_yen, wallet_id, merchant_id, exc.message)
+        raise InsufficientFunds(_insufficient_message(method, amount_yen)) from None
+    except IdempotencyConflict as exc:
+        logger.info("%s payment from wallet %s to merchant %s rejected: %s", method, wallet_id,
+                    merchant_id, exc.message)
+        raise _key_used(_key_of(transfer_id), "payment") from None
     if not result.created:
         # The key already paid something else with the same amount and merchant.
-        raise IdempotencyConflict(
-            f"idempotency key of transfer {transfer_id} was already used for another payment;"
-            " use a new key"
-        )
+        raise _key_used(_key_of(transfer_id), "payment")
     payment = _insert_returning(session, PaymentRow, {
         "id": tokens.new_id("p"), "merchant_id": merchant_id, "terminal_id": terminal_id,
         "wallet_id": wallet_id, "transfer_id": transfer_id, "method": method,
@@ -433,6 +493,26 @@ def _book_payment(
     logger.info("payment %s: %s %d yen from wallet %s to merchant %s", payment.id, method,
                 amount_yen, wallet_id, merchant_id)
     return payment
+
+
+def _insufficient_message(method: str, amount_yen: int) -> str:
+    if method == "mpm":
+        return (f"the wallet's balance does not cover {amount_yen} yen;"
+                " top up the wallet or pay another way")
+    return (f"the customer's balance does not cover {amount_yen} yen;"
+            " ask the customer to pay another way")
+
+
+def _key_used(idempotency_key: str, operation: str) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"idempotency_key {idempotency_key} was already used for a different {operation};"
+        f" repeat the first request unchanged, or use a new key for a new {operation}"
+    )
+
+
+def _key_of(transfer_id: str) -> str:
+    """Return the client's idempotency key from a transfer id such as ``cpm:t_x:KEY``."""
+    return transfer_id.rsplit(":", 1)[-1]
 
 
 def _lock_intent(session: Session, intent_id: str) -> Intent | None:

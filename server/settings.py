@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from terminal.protocol import MAX_BODY_BYTES
+
 DEFAULT_DATABASE_URL = "sqlite:///chiiki-settle.db"
 
 
@@ -34,6 +36,8 @@ class Settings:
     payment_code_ttl_s: int = 300
     activation_ttl_s: int = 14 * 24 * 3600
     signature_window_s: int = 300
+    # Larger request bodies get 413 payload_too_large before the application reads them.
+    max_body_bytes: int = MAX_BODY_BYTES
     # How often a long-poll re-reads the database, so that a payment booked by another
     # server process wakes the poll within this interval.
     poll_recheck_s: float = 0.2

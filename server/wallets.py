@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import ledger, tokens
-from server.errors import ServerError
+from server.errors import IdempotencyConflict, ServerError
 from server.models import ISSUANCE_ACCOUNT_ID, PaymentCodeRow, Wallet
 from server.settings import iso_utc
 from terminal import paycode, protocol
@@ -58,14 +58,21 @@ def top_up(
     session: Session, wallet: Wallet, amount_yen: int, idempotency_key: str, *, now: datetime
 ) -> protocol.Balance:
     """Issue ``amount_yen`` of coin from the issuance account into the wallet."""
-    ledger.issue(
-        session,
-        transfer_id=f"topup:{wallet.id}:{idempotency_key}",
-        issuer_id=ISSUANCE_ACCOUNT_ID,
-        destination_id=wallet.account_id,
-        amount_yen=amount_yen,
-        now=now,
-    )
+    try:
+        ledger.issue(
+            session,
+            transfer_id=f"topup:{wallet.id}:{idempotency_key}",
+            issuer_id=ISSUANCE_ACCOUNT_ID,
+            destination_id=wallet.account_id,
+            amount_yen=amount_yen,
+            now=now,
+        )
+    except IdempotencyConflict as exc:
+        logger.info("top-up of wallet %s rejected: %s", wallet.id, exc.message)
+        raise IdempotencyConflict(
+            f"idempotency_key {idempotency_key} was already used for a top-up of a different"
+            " amount; repeat the first request unchanged, or use a new key for a new top-up"
+        ) from None
     return wallet_balance(session, wallet, now=now)
 
 
@@ -78,5 +85,5 @@ def create_payment_code(
     session.add(PaymentCodeRow(code_hash=tokens.sha256_hex(code), wallet_id=wallet.id,
                                created_at=now, expires_at=expires_at))
     session.flush()
-    logger.info("payment code %s... issued to wallet %s", code[:4], wallet.id)
+    logger.info("payment code %s issued to wallet %s", paycode.mask_payment_code(code), wallet.id)
     return protocol.PaymentCode(code=code, expires_at=iso_utc(expires_at))

@@ -49,3 +49,13 @@ def validate_payment_code(text: str) -> str:
     if int(text) % 97 != 1:
         raise PaymentCodeError("payment code check digits do not match; scan it again")
     return text
+
+
+# Digits of a payment code that logs and messages may show: the last four, as on card slips.
+MASK_KEEP_DIGITS = 4
+
+
+def mask_payment_code(code: str) -> str:
+    """Hide all but the last four characters of a payment code, for logs and messages."""
+    hidden = max(len(code) - MASK_KEEP_DIGITS, 0)
+    return "*" * hidden + code[hidden:]

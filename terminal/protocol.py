@@ -8,6 +8,7 @@ first result and moves nothing.
 Errors come back as ``{"error": {"code": ..., "message": ...}}`` with an HTTP status from
 ``ERROR_STATUS``. ``code`` is one of the ``ErrorCode`` values. The terminal turns the code into a
 Japanese message for the clerk; ``message`` is English detail for logs and developers.
+The server rejects a request body larger than ``MAX_BODY_BYTES`` with 413 ``payload_too_large``.
 
 Terminal authentication: a terminal enrols once with an activation code and its Ed25519 public
 key, then signs every request. The signature covers ``signing_message()`` and travels in the
@@ -20,7 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -34,6 +35,18 @@ HEADER_SIGNATURE = "X-Chiiki-Signature"
 LONG_POLL_MAX_S = 30.0
 
 IdempotencyKey = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+# An amount in whole yen. Strict, so JSON true, "100", 1e3 and 100.0 are rejected instead of
+# being converted to an integer.
+Yen = Annotated[int, Field(strict=True)]
+
+# Most department lines one sale may carry. A simple register has a few department keys, so
+# 50 leaves room and keeps a request body small.
+MAX_TAX_LINES = 50
+
+# Largest request body the server reads, in bytes. A sale with MAX_TAX_LINES lines is under
+# 4 KiB of JSON, so 64 KiB leaves room while keeping a hostile body cheap to reject.
+MAX_BODY_BYTES = 64 * 1024
 
 
 class ErrorCode(StrEnum):
@@ -55,6 +68,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     ACTIVATION_INVALID = "activation_invalid"
     DEMO_DISABLED = "demo_disabled"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
 
 
 ERROR_STATUS: dict[ErrorCode, int] = {
@@ -74,6 +88,7 @@ ERROR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.ACTIVATION_INVALID: 403,
     ErrorCode.DEMO_DISABLED: 403,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
 }
 
 
@@ -118,20 +133,20 @@ class TerminalInfo(BaseModel):
     terminal_id: str
     label: str = Field(description="Short terminal label for EMV tag 62.07 and receipts")
     merchant: MerchantInfo
-    max_amount_yen: int
+    max_amount_yen: Yen
 
 
 class TaxLine(BaseModel):
     """One department-key entry: an amount including tax at one rate."""
 
     rate_percent: Literal[10, 8]
-    amount_yen: int = Field(ge=1)
+    amount_yen: Yen = Field(ge=1)
 
 
 class IntentCreate(BaseModel):
-    amount_yen: int = Field(ge=1)
+    amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
-    tax_lines: list[TaxLine] = Field(default_factory=list)
+    tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
 
 
 IntentStatus = Literal["pending", "approved", "cancelled", "expired"]
@@ -141,19 +156,19 @@ class Payment(BaseModel):
     payment_id: str
     merchant_id: str
     terminal_id: str
-    amount_yen: int
-    refunded_yen: int
+    amount_yen: Yen
+    refunded_yen: Yen
     method: Literal["mpm", "cpm"]
     created_at: str
     tax_lines: list[TaxLine] = Field(default_factory=list)
-    kinds: dict[ValueKind, int] = Field(
+    kinds: dict[ValueKind, Yen] = Field(
         default_factory=dict, description="How much of each value kind paid for it"
     )
 
 
 class Intent(BaseModel):
     intent_id: str
-    amount_yen: int
+    amount_yen: Yen
     status: IntentStatus
     payload: str = Field(description="EMV merchant-presented QR payload")
     created_at: str
@@ -164,20 +179,20 @@ class Intent(BaseModel):
 
 class CpmRedeem(BaseModel):
     code: str = Field(min_length=1, max_length=128)
-    amount_yen: int = Field(ge=1)
+    amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
-    tax_lines: list[TaxLine] = Field(default_factory=list)
+    tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
 
 
 class RefundCreate(BaseModel):
-    amount_yen: int = Field(ge=1)
+    amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
 
 
 class Refund(BaseModel):
     refund_id: str
     payment_id: str
-    amount_yen: int
+    amount_yen: Yen
     created_at: str
     payment: Payment
 
@@ -196,12 +211,12 @@ class WalletCreated(BaseModel):
 
 class Balance(BaseModel):
     wallet_id: str
-    total_yen: int
-    kinds: dict[ValueKind, int]
+    total_yen: Yen
+    kinds: dict[ValueKind, Yen]
 
 
 class TopUp(BaseModel):
-    amount_yen: int = Field(ge=1)
+    amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
 
 
@@ -211,7 +226,7 @@ class PaymentCode(BaseModel):
 
 
 class IntentPay(BaseModel):
-    amount_yen: int = Field(ge=1, description="Amount read from the QR, checked by the server")
+    amount_yen: Yen = Field(ge=1, description="Amount read from the QR, checked by the server")
     idempotency_key: str = IdempotencyKey
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from settle_helpers import Server
 
 from terminal import protocol
@@ -123,3 +125,29 @@ def test_wallet_token_required(server: Server) -> None:
     assert missing.status_code == 401
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize("timestamp", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_extreme_timestamp_rejected(server: Server, timestamp: str) -> None:
+    terminal = server.new_terminal()
+    headers = terminal.key.headers(terminal.terminal_id, "GET", "/v1/terminal", b"",
+                                   server.clock())
+    headers[protocol.HEADER_TIMESTAMP] = timestamp
+
+    response = server.client.get("/v1/terminal", headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert f"X-Chiiki-Timestamp {timestamp} is" in response.json()["error"]["message"]
+
+
+def test_long_timestamp_shortened(server: Server) -> None:
+    terminal = server.new_terminal()
+    headers = terminal.key.headers(terminal.terminal_id, "GET", "/v1/terminal", b"",
+                                   server.clock())
+    headers[protocol.HEADER_TIMESTAMP] = "2026-04-01T01:00:00" + "9" * 3000
+
+    response = server.client.get("/v1/terminal", headers=headers)
+
+    assert response.status_code == 401
+    assert len(response.json()["error"]["message"]) < 200

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 from settle_helpers import Server, TerminalClient, WalletClient
 
 from server import payments
@@ -163,3 +166,76 @@ def test_concurrent_scans_charge_once(server: Server) -> None:
     assert outcomes.count("code_used") == 5
     assert wallet.balance_yen() == 1300
     assert server.merchant_balance_yen(terminal.merchant_id) == 700
+
+
+def test_insufficient_funds_hides_balance(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(700)
+    code = _code(wallet)
+
+    with caplog.at_level(logging.INFO, logger="server"):
+        response = _redeem(terminal, code, amount_yen=999_999)
+
+    message = response.json()["error"]["message"]
+    assert response.status_code == 402
+    assert message == ("the customer's balance does not cover 999999 yen;"
+                       " ask the customer to pay another way")
+    assert wallet.wallet_id not in message
+    assert "700" not in message
+    assert any(wallet.wallet_id in line and "700 yen" in line for line in caplog.messages)
+    assert not any(code in line for line in caplog.messages)
+
+
+def test_reused_key_hides_other_wallet(server: Server) -> None:
+    terminal = server.new_terminal()
+    first_wallet = server.new_wallet(1000)
+    second_wallet = server.new_wallet(1000)
+    _redeem(terminal, _code(first_wallet))
+
+    response = _redeem(terminal, _code(second_wallet))
+
+    message = response.json()["error"]["message"]
+    assert response.status_code == 409
+    assert _error_code(response) == "idempotency_conflict"
+    assert message.startswith("idempotency_key scan-00001 was already used for a different payment")
+    assert first_wallet.wallet_id not in message
+    assert second_wallet.wallet_id not in message
+    assert second_wallet.balance_yen() == 1000
+
+
+def test_logs_mask_payment_code(server: Server, caplog: pytest.LogCaptureFixture) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(1000)
+
+    with caplog.at_level(logging.INFO, logger="server"):
+        code = _code(wallet)
+        server.clock.advance(server.settings.payment_code_ttl_s)
+        expired = _redeem(terminal, code)
+        unknown_code = paycode.new_payment_code()
+        unknown = _redeem(terminal, unknown_code, key="scan-00002")
+
+    masked = paycode.mask_payment_code(code)
+    assert masked == "*" * 16 + code[-4:]
+    assert any(masked in line for line in caplog.messages)
+    assert masked in expired.json()["error"]["message"]
+    assert paycode.mask_payment_code(unknown_code) in unknown.json()["error"]["message"]
+    for line in caplog.messages + [expired.text, unknown.text]:
+        assert code[:4] + "..." not in line
+        assert code[:8] not in line
+        assert unknown_code[:8] not in line
+
+
+@pytest.mark.parametrize("amount", [True, "700", 7e2, " 700 ", "7_00"])
+def test_redeem_amount_strict(server: Server, amount: object) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(1000)
+
+    response = _redeem(terminal, _code(wallet), amount_yen=amount)  # type: ignore[arg-type]
+
+    assert response.status_code == 422
+    assert _error_code(response) == "invalid_request"
+    assert "amount_yen = " in response.json()["error"]["message"]
+    assert "expected a whole number of yen" in response.json()["error"]["message"]
+    assert wallet.balance_yen() == 1000

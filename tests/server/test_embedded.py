@@ -97,12 +97,16 @@ def test_cli_onboards_merchant(tmp_path: Path, capsys: pytest.CaptureFixture[str
     merchant_id = capsys.readouterr().out.strip().splitlines()[-1]
     assert cli.main(["issue-activation", "--db", db, "--merchant", merchant_id,
                      "--label", "REGI-2"]) == 0
-    code = capsys.readouterr().out.strip()
+    activation = capsys.readouterr().out.splitlines()
     assert cli.main(["balance", "--db", db, "--merchant", merchant_id]) == 0
     balance = capsys.readouterr().out
 
     assert merchant_id.startswith("m_")
-    assert len(code) == 14
+    assert len(activation[0]) == 14
+    assert activation[1].startswith("terminal_id: t_")
+    assert activation[2] == f"merchant_id: {merchant_id}"
+    assert activation[3] == "label: REGI-2"
+    assert activation[4].startswith("expires_at: 20")
     assert balance.splitlines()[0] == "total 0 yen"
 
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from server import payments
-from terminal import emv
+from terminal import emv, protocol
 from terminal.protocol import IntentPay
 
 from settle_helpers import Server, TerminalClient, WalletClient
@@ -66,10 +66,15 @@ def test_intent_same_key_other_amount(server: Server) -> None:
 @pytest.mark.parametrize(
     ("amount", "expected"),
     [
-        (0, "amount_yen = 0 is invalid: Input should be greater than or equal to 1"),
-        (-5, "amount_yen = -5 is invalid: Input should be greater than or equal to 1"),
-        (12.5, "amount_yen = 12.5 is invalid: Input should be a valid integer"),
-        ("abc", "amount_yen = 'abc' is invalid: Input should be a valid integer"),
+        (0, "amount_yen = 0 is invalid: input should be greater than or equal to 1"),
+        (-5, "amount_yen = -5 is invalid: input should be greater than or equal to 1"),
+        (12.5, 'amount_yen = 12.5 is invalid: expected a whole number of yen'),
+        ("abc", 'amount_yen = "abc" is invalid: expected a whole number of yen'),
+        (True, "amount_yen = true is invalid: expected a whole number of yen"),
+        ("100", 'amount_yen = "100" is invalid: expected a whole number of yen'),
+        (1e3, "amount_yen = 1000.0 is invalid: expected a whole number of yen"),
+        (" 100 ", 'amount_yen = " 100 " is invalid: expected a whole number of yen'),
+        ("1_000", 'amount_yen = "1_000" is invalid: expected a whole number of yen'),
         (1_000_001, "amount_yen 1000001 is out of range; allowed: 1 to 1000000 yen"),
     ],
 )
@@ -287,7 +292,7 @@ def test_negative_wait_rejected(server: Server) -> None:
     response = terminal.get(f"/v1/intents/{intent_id}?wait=-1")
 
     assert response.status_code == 422
-    assert "wait = '-1' is invalid" in response.json()["error"]["message"]
+    assert 'wait = "-1" is invalid' in response.json()["error"]["message"]
 
 
 def test_events_stream_reports_settled(server: Server) -> None:
@@ -334,3 +339,98 @@ def test_concurrent_pays_never_overdraw(server: Server) -> None:
     assert outcomes.count("insufficient_funds") == 2
     assert wallet.balance_yen() == 100
     assert server.merchant_balance_yen(terminal.merchant_id) == 900
+
+
+def test_intent_same_key_other_tax_lines(server: Server) -> None:
+    terminal = server.new_terminal()
+    first_lines = [{"rate_percent": 10, "amount_yen": 300}]
+    other_lines = [{"rate_percent": 8, "amount_yen": 300}]
+    _create(terminal, 300, tax_lines=first_lines)
+
+    response = _create(terminal, 300, tax_lines=other_lines)
+
+    assert response.status_code == 409
+    message = response.json()["error"]["message"]
+    assert "with tax_lines [10%: 300 yen], not [8%: 300 yen]" in message
+    assert "use a new key" in message
+
+
+def test_intent_same_key_amount_named(server: Server) -> None:
+    terminal = server.new_terminal()
+    _create(terminal, 500)
+
+    response = _create(terminal, 600)
+
+    assert "with amount_yen 500, not 600" in response.json()["error"]["message"]
+
+
+def test_tax_lines_capped(server: Server) -> None:
+    terminal = server.new_terminal()
+    at_limit = [{"rate_percent": 10, "amount_yen": 1}] * protocol.MAX_TAX_LINES
+    over_limit = at_limit + [{"rate_percent": 10, "amount_yen": 1}]
+
+    accepted = _create(terminal, len(at_limit), tax_lines=at_limit)
+    rejected = _create(terminal, len(over_limit), key="sale-0002", tax_lines=over_limit)
+
+    assert accepted.status_code == 200
+    assert rejected.status_code == 422
+    assert _error_code(rejected) == "invalid_request"
+    assert "expected at most 50 entries, got 51" in rejected.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"rate_percent": 10, "amount_yen": True},
+        {"rate_percent": 10, "amount_yen": "300"},
+        {"rate_percent": 10, "amount_yen": 300.0},
+    ],
+)
+def test_tax_line_amount_strict(server: Server, body: dict[str, Any]) -> None:
+    terminal = server.new_terminal()
+
+    response = _create(terminal, 300, tax_lines=[body])
+
+    assert response.status_code == 422
+    assert "tax_lines.0.amount_yen = " in response.json()["error"]["message"]
+    assert "expected a whole number of yen" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("amount", [True, "500", 5e2])
+def test_pay_amount_strict(server: Server, amount: object) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet(1000)
+    intent_id = _create(terminal, 500).json()["intent_id"]
+
+    response = _pay(wallet, intent_id, amount_yen=amount)  # type: ignore[arg-type]
+
+    assert response.status_code == 422
+    assert "expected a whole number of yen" in response.json()["error"]["message"]
+    assert wallet.balance_yen() == 1000
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf", "-inf"])
+def test_non_finite_wait_rejected(server: Server, wait: str) -> None:
+    terminal = server.new_terminal()
+    intent_id = _create(terminal).json()["intent_id"]
+
+    response = terminal.get(f"/v1/intents/{intent_id}?wait={wait}")
+
+    assert response.status_code == 422
+    assert f'wait = "{wait}" is invalid: expected a finite number' in (
+        response.json()["error"]["message"])
+
+
+def test_long_intent_id_shortened(server: Server) -> None:
+    terminal = server.new_terminal()
+    wallet = server.new_wallet()
+    intent_id = "i" * 5000
+
+    lookup = terminal.get(f"/v1/intents/{intent_id}")
+    payment = _pay(wallet, intent_id)
+
+    for response in (lookup, payment):
+        assert response.status_code == 404
+        message = response.json()["error"]["message"]
+        assert f"intent {'i' * 40}… does not exist" in message
+        assert len(message) < 200

@@ -153,7 +153,7 @@ def test_same_id_other_destination_conflicts(books: Database) -> None:
     _issue(books, "alice", 1000, "t-issue-1")
     _pay(books, "t-pay-1", 300)
 
-    with pytest.raises(IdempotencyConflict, match="from alice to shop"):
+    with pytest.raises(IdempotencyConflict, match="from account alice to account shop"):
         _pay(books, "t-pay-1", 300, destination="bakery")
 
     assert _balance(books, "alice") == {ValueKind.COIN: 700}
@@ -165,7 +165,7 @@ def test_payment_id_reused_by_issue_conflicts(books: Database) -> None:
     _issue(books, "alice", 1000, "t-issue-1")
     _pay(books, "t-pay-1", 300)
 
-    with pytest.raises(IdempotencyConflict, match="already used for a payment"):
+    with pytest.raises(IdempotencyConflict, match="already booked, with purpose payment"):
         _issue(books, "alice", 300, "t-pay-1")
 
     assert _balance(books, "alice") == {ValueKind.COIN: 700}

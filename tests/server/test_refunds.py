@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 
 import httpx
+import pytest
 from settle_helpers import Server, TerminalClient, WalletClient
 
 from server import payments
@@ -62,14 +63,19 @@ def test_refund_same_key_once(server: Server) -> None:
     assert wallet.balance_yen() == 300
 
 
-def test_refund_by_other_merchant_forbidden(server: Server) -> None:
+def test_refund_other_merchant_not_found(server: Server) -> None:
     _, wallet, payment_id = _paid(server)
     stranger = server.new_terminal()
 
     response = _refund(stranger, payment_id, 100)
+    lookup = stranger.get(f"/v1/payments/{payment_id}")
+    missing = _refund(stranger, "p_doesnotexist", 100)
 
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert response.json()["error"]["message"] == lookup.json()["error"]["message"]
+    assert missing.json()["error"]["message"] == lookup.json()["error"]["message"].replace(
+        payment_id, "p_doesnotexist")
     assert wallet.balance_yen() == 0
 
 
@@ -132,3 +138,14 @@ def test_concurrent_refunds_capped(server: Server) -> None:
     assert outcomes.count("refund_exceeds_payment") == 5
     assert terminal.get(f"/v1/payments/{payment_id}").json()["refunded_yen"] == 900
     assert wallet.balance_yen() == 900
+
+
+@pytest.mark.parametrize("amount", [True, "100", 1e2])
+def test_refund_amount_strict(server: Server, amount: object) -> None:
+    terminal, wallet, payment_id = _paid(server)
+
+    response = _refund(terminal, payment_id, amount)  # type: ignore[arg-type]
+
+    assert response.status_code == 422
+    assert "expected a whole number of yen" in response.json()["error"]["message"]
+    assert wallet.balance_yen() == 0

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from settle_helpers import FakeClock, Server, TestClient
 
 from server.api import create_app
@@ -62,3 +63,30 @@ def test_settings_from_env() -> None:
     assert settings.demo is True
     assert settings.max_amount_yen == 50000
     assert settings.intent_ttl_s == 180
+
+
+@pytest.mark.parametrize("amount", [True, "100", 1e3, " 100 ", "1_000"])
+def test_topup_amount_strict(server: Server, amount: object) -> None:
+    wallet = server.new_wallet()
+
+    response = wallet.post("/v1/wallet/topup", {"amount_yen": amount,
+                                                "idempotency_key": "topup-0001"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert "expected a whole number of yen" in response.json()["error"]["message"]
+    assert wallet.balance_yen() == 0
+
+
+def test_topup_key_reuse_message(server: Server) -> None:
+    wallet = server.new_wallet()
+    wallet.post("/v1/wallet/topup", {"amount_yen": 5, "idempotency_key": "topup-0001"})
+
+    response = wallet.post("/v1/wallet/topup", {"amount_yen": 6, "idempotency_key": "topup-0001"})
+
+    message = response.json()["error"]["message"]
+    assert response.status_code == 409
+    assert message == ("idempotency_key topup-0001 was already used for a top-up of a different"
+                       " amount; repeat the first request unchanged, or use a new key for a new"
+                       " top-up")
+    assert wallet.balance_yen() == 5
