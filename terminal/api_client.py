@@ -13,7 +13,8 @@ Exceptions raised by this module, all from ``ApiError``::
                                      invalid JSON, a body that does not match protocol.py, or
                                      an error status without an error body; ``code`` is None
 
-httpx and pydantic errors never leave this module; they are chained as ``__cause__``.
+httpx and pydantic errors never leave this module; they are chained as ``__cause__``. The
+constructor raises ValueError for a server URL that httpx cannot parse.
 
 Retries: a request is retried with the same body when nothing was sent (connect errors), and
 also after a lost response (read timeout, dropped connection) when repeating it is harmless:
@@ -35,6 +36,7 @@ import pydantic
 
 from terminal import protocol
 from terminal.keys import Signer
+from terminal.paycode import mask_payment_code
 from terminal.protocol import ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,6 @@ LONG_POLL_MARGIN_S = 5.0
 # Pauses before the second and third attempt. Short, because a clerk and a customer are waiting.
 RETRY_DELAYS_S = (0.3, 1.0)
 PROXY_UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
-MASK_KEEP_DIGITS = 4
 
 
 class ApiError(Exception):
@@ -77,10 +78,9 @@ class ProtocolError(ApiError):
     """The server's response does not follow the wire format."""
 
 
-def mask_code(code: str) -> str:
-    """Hide all but the last four characters of a payment code, for logs."""
-    hidden = max(len(code) - MASK_KEEP_DIGITS, 0)
-    return "*" * hidden + code[hidden:]
+# Payment codes in logs show the last four digits only. The server masks them the same way,
+# so a log line on either side can be matched by those digits. terminal.sale imports this name.
+mask_code = mask_payment_code
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,12 @@ class ApiClient:
         self._timeout_s = timeout_s
         self._retry_delays_s = tuple(retry_delays_s)
         self._sleep = sleep
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout_s
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=base_url.rstrip("/"), transport=transport, timeout=timeout_s
+            )
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"server URL {base_url!r} is invalid: {exc}") from exc
 
     def close(self) -> None:
         self._http.close()

@@ -9,7 +9,7 @@ Every key has a default, and a missing file means all defaults. A bad value rais
     manager_pin_hash = "pbkdf2_sha256$600000$<salt>$<hash>"   # set with hash_pin()
 
     [printer]
-    url = "network://192.0.2.10:9100"    # also usb://, serial://, file://, cups://
+    url = "network://192.0.2.10:9100"    # also usb://VID:PID, serial:///dev/ttyUSB0, file:///PATH
     paper_width_mm = 58                  # 58 or 80
 
     [scanner]
@@ -22,6 +22,11 @@ Every key has a default, and a missing file means all defaults. A bad value rais
     repeat_window_ms = 1500
     port = ""                            # serial scanners only, such as /dev/ttyACM0
     baudrate = 9600
+
+Integer keys take TOML integers only: ``58.0`` and ``true`` are rejected, not rounded or read as
+1. ``printer.url`` is checked with ``drivers.printer.urls.parse_printer_url``. Its ``dummy://``
+form is rejected here because python-escpos's Dummy printer keeps the bytes in memory and prints
+nothing, so every receipt would be lost. Tests that need it build a ``PrinterConfig`` in code.
 """
 
 from __future__ import annotations
@@ -29,14 +34,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import logging
 import os
-import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
+
+import httpx
+
+from drivers.printer.errors import PrinterConfigError
+from drivers.printer.urls import DummyTarget, parse_printer_url
+
+logger = logging.getLogger(__name__)
 
 ConfigValue = TypeVar("ConfigValue")
 
@@ -45,6 +58,9 @@ SYSTEM_CONFIG_PATH = Path("/etc/chiiki/terminal.toml")
 
 # OWASP's 2023 password storage guidance recommends 600,000 iterations for PBKDF2-HMAC-SHA256.
 PIN_HASH_ITERATIONS = 600_000
+# A stored hash with more iterations is rejected: ten times the default already makes one PIN
+# check take ten times as long, and a mistyped huge count would freeze the refund screen.
+PIN_HASH_MAX_ITERATIONS = 10 * PIN_HASH_ITERATIONS
 PIN_HASH_SCHEME = "pbkdf2_sha256"
 PIN_LENGTHS = range(4, 9)
 
@@ -233,8 +249,8 @@ class _Reader:
         allowed: tuple[Any, ...],
     ) -> ConfigValue:
         def check(value: object) -> str | None:
-            # bool is an int in Python, so `true` would otherwise pass as 1.
-            if isinstance(value, bool) or value not in allowed:
+            # The type must match too: `true` equals 1 and `58.0` equals 58 in Python.
+            if not any(type(value) is type(option) and value == option for option in allowed):
                 return "use " + " or ".join(_toml_repr(option) for option in allowed)
             return None
 
@@ -245,7 +261,9 @@ def _toml_repr(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        # JSON string escapes are valid TOML basic-string escapes, and they make a NUL or other
+        # control character visible in the message.
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 
@@ -256,21 +274,51 @@ def _check_str(value: object) -> str | None:
 def _check_path(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return "use a quoted, non-empty directory path"
+    if "\0" in value:
+        return "remove the NUL character (\\u0000) from the directory path"
+    path = Path(value).expanduser()
+    # The directory is created at enrolment, so it may be missing, but whatever part of it
+    # already exists has to be a directory.
+    existing = next((part for part in (path, *path.parents) if part.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{existing} is a file, not a directory; choose a directory path"
     return None
+
+
+SERVER_URL_EXAMPLE = 'use an http:// or https:// URL such as "https://coin.example.jp"'
 
 
 def _check_server_url(value: object) -> str | None:
-    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-        return 'use an http:// or https:// URL such as "https://coin.example.jp"'
+    if not isinstance(value, str) or not value or any(char.isspace() for char in value):
+        return SERVER_URL_EXAMPLE
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        return f"the URL is invalid ({exc}); {SERVER_URL_EXAMPLE}"
+    if url.scheme not in ("http", "https") or not url.host:
+        return SERVER_URL_EXAMPLE
+    if url.port is not None and not 1 <= url.port <= 65535:
+        return f"port {url.port} is not from 1 to 65535; {SERVER_URL_EXAMPLE}"
+    if url.query or url.fragment:
+        return f"remove the query or fragment; {SERVER_URL_EXAMPLE}"
     return None
 
 
+PRINTER_URL_EXAMPLES = (
+    'use a printer URL such as "network://192.0.2.10:9100", "usb://04b8:0202", '
+    '"serial:///dev/ttyUSB0?baudrate=19200" or "file:///dev/usb/lp0"'
+)
+
+
 def _check_printer_url(value: object) -> str | None:
-    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9+.-]*://\S*", value):
-        return (
-            'use a printer URL such as "network://192.0.2.10:9100", "usb://04b8:0202", '
-            '"serial:///dev/ttyUSB0?baudrate=19200" or "file:///dev/usb/lp0"'
-        )
+    if not isinstance(value, str):
+        return PRINTER_URL_EXAMPLES
+    try:
+        target = parse_printer_url(value)
+    except PrinterConfigError as exc:
+        return str(exc)
+    if isinstance(target, DummyTarget):
+        return f"dummy:// prints nothing and is for tests only; {PRINTER_URL_EXAMPLES}"
     return None
 
 
@@ -278,7 +326,10 @@ def _check_pin_hash(value: object) -> str | None:
     if not isinstance(value, str):
         return "use a quoted string made by hash_pin()"
     if value and _parse_pin_hash(value) is None:
-        return f"use {PIN_HASH_SCHEME}$<iterations>$<salt>$<hash> as made by hash_pin(), or \"\""
+        return (
+            f"use {PIN_HASH_SCHEME}$<iterations>$<salt>$<hash> as printed by "
+            f"'chiiki-pos hash-pin' (iterations from 1 to {PIN_HASH_MAX_ITERATIONS}), or \"\""
+        )
     return None
 
 
@@ -304,12 +355,22 @@ def hash_pin(pin: str, iterations: int = PIN_HASH_ITERATIONS, salt: bytes | None
 
 
 def verify_pin(pin: str, pin_hash: str) -> bool:
-    """Tell whether ``pin`` matches ``pin_hash``. An empty or malformed hash matches nothing."""
+    """Tell whether ``pin`` matches ``pin_hash``. An empty or malformed hash matches nothing.
+
+    A malformed hash that did not come through the loader, for example one built in code, is
+    logged and matches no PIN instead of raising.
+    """
     parsed = _parse_pin_hash(pin_hash)
     if parsed is None:
+        if pin_hash:
+            logger.warning("manager_pin_hash is malformed; no manager PIN is accepted")
         return False
     iterations, salt, expected = parsed
-    actual = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    try:
+        actual = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8", "replace"), salt, iterations)
+    except (ValueError, OverflowError) as exc:
+        logger.warning("manager PIN check failed: %s", exc)
+        return False
     return hmac.compare_digest(actual, expected)
 
 
@@ -324,7 +385,13 @@ def _b64(raw: bytes) -> str:
 
 def _parse_pin_hash(pin_hash: str) -> tuple[int, bytes, bytes] | None:
     parts = pin_hash.split("$")
-    if len(parts) != 4 or parts[0] != PIN_HASH_SCHEME or not parts[1].isdigit():
+    # isdigit() also accepts superscripts such as "²", which int() rejects.
+    if len(parts) != 4 or parts[0] != PIN_HASH_SCHEME:
+        return None
+    if not (parts[1].isascii() and parts[1].isdecimal()):
+        return None
+    iterations = int(parts[1])
+    if not 1 <= iterations <= PIN_HASH_MAX_ITERATIONS:
         return None
     try:
         salt = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
@@ -333,4 +400,4 @@ def _parse_pin_hash(pin_hash: str) -> tuple[int, bytes, bytes] | None:
         return None
     if not salt or len(digest) != hashlib.sha256().digest_size:
         return None
-    return int(parts[1]), salt, digest
+    return iterations, salt, digest

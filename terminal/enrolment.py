@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from terminal.api_client import ApiClient, ApiError
+import pydantic
+
+from terminal.api_client import ApiClient, ApiError, Declined, Unreachable
 from terminal.config import TerminalConfig
 from terminal.keys import KeyStoreError, Signer, key_path, load_or_create_private_key, load_private_key
-from terminal.protocol import TerminalInfo
+from terminal.protocol import EnrolRequest, ErrorCode, TerminalInfo
 
 logger = logging.getLogger(__name__)
 
@@ -53,21 +55,97 @@ def enrol(config: TerminalConfig, activation_code: str, api: ApiClient | None = 
     """Enrol this terminal with ``activation_code`` and store the id the server assigns.
 
     The key is created on first use and kept, so a retried enrolment sends the same public key.
+    Every failure raises EnrolmentError with a one-line message naming the next step.
     """
-    if terminal_id_path(config.data_dir).exists():
-        raise EnrolmentError(
-            f"this terminal is already enrolled ({terminal_id_path(config.data_dir)} exists); "
-            "delete that file only if the operator has issued a new activation code for it"
-        )
-    signer = Signer(load_or_create_private_key(config.data_dir))
-    client = api or ApiClient(config.server_url, None, signer)
+    _check_activation_code(activation_code)
+    signer = _prepare_data_dir(config)
+    client = api or _client_for(config, signer)
     try:
         info = client.enrol(activation_code)
     except ApiError as exc:
-        raise EnrolmentError(f"enrolment at {config.server_url} failed: {exc}") from exc
+        raise _enrolment_failed(config, exc) from exc
     finally:
         if api is None:
             client.close()
-    save_terminal_id(config.data_dir, info.terminal_id)
+    _save_terminal_id_or_explain(config, info.terminal_id)
     logger.info("enrolled as terminal %s of merchant %s", info.terminal_id, info.merchant.merchant_id)
     return info
+
+
+def _check_activation_code(activation_code: str) -> None:
+    # The wire format fixes the allowed length, so the request model checks it.
+    try:
+        EnrolRequest(activation_code=activation_code, public_key="")
+    except pydantic.ValidationError as exc:
+        excerpt = activation_code if len(activation_code) <= 20 else activation_code[:20] + "..."
+        raise EnrolmentError(
+            f"activation code {excerpt!r} ({len(activation_code)} characters) is invalid: "
+            f"{exc.errors()[0]['msg']}; copy the code exactly as the operator issued it"
+        ) from exc
+
+
+def _prepare_data_dir(config: TerminalConfig) -> Signer:
+    """Create the data directory if needed and load or create the key in it."""
+    data_dir = config.data_dir
+    try:
+        if terminal_id_path(data_dir).exists():
+            raise EnrolmentError(
+                f"this terminal is already enrolled ({terminal_id_path(data_dir)} exists); "
+                "delete that file only if the operator has issued a new activation code for it"
+            )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return Signer(load_or_create_private_key(data_dir))
+    except (OSError, ValueError) as exc:
+        # ValueError is what pathlib raises for a path that contains a NUL character.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise EnrolmentError(
+            f"data_dir {str(data_dir)!r} cannot be used ({reason}); set data_dir{_in_source(config)} "
+            "to a directory this user may write to"
+        ) from exc
+    except KeyStoreError as exc:
+        raise EnrolmentError(
+            f"{exc}; check data_dir{_in_source(config)} and the permissions of {data_dir}"
+        ) from exc
+
+
+def _client_for(config: TerminalConfig, signer: Signer) -> ApiClient:
+    try:
+        return ApiClient(config.server_url, None, signer)
+    except ValueError as exc:
+        raise EnrolmentError(
+            f"{exc}; set server_url{_in_source(config)} to a URL such as https://coin.example.jp"
+        ) from exc
+
+
+def _enrolment_failed(config: TerminalConfig, exc: ApiError) -> EnrolmentError:
+    where = f"enrolment at {config.server_url} failed"
+    if isinstance(exc, Unreachable):
+        return EnrolmentError(
+            f"{where}: the server could not be reached ({exc}); check that the server is "
+            f"running, that the network cable is connected and that server_url"
+            f"{_in_source(config)} is right, then run enrol again"
+        )
+    if isinstance(exc, Declined):
+        return EnrolmentError(f"{where}: {exc.code}: {exc}; {_declined_advice(exc)}")
+    return EnrolmentError(f"{where}: {exc}; ask the operator to check the server, then run enrol again")
+
+
+def _declined_advice(exc: Declined) -> str:
+    if exc.code == ErrorCode.ACTIVATION_INVALID:
+        return "ask the operator for a new activation code"
+    return "give this message to the operator and run enrol again once they have checked it"
+
+
+def _save_terminal_id_or_explain(config: TerminalConfig, terminal_id: str) -> None:
+    try:
+        save_terminal_id(config.data_dir, terminal_id)
+    except OSError as exc:
+        # The server has already used the code, so the id must be written down by hand.
+        raise EnrolmentError(
+            f"enrolled as terminal {terminal_id}, but writing {terminal_id_path(config.data_dir)} "
+            f"failed ({exc.strerror}); create that file with the id {terminal_id} in it"
+        ) from exc
+
+
+def _in_source(config: TerminalConfig) -> str:
+    return f" in {config.source}" if config.source is not None else ""

@@ -81,10 +81,14 @@ MESSAGES_JA: dict[str, str] = {
     ),
     ErrorCode.ACTIVATION_INVALID: (
         "アクティベーションコードが正しくないか、使用済みです。"
-        "管理画面で新しいコードを発行してもらってください。"
+        "運営事務局に新しいアクティベーションコードの発行を依頼してください。"
     ),
     ErrorCode.DEMO_DISABLED: (
         "このサーバーではデモ機能が使えません。技術担当者に確認してください。"
+    ),
+    ErrorCode.PAYLOAD_TOO_LARGE: (
+        "送信する内容が大きすぎるため、サーバーが受け付けませんでした。"
+        "もう一度お試しください。続く場合はサポートに連絡してください。"
     ),
     UNREACHABLE: (
         "サーバーに接続できません。ネットワークの接続を確認して、もう一度お試しください。"
@@ -104,10 +108,11 @@ MESSAGES_JA: dict[str, str] = {
         "これ以上の桁は入力できません。金額を確認してください。"
     ),
     AMOUNT_MISSING: (
-        "金額が入力されていません。金額を入力してから「10%」または「8%」キーを押してください。"
+        "金額が入力されていません。金額を入力してから「10%で確定」または"
+        "「8%（軽減）で確定」を押してください。"
     ),
     AMOUNT_NOT_COMMITTED: (
-        "入力中の金額があります。「10%」または「8%」キーを押して確定してください。"
+        "入力中の金額があります。「10%で確定」または「8%（軽減）で確定」を押してください。"
     ),
     NO_ITEMS: (
         "お会計する金額がありません。テンキーで金額を入力してください。"
@@ -168,10 +173,14 @@ MESSAGES_EN: dict[str, str] = {
         "then start a new sale."
     ),
     ErrorCode.ACTIVATION_INVALID: (
-        "The activation code is wrong or already used. Ask for a new code from the "
-        "management screen."
+        "The activation code is wrong or already used. Ask the operator's office for a new "
+        "activation code."
     ),
     ErrorCode.DEMO_DISABLED: "Demo features are off on this server. Ask a technician.",
+    ErrorCode.PAYLOAD_TOO_LARGE: (
+        "The server rejected the request because it was too large. Try again, and contact "
+        "support if it repeats."
+    ),
     UNREACHABLE: "Cannot connect to the server. Check the network connection and try again.",
     PROTOCOL_ERROR: (
         "The server sent a response the terminal cannot read. Check the result in the "
@@ -183,9 +192,12 @@ MESSAGES_EN: dict[str, str] = {
     ),
     AMOUNT_TOO_LARGE: "The amount is over the limit ({max_amount}). Check the amount.",
     TOO_MANY_DIGITS: "No more digits can be entered. Check the amount.",
-    AMOUNT_MISSING: "No amount has been entered. Enter an amount, then press the 10% or 8% key.",
+    AMOUNT_MISSING: (
+        "No amount has been entered. Enter an amount, then press Add at 10% or "
+        "Add at 8% (reduced)."
+    ),
     AMOUNT_NOT_COMMITTED: (
-        "An amount is still being entered. Press the 10% or 8% key to confirm it."
+        "An amount is still being entered. Press Add at 10% or Add at 8% (reduced) to add it."
     ),
     NO_ITEMS: "There is nothing to pay for. Enter an amount on the keypad.",
     CODE_ALREADY_SENT: "This code has already been scanned. Wait for the result.",

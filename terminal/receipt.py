@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta, timezone
 
 from drivers.printer.document import Align, Columns, Cut, Document, Feed, QrCode, Rule, Text
+from terminal.japan_time import format_japan_time
 from terminal.protocol import Payment, Refund, TerminalInfo
 from terminal.tax import REDUCED_RATE_PERCENT, Rounding, TaxBreakdown, TaxSummary, summarize
 
 logger = logging.getLogger(__name__)
-
-# Japan has kept UTC+9 all year since it last observed daylight saving time in 1951, so a fixed
-# offset gives Asia/Tokyo time without depending on the tz database being installed.
-JST = timezone(timedelta(hours=9), "JST")
 
 REDUCED_MARK = "※"
 REDUCED_LEGEND = "※は軽減税率対象"
@@ -28,7 +24,9 @@ PAYMENT_TITLE = "領収書"
 REFUND_TITLE = "返品・返金"
 COIN_NAME = "地域コイン"
 TAX_LABEL = "　内消費税"
-METHOD_LABELS = {"mpm": "QR (MPM)", "cpm": "コード読取 (CPM)"}
+# Plain words for the customer, saying who scanned what (MPM and CPM are industry terms). The
+# brackets are half-width so that "支払方法" and the label fit one line of 58 mm paper (32 columns).
+METHOD_LABELS = {"mpm": "QRコード(スマホで読取)", "cpm": "バーコード(お店で読取)"}
 REGISTRATION_NUMBER_PATTERN = re.compile(r"T\d{13}")
 
 
@@ -40,11 +38,7 @@ def format_yen(amount_yen: int) -> str:
 
 def format_jst(timestamp: str) -> str:
     """Format an ISO 8601 timestamp as Japan time: ``2024年05月01日 09:30``."""
-    moment = datetime.fromisoformat(timestamp)
-    if moment.tzinfo is None:
-        # protocol.py sends UTC; a timestamp without an offset is read as UTC too.
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(JST).strftime("%Y年%m月%d日 %H:%M")
+    return format_japan_time(timestamp)
 
 
 def payment_receipt(

@@ -1,10 +1,13 @@
-"""``chiiki-pos demo``: the whole product on one machine, for a first look.
+"""Run the whole product on this machine for a first look (chiiki-pos demo).
 
 One process starts the settlement server on loopback with a SQLite file, seeds the demo shop,
 starts the printer emulator, enrols the terminal, creates a wallet with coin, and opens three
 windows: the terminal (the clerk's side), the receipts the emulator printed, and a customer
 phone that pays the terminal's QR or shows a payment code. All network traffic stays on
 127.0.0.1.
+
+Ctrl+C (SIGINT) and SIGTERM close the windows, stop the server and the printer emulator, and
+delete the temporary data directory. A directory given with --data-dir is kept.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Literal
 
 from PySide6.QtCore import QTimer
@@ -36,6 +41,7 @@ from terminal.config import PrinterConfig, TerminalConfig, hash_pin
 from terminal.keys import Signer, load_or_create_private_key
 from terminal.enrolment import save_terminal_id
 from ui.app import Terminal, build_terminal, create_application, has_display
+from ui.demo_windows import arrange_windows
 from ui.phone import PhoneWindow
 from ui.receipt_preview import ReceiptPreview
 from ui.worker import TaskRunner
@@ -44,12 +50,16 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
 DEMO_TOPUP_YEN = 30_000
-# The manager PIN of the demo terminal; the phone window shows it so refunds can be tried.
+# The manager PIN of the demo terminal; the receipt window shows it so refunds can be tried.
 DEMO_MANAGER_PIN = "1234"
 DEMO_PAPER_WIDTH_MM: Literal[58, 80] = 58
 STATE_FILE = "demo-state.json"
 # Windows settle (fonts, layout, the first balance request) before screenshots are taken.
 SCREENSHOT_DELAY_MS = 1500
+# Python runs signal handlers only between bytecodes, and Qt's event loop runs in C++, so a
+# timer this often hands control back to Python for a pending Ctrl+C or SIGTERM.
+SIGNAL_POLL_MS = 200
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -64,7 +74,13 @@ class DemoWorld:
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="chiiki-pos demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="chiiki-pos demo",
+        description=(
+            "Run the whole product on this machine: a settlement server, a printer emulator, "
+            "the terminal and a customer phone. Press Ctrl+C to stop."
+        ),
+    )
     parser.add_argument("--lang", choices=("ja", "en"), default="ja", help="terminal language")
     parser.add_argument(
         "--data-dir", type=Path, help="keep the demo database and keys here (default: a temporary directory)"
@@ -141,14 +157,10 @@ def open_windows(app: QApplication, world: DemoWorld, preview: ReceiptPreview, l
     wallet = WalletClient(world.server_url, world.wallet)
     stack.callback(wallet.close)
     phone = PhoneWindow(wallet, TaskRunner(app), lambda: terminal.window)
-    phone.note.setText(phone.tr("デモの責任者暗証番号: {pin}").format(pin=DEMO_MANAGER_PIN))
+    preview.show_demo_pin(DEMO_MANAGER_PIN)
 
-    terminal.window.resize(1024, 640)
-    terminal.window.move(0, 0)
-    preview.resize(420, 760)
-    preview.move(1040, 0)
-    phone.resize(400, 760)
-    phone.move(1470, 0)
+    offscreen = os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen")
+    arrange_windows(terminal.window, preview, phone, offscreen)
     for window in (terminal.window, preview, phone):
         window.show()
     return terminal, phone
@@ -165,26 +177,61 @@ def save_screenshots(directory: Path, windows: dict[str, QWidget]) -> list[Path]
     return saved
 
 
+class _StopRequest:
+    """Records a stop signal and quits the Qt event loop once it runs."""
+
+    def __init__(self) -> None:
+        self.signal_name = ""
+        self.app: QApplication | None = None
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+        log.info("%s received; stopping the demo", self.signal_name)
+        if self.app is not None:
+            self.app.quit()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """Route SIGINT and SIGTERM to a clean stop for the duration of the block."""
+    request = _StopRequest()
+    previous = {signum: signal.signal(signum, request.handle) for signum in STOP_SIGNALS}
+    try:
+        yield request
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv: Sequence[str]) -> int:
     args = _parse_args(argv)
     if args.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     elif not has_display():
-        sys.stderr.write("no display found: run `chiiki-pos demo --offscreen --screenshot DIR` or `xvfb-run -a chiiki-pos demo`\n")
+        sys.stderr.write(
+            "no display found; run chiiki-pos demo --offscreen --screenshot DIR, "
+            "or xvfb-run -a chiiki-pos demo\n"
+        )
         return 2
 
     temporary = args.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="chiiki-demo-")) if temporary else args.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _run(args, data_dir)
+        with _stop_on_signals() as stop:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            return _run(args, data_dir, stop)
     finally:
         if temporary:
             shutil.rmtree(data_dir, ignore_errors=True)
+            log.info("removed the demo data directory %s", data_dir)
 
 
-def _run(args: argparse.Namespace, data_dir: Path) -> int:
+def _run(args: argparse.Namespace, data_dir: Path, stop: _StopRequest) -> int:
     app = create_application([], args.lang)
+    stop.app = app
+    signal_poll = QTimer(app)
+    signal_poll.timeout.connect(lambda: None)
+    signal_poll.start(SIGNAL_POLL_MS)
     preview = ReceiptPreview()
     with ExitStack() as stack:
         world = start_world(stack, data_dir, preview.bridge.deliver)
@@ -198,7 +245,13 @@ def _run(args: argparse.Namespace, data_dir: Path) -> int:
                 QTimer.singleShot(SCREENSHOT_DELAY_MS, tour.start)
             else:
                 QTimer.singleShot(SCREENSHOT_DELAY_MS, lambda: (save_screenshots(args.screenshot, windows), app.quit()))
-        code = app.exec()
+        log.info("demo running: server %s, printer %s; press Ctrl+C to stop", world.server_url,
+                 world.printer.url)
+        # A signal that arrived while the server was starting has already run its handler.
+        code = 0 if stop.signal_name else app.exec()
         terminal.window.controller.shutdown()
         terminal.services.runner.wait(5000)
+        for window in windows.values():
+            window.close()
+    signal_poll.stop()
     return code

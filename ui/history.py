@@ -7,12 +7,12 @@ spares the clerk a round trip: the server enforces the same limit.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from terminal import protocol
+from terminal.japan_time import format_japan_time
 from terminal.protocol import ErrorCode
 from ui.errors import clerk_message
 from ui.services import TerminalServices, new_idempotency_key
@@ -169,9 +169,10 @@ class HistoryScreen(QWidget):
         self._update_buttons()
 
     def _describe(self, payment: protocol.Payment) -> str:
-        local_time = datetime.fromisoformat(payment.created_at).astimezone()
+        # Japan time, as on the receipt, whatever zone the terminal's clock is set to.
+        shown_time = format_japan_time(payment.created_at, "%m/%d %H:%M")
         method = self.tr("QR") if payment.method == "mpm" else self.tr("コード")
-        text = f"{local_time:%m/%d %H:%M}　{format_yen(payment.amount_yen)}　{method}"
+        text = f"{shown_time}　{format_yen(payment.amount_yen)}　{method}"
         if payment.refunded_yen == payment.amount_yen:
             text += "　" + self.tr("返金済み")
         elif payment.refunded_yen:

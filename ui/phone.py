@@ -92,9 +92,6 @@ class PhoneWindow(QWidget):
         layout.addWidget(self.code_digits)
         layout.addWidget(self.wedge_button)
         layout.addWidget(self.status)
-        self.note = styled_label("", "caption")
-        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.note)
         self.refresh_balance()
 
     # --- balance ---------------------------------------------------------------------------

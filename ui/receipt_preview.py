@@ -44,6 +44,10 @@ class ReceiptPreview(QWidget):
         self.jobs: list[ReceivedJob] = []
         self.title = styled_label(self.tr("印刷されたレシート"), "title")
         self.empty = styled_label(self.tr("まだ印刷されていません"), "hint")
+        self.demo_note = styled_label("", "caption")
+        self.demo_note.setObjectName("demo_note")
+        self.demo_note.setWordWrap(True)
+        self.demo_note.hide()
         self._column = QVBoxLayout()
         self._column.addWidget(self.empty)
         self._column.addStretch(1)
@@ -55,9 +59,17 @@ class ReceiptPreview(QWidget):
         scroll.setWidget(content)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.demo_note)
         layout.addWidget(scroll, 1)
         self.bridge = JobBridge(self)
         self.bridge.received.connect(self.add_job)
+
+    def show_demo_pin(self, pin: str) -> None:
+        """Show the demo's manager PIN, which the clerk needs to try a refund."""
+        self.demo_note.setText(
+            self.tr("デモ情報: 返金に使う責任者暗証番号は {pin} です").format(pin=pin)
+        )
+        self.demo_note.show()
 
     def add_job(self, job: ReceivedJob) -> None:
         self.jobs.insert(0, job)

@@ -32,6 +32,12 @@ GREEN = "#1b7f3b"
 RED = "#b3261e"
 BLUE = "#1f5fbf"
 GREY = "#5f6368"
+# A disabled button of any role is grey with a dashed border, so a red refund button or a blue
+# payment button never looks pressable while it is off. The rule comes after the role rules,
+# because Qt applies the later of two equally specific rules.
+DISABLED_TEXT = "#80868b"
+DISABLED_BACKGROUND = "#e8eaed"
+DISABLED_BORDER = "#9aa0a6"
 
 STYLESHEET = f"""
 QWidget {{ font-size: {BASE_FONT_PT}pt; }}
@@ -41,11 +47,14 @@ QPushButton {{
     background: #f1f3f4; padding: 4px 12px;
 }}
 QPushButton:pressed {{ background: #d2e3fc; }}
-QPushButton:disabled {{ color: #9aa0a6; background: #e8eaed; }}
 QPushButton[role="primary"] {{ background: {BLUE}; color: white; border: none; font-weight: bold; }}
-QPushButton[role="primary"]:disabled {{ background: #aac4ec; }}
 QPushButton[role="danger"] {{ background: {RED}; color: white; border: none; }}
 QPushButton[role="dept"] {{ background: #fef7e0; font-weight: bold; }}
+QPushButton:disabled, QPushButton[role="primary"]:disabled, QPushButton[role="danger"]:disabled,
+QPushButton[role="dept"]:disabled {{
+    color: {DISABLED_TEXT}; background: {DISABLED_BACKGROUND};
+    border: 2px dashed {DISABLED_BORDER}; font-weight: normal;
+}}
 QLabel[role="amount"] {{ font-size: 44pt; font-weight: bold; }}
 QLabel[role="caption"] {{ font-size: 14pt; color: {GREY}; }}
 QLabel[role="lines"] {{ font-size: 20pt; }}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
@@ -88,24 +89,30 @@ class PinPad(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._digits = ""
-        layout = QVBoxLayout(self)
         self.display = styled_label("", "amount", self)
         self.display.setObjectName("pin_display")
         self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.keypad = Keypad(self, with_clear=False)
         self.keypad.key_pressed.connect(self.press)
-        layout.addWidget(self.display)
-        layout.addWidget(self.keypad, 1)
         self.ok_button = big_button(self.tr("OK"), "primary", self)
         self.ok_button.setObjectName("pin_ok")
         self.ok_button.clicked.connect(self._submit)
         self.cancel_button = big_button(self.tr("やめる"), "", self)
         self.cancel_button.setObjectName("pin_cancel")
         self.cancel_button.clicked.connect(self.cancelled)
-        grid = QGridLayout()
-        grid.addWidget(self.cancel_button, 0, 0)
-        grid.addWidget(self.ok_button, 0, 1)
-        layout.addLayout(grid)
+
+        # Display and buttons beside the keypad, not above and below it, so the screen fits
+        # the 600-pixel height of a small counter tablet.
+        side = QVBoxLayout()
+        side.addWidget(self.display)
+        side.addStretch(1)
+        buttons = QGridLayout()
+        buttons.addWidget(self.cancel_button, 0, 0)
+        buttons.addWidget(self.ok_button, 0, 1)
+        side.addLayout(buttons)
+        layout = QHBoxLayout(self)
+        layout.addLayout(side, 1)
+        layout.addWidget(self.keypad, 1)
         self._refresh()
 
     def press(self, key: str) -> None:

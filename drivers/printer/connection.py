@@ -8,6 +8,7 @@ Japanese text. Errors from the connectors are raised as ``PrinterConnectionError
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 from types import TracebackType
@@ -108,7 +109,9 @@ def open_printer(url: str) -> PrinterConnection:
             printer.open()
         except _CONNECTOR_ERRORS as exc:
             _discard(printer)
-            raise PrinterConnectionError(f"Could not open printer {url}: {_one_line(exc)}", url) from exc
+            raise PrinterConnectionError(
+                f"Could not open printer {url}: {_explain_open_failure(target, exc)}", url
+            ) from exc
     logger.info("Opened printer %s", url)
     return PrinterConnection(url, target, printer)
 
@@ -182,6 +185,97 @@ def _discard(printer: Any) -> None:
     except _CONNECTOR_ERRORS:
         pass
     printer._device = False
+
+
+def _explain_open_failure(target: PrinterTarget, exc: BaseException) -> str:
+    """Say why a printer did not open and what to check, from the OS error under ``exc``.
+
+    python-escpos raises DeviceNotFoundError for every open failure and keeps the real error
+    only as the exception's context, so that chain is searched for it.
+    """
+    os_error = _os_error_in_chain(exc)
+    what = _device_name(target)
+    if isinstance(target, UsbTarget):
+        return _explain_usb(what, os_error)
+    if isinstance(os_error, socket.gaierror):
+        return f"the host name in {what} was not found. Check the printer's address."
+    if isinstance(os_error, TimeoutError | socket.timeout):
+        return (
+            f"{what} did not answer in time. Check that the printer is switched on, that its "
+            "network cable is connected and that the address is right."
+        )
+    code = os_error.errno if os_error is not None else None
+    advice = _OS_ERROR_ADVICE.get(code) if code is not None else None
+    reason = os_error.strerror if os_error is not None and os_error.strerror else _one_line(exc)
+    if advice is None:
+        return f"{reason} ({what}). Check the printer's power, cable and address."
+    return f"{reason} ({what}). {advice}"
+
+
+# What to check for the OS errors that opening a network, serial or file printer gives.
+_OS_ERROR_ADVICE = {
+    errno.ECONNREFUSED: (
+        "Nothing accepts print jobs at that address and port. Check that the printer is "
+        "switched on and that the address and port are the printer's (raw printing, usually 9100)."
+    ),
+    errno.EHOSTUNREACH: "Check the network cable and that the printer's address is right.",
+    errno.ENETUNREACH: "Check that this terminal is connected to the network.",
+    errno.ENOENT: (
+        "Check that the printer is switched on and its cable is plugged in, and that the "
+        "device path is right."
+    ),
+    errno.EISDIR: "Give the printer's device file, such as /dev/usb/lp0, not a directory.",
+    errno.ENOTDIR: "Check the device path.",
+    errno.EACCES: (
+        "This user may not write to the device. Add the user to the group that owns it "
+        "(usually lp or dialout) or install the terminal's udev rules."
+    ),
+    errno.EPERM: (
+        "This user may not write to the device. Add the user to the group that owns it "
+        "(usually lp or dialout) or install the terminal's udev rules."
+    ),
+    errno.EBUSY: "Another program is using the printer. Close it and try again.",
+    errno.ENODEV: "Check that the printer is switched on and its cable is plugged in.",
+    errno.ENXIO: "Check that the printer is switched on and its cable is plugged in.",
+}
+
+
+def _explain_usb(what: str, os_error: OSError | None) -> str:
+    if os_error is not None and os_error.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"permission denied on {what}. Install the terminal's udev rules or run as a user "
+            "allowed to use the device."
+        )
+    if os_error is not None and os_error.errno == errno.EBUSY:
+        return f"{what} is in use by another driver or program. Close it and try again."
+    return (
+        f"{what} was not found. Check that the printer is switched on and its USB cable is "
+        "plugged in, and that the ids match the printer's (lsusb lists them)."
+    )
+
+
+def _os_error_in_chain(exc: BaseException) -> OSError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _device_name(target: PrinterTarget) -> str:
+    match target:
+        case NetworkTarget():
+            return f"{target.host}:{target.port}"
+        case UsbTarget():
+            return f"USB device {target.vendor_id:04x}:{target.product_id:04x}"
+        case SerialTarget():
+            return target.device
+        case FileTarget():
+            return target.path
+    return "the printer"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -56,11 +56,14 @@ def build_test_page(*, paper_width_mm: int = 80, now: datetime | None = None) ->
     document.add(Text("半角ｶﾅ: ｱｲｳｴｵ ｶﾌｪﾗﾃ ｶﾞｷﾞｸﾞ ｰ｡｢｣"))
     document.add(Text("全角カナ: アイウエオ カフェラテ ガギグ"))
     document.add(Text("漢字: 豚肉・木耳と玉子炒め弁当 ①②③"))
-    document.add(Text("円記号: ¥1,990 半角 ￥1,990 全角"))
+    # The two yen signs are encoded differently (0x5C in the ANK table, 0x818F in Shift_JIS),
+    # so each gets a labelled line of its own. Receipts use the full-width one.
+    document.add(Text("円記号 半角: ¥1,990"))
+    document.add(Text("円記号 全角: ￥1,990"))
     document.add(Rule())
 
     document.add(Columns("豚肉・木耳と玉子炒め弁当", "￥1,990"))
-    document.add(Columns("カフェラテ ※", "¥480"))
+    document.add(Columns("カフェラテ ※", "￥480"))
     document.add(Columns("合計", "￥2,470", double_height=True, bold=True))
     document.add(Rule())
 
@@ -87,7 +90,8 @@ def print_test_main(argv: Sequence[str] | None = None) -> int:
             return 1
         print_test_page(args.printer, args.paper_width, profile=profile)
     except PrinterError as exc:
-        logger.error("Test page failed: %s", exc)
+        # The user line below is the report; the log line only adds the chained cause.
+        logger.debug("Test page failed: %s", exc, exc_info=True)
         message = " ".join(str(exc).split())
         print(f"テストページを印刷できませんでした / Could not print the test page: {message}", file=sys.stderr)
         return 1
@@ -113,7 +117,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--printer",
         required=True,
         metavar="URL",
-        help="printer URL: network://HOST[:PORT], usb://VID:PID, serial:///dev/ttyUSB0?baudrate=19200, file:///PATH",
+        help="printer URL: network://HOST[:PORT], usb://VID:PID (hexadecimal), "
+        "serial:///dev/ttyUSB0?baudrate=19200 or file:///PATH",
     )
     parser.add_argument("--paper-width", type=int, choices=(58, 80), default=80, help="paper width in mm (default: 80)")
     parser.add_argument("--profile", default="default", help="python-escpos printer profile, such as TM-T88V")

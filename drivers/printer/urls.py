@@ -8,8 +8,9 @@ Accepted forms::
     file:///dev/usb/lp0                               any writable file or device node
     dummy://                                          python-escpos's in-memory Dummy printer
 
-Every part is checked, and an invalid one raises ``PrinterConfigError`` naming the value and the
-form expected.
+``dummy://`` prints nothing, so it is meant for tests, and error messages leave it out of the
+list of forms they suggest. Every part is checked, and an invalid one raises
+``PrinterConfigError`` naming the value and the form expected.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ FORMS = {
     "file": "file:///ABSOLUTE/PATH",
     "dummy": "dummy://",
 }
+# The forms that messages suggest: every real printer connection, without the test-only dummy.
+SUGGESTED_SCHEMES = ("network", "usb", "serial", "file")
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 _USB_IDS = re.compile(r"^([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{1,4})$")
@@ -99,9 +102,9 @@ def parse_printer_url(url: str) -> PrinterTarget:
     if "://" not in url:
         raise _invalid(url, "the scheme is missing", None)
     if scheme not in FORMS:
-        accepted = ", ".join(FORMS.values())
         raise PrinterConfigError(
-            f"Invalid printer URL {url!r}: scheme {parts.scheme!r} is not supported. Use one of {accepted}."
+            f"Invalid printer URL {url!r}: scheme {parts.scheme!r} is not supported. "
+            f"Use one of {_suggested_forms()}."
         )
     if parts.fragment:
         raise _invalid(url, f"fragment {parts.fragment!r} is not allowed", scheme)
@@ -116,8 +119,12 @@ def parse_printer_url(url: str) -> PrinterTarget:
     return parsers[scheme](url, parts)
 
 
+def _suggested_forms() -> str:
+    return ", ".join(FORMS[scheme] for scheme in SUGGESTED_SCHEMES)
+
+
 def _invalid(url: str, reason: str, scheme: str | None) -> PrinterConfigError:
-    expected = FORMS[scheme] if scheme else ", ".join(FORMS.values())
+    expected = FORMS[scheme] if scheme else _suggested_forms()
     return PrinterConfigError(f"Invalid printer URL {url!r}: {reason}. Expected {expected}.")
 
 

@@ -197,3 +197,44 @@ def test_print_test_bad_url_explains(capsys: pytest.CaptureFixture[str]) -> None
 
     assert result != 0
     assert "lpt1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("config_text", "named"),
+    [
+        ('server_url = "http://:::"', 'server_url = "http://:::"'),
+        ('server_url = "http://127.0.0.1:99999"', "port 99999"),
+        ('manager_pin_hash = "pbkdf2_sha256$²$AAAA$AAAA"', "iterations from 1 to"),
+        ('data_dir = "{afile}"', "is a file, not a directory"),
+        ('data_dir = "/tmp/x\\u0000y"', "NUL"),
+    ],
+)
+def test_enrol_bad_config_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config_text: str, named: str
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("", encoding="utf-8")
+    config_path = tmp_path / "terminal.toml"
+    config_path.write_text(config_text.format(afile=afile) + "\n", encoding="utf-8")
+
+    result = pos_main(["enrol", "--config", str(config_path), "--activation-code", "X"])
+
+    error = capsys.readouterr().err.strip()
+    assert result == 1
+    assert named in error
+    assert len(error.splitlines()) == 1
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize("code", ["", "A" * 65])
+def test_enrol_bad_code_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], code: str
+) -> None:
+    config_path = _write_config(tmp_path, "http://127.0.0.1:9")
+
+    result = pos_main(["enrol", "--config", str(config_path), "--activation-code", code])
+
+    error = capsys.readouterr().err.strip()
+    assert result == 1
+    assert error.startswith("error: activation code ")
+    assert len(error.splitlines()) == 1

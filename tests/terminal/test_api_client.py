@@ -6,7 +6,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from terminal import protocol
+from terminal import paycode, protocol
 from terminal.api_client import (
     Declined,
     ProtocolError,
@@ -14,6 +14,7 @@ from terminal.api_client import (
     mask_code,
 )
 from terminal.keys import Signer
+from terminal.paycode import new_payment_code
 from terminal.protocol import ErrorCode, TaxLine
 
 LINES = [TaxLine(rate_percent=10, amount_yen=1100), TaxLine(rate_percent=8, amount_yen=1080)]
@@ -293,3 +294,10 @@ def test_log_masks_payment_code(client, server, payment_code, caplog) -> None:
 def test_mask_code_keeps_last_four() -> None:
     assert mask_code("91234567890123456789") == "****************6789"
     assert mask_code("123") == "123"
+
+
+def test_mask_code_matches_server_masking() -> None:
+    code = new_payment_code()
+
+    assert mask_code(code) == paycode.mask_payment_code(code)
+    assert mask_code(code).endswith(code[-4:])

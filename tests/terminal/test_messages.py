@@ -56,3 +56,13 @@ def test_unknown_key_gives_generic_text() -> None:
 def test_fields_filled_and_missing_kept() -> None:
     assert "￥50,000" in message_for(messages.AMOUNT_TOO_LARGE, max_amount="￥50,000")
     assert "{max_amount}" in message_for(messages.AMOUNT_TOO_LARGE)
+
+
+def test_activation_invalid_asks_operator() -> None:
+    japanese = message_for(ErrorCode.ACTIVATION_INVALID, "ja")
+    english = message_for(ErrorCode.ACTIVATION_INVALID, "en")
+
+    assert "運営事務局" in japanese
+    assert "管理画面" not in japanese
+    assert "operator" in english
+    assert "management screen" not in english

@@ -3,8 +3,17 @@ from __future__ import annotations
 import pytest
 
 from drivers.printer.document import Columns, Cut, Document, QrCode, Text
+from drivers.printer.received import ReceivedJob
+from drivers.printer.render import render
+from drivers.printer.stream import StreamParser
 from terminal import protocol
-from terminal.receipt import format_jst, format_yen, payment_receipt, refund_receipt
+from terminal.receipt import (
+    METHOD_LABELS,
+    format_jst,
+    format_yen,
+    payment_receipt,
+    refund_receipt,
+)
 from terminal.tax import Rounding
 
 MERCHANT = protocol.MerchantInfo(
@@ -46,6 +55,16 @@ def texts(document: Document) -> list[str]:
         elif isinstance(block, Columns):
             lines.append(f"{block.left}\t{block.right}")
     return lines
+
+
+def render_text(document: Document, paper_width_mm: int) -> list[str]:
+    """Render for the paper, decode the ESC/POS bytes, and return the printed lines."""
+    # Wide enough that the parser never wraps, so a line longer than the paper stays one line.
+    jobs: list[ReceivedJob] = []
+    parser = StreamParser(10_000, jobs.append)
+    parser.feed(render(document, paper_width_mm=paper_width_mm))
+    parser.close()
+    return [" ".join(line.split()) for line in jobs[0].lines]
 
 
 def test_format_yen_full_width_sign_and_commas() -> None:
@@ -118,12 +137,27 @@ def test_tax_rounding_mode_applies() -> None:
     assert "　内消費税\t￥91" in ceil
 
 
-@pytest.mark.parametrize(("method", "label"), [("mpm", "QR (MPM)"), ("cpm", "コード読取 (CPM)")])
+@pytest.mark.parametrize(
+    ("method", "label"),
+    [("mpm", "QRコード(スマホで読取)"), ("cpm", "バーコード(お店で読取)")],
+)
 def test_payment_method_shown(method: str, label: str) -> None:
     lines = texts(payment_receipt(make_payment((10, 1100), method=method), TERMINAL))
 
     assert "お支払い\t地域コイン" in lines
     assert f"支払方法\t{label}" in lines
+    assert not any("MPM" in line or "CPM" in line for line in lines)
+
+
+@pytest.mark.parametrize("paper_width_mm", [58, 80])
+@pytest.mark.parametrize("method", ["mpm", "cpm"])
+def test_payment_method_fits_paper(method: str, paper_width_mm: int) -> None:
+    document = payment_receipt(make_payment((10, 1100), method=method), TERMINAL)
+
+    printed = render_text(document, paper_width_mm)
+
+    label = METHOD_LABELS[method]
+    assert any(line.startswith("支払方法") and line.endswith(label) for line in printed)
 
 
 def test_receipt_ends_with_qr_then_cut() -> None:

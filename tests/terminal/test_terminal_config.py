@@ -199,3 +199,125 @@ def test_pin_hash_in_file_is_checked(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="manager_pin_hash"):
         load_config(write(tmp_path, 'manager_pin_hash = "1234"\n'))
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value"),
+    [
+        ("printer", "paper_width_mm", "58.0"),
+        ("printer", "paper_width_mm", "true"),
+        ("scanner", "baudrate", "9600.0"),
+        ("scanner", "max_interkey_ms", "30.0"),
+    ],
+)
+def test_integer_keys_reject_floats_and_bools(
+    tmp_path: Path, table: str, key: str, value: str
+) -> None:
+    path = write(tmp_path, f"[{table}]\n{key} = {value}\n")
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert str(caught.value).startswith(f"{table}.{key} = {value} in {path}: use ")
+
+
+@pytest.mark.parametrize(
+    ("server_url", "named"),
+    [
+        ("http://:::", "Invalid port"),
+        ("http://127.0.0.1:99999", "port 99999"),
+        ("http://127.0.0.1:0", "port 0"),
+        ("ftp://127.0.0.1", "http://"),
+        ("http://", "http://"),
+        ("http://coin example.jp", "http://"),
+        ("https://coin.example.jp/?x=1", "query"),
+    ],
+)
+def test_bad_server_url_rejected(tmp_path: Path, server_url: str, named: str) -> None:
+    path = write(tmp_path, f'server_url = "{server_url}"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    message = str(caught.value)
+    assert message.startswith(f'server_url = "{server_url}" in {path}: ')
+    assert named in message
+    assert "https://coin.example.jp" in message
+
+
+@pytest.mark.parametrize(
+    "server_url", ["https://coin.example.jp", "http://127.0.0.1:8000", "http://[::1]:8000/api"]
+)
+def test_good_server_url_accepted(tmp_path: Path, server_url: str) -> None:
+    assert load_config(write(tmp_path, f'server_url = "{server_url}"\n')).server_url == server_url
+
+
+def test_data_dir_that_is_file_rejected(tmp_path: Path) -> None:
+    existing_file = tmp_path / "afile"
+    existing_file.write_text("", encoding="utf-8")
+    path = write(tmp_path, f'data_dir = "{existing_file}/sub"\n')
+
+    with pytest.raises(ConfigError, match=f"{existing_file} is a file, not a directory"):
+        load_config(path)
+
+
+def test_data_dir_with_nul_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, 'data_dir = "/tmp/x\\u0000y"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert "\0" not in str(caught.value)
+    assert 'data_dir = "/tmp/x\\u0000y"' in str(caught.value)
+    assert "NUL" in str(caught.value)
+
+
+def test_missing_data_dir_accepted(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, f'data_dir = "{tmp_path}/not/yet"\n'))
+
+    assert config.data_dir == tmp_path / "not" / "yet"
+
+
+@pytest.mark.parametrize("iterations", ["0", "²", "１０００", "-5", "99999999999999999999"])
+def test_pin_hash_with_bad_iterations_rejected(tmp_path: Path, iterations: str) -> None:
+    good = hash_pin("1234", iterations=1000)
+    bad = good.replace("$1000$", f"${iterations}$")
+    path = write(tmp_path, f'manager_pin_hash = "{bad}"\n')
+
+    with pytest.raises(ConfigError, match="iterations from 1 to"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("iterations", ["0", "²", "99999999999999999999"])
+def test_verify_pin_never_raises(iterations: str) -> None:
+    bad = hash_pin("1234", iterations=1000).replace("$1000$", f"${iterations}$")
+
+    assert verify_pin("1234", bad) is False
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("cups://TM-T88", "'cups' is not supported"),
+        ("dummy://", "dummy:// prints nothing and is for tests only"),
+        ("network://192.0.2.10:99999", "'99999'"),
+        ("usb://04b8", "VID:PID"),
+    ],
+)
+def test_bad_printer_url_rejected_at_load(tmp_path: Path, url: str, named: str) -> None:
+    path = write(tmp_path, f'[printer]\nurl = "{url}"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    message = str(caught.value)
+    assert message.startswith(f'printer.url = "{url}" in {path}: ')
+    assert named in message
+    assert "dummy" not in message.replace(url, "")
+
+
+def test_module_docs_list_only_supported_printers() -> None:
+    import terminal.config
+
+    assert terminal.config.__doc__ is not None
+    assert "cups" not in terminal.config.__doc__

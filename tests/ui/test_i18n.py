@@ -13,6 +13,7 @@ from terminal import messages
 from tests.ui.test_scanning import enter_amount
 from ui import i18n
 from ui.app import Terminal
+from ui.receipt_preview import ReceiptPreview
 
 
 @pytest.fixture
@@ -30,7 +31,8 @@ def test_english_switches_labels(english: None, make_terminal: Callable[[str], T
 
     assert screens.sale.qr_button.text() == "Show QR"
     assert screens.sale.code_button.text() == "Scan code"
-    assert screens.sale.reduced_button.text() == "8% (reduced)"
+    assert screens.sale.standard_button.text() == "Add at 10%"
+    assert screens.sale.reduced_button.text() == "Add at 8% (reduced)"
     assert screens.mpm.cancel_button.text() == "Cancel"
     assert screens.history.refund_button.text() == "Refund"
     assert terminal.window.windowTitle() == "Local coin payment terminal"
@@ -95,3 +97,20 @@ def test_english_total_label(
     enter_amount(qtbot, terminal, "500")
 
     assert controller.screens.sale.total.text() == "Total ￥500"
+
+
+def test_demo_pin_note_translated(english: None) -> None:
+    preview = ReceiptPreview()
+
+    preview.show_demo_pin("1234")
+
+    assert preview.demo_note.text() == "Demo information: the manager PIN for refunds is 1234"
+    assert not preview.demo_note.isHidden()
+
+
+def test_demo_pin_note_japanese(qapp: QApplication) -> None:
+    preview = ReceiptPreview()
+
+    preview.show_demo_pin("1234")
+
+    assert preview.demo_note.text() == "デモ情報: 返金に使う責任者暗証番号は 1234 です"

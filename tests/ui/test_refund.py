@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 
+import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.ui.conftest import MANAGER_PIN, FakeApi, ReceiptLog, make_payment
-from ui.app import Terminal
+from terminal.config import TerminalConfig
+from tests.ui.conftest import MANAGER_PIN, FakeApi, ReceiptLog, make_info, make_payment
+from ui.app import Terminal, build_terminal
 from ui.terminal_window import TerminalController
 
 
@@ -104,3 +109,51 @@ def test_partial_refund_prints_receipt(
     assert receipt_log.refunds[0].amount_yen == 250
     assert fake_api.payments[0].refunded_yen == 250
     assert controller.screens.result.headline.text() == "返金しました"
+
+
+def test_history_shows_japan_time(
+    qtbot: QtBot,
+    make_terminal: Callable[[], Terminal],
+    fake_api: FakeApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    payment = make_payment("pay-1", 1000).model_copy(
+        update={"created_at": "2024-07-01T03:00:00+00:00"}
+    )
+    fake_api.payments.append(payment)
+    controller = make_terminal().window.controller
+
+    qtbot.mouseClick(controller.screens.sale.history_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.screens.history.list.count() > 0, timeout=2000)
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+    assert controller.screens.history.list.item(0).text().startswith("07/01 12:00")
+
+
+def test_malformed_pin_hash_rejects_pin(
+    qtbot: QtBot,
+    qapp: QApplication,
+    fake_api: FakeApi,
+    receipt_log: ReceiptLog,
+    terminal_config: TerminalConfig,
+) -> None:
+    zero_iterations = "pbkdf2_sha256$0$AAAAAAAAAAAAAAAAAAAAAA$" + "A" * 43
+    config = replace(terminal_config, manager_pin_hash=zero_iterations)
+    terminal = build_terminal(qapp, config, fake_api, make_info(), "ja", receipts=receipt_log)
+    terminal.window.show()
+    fake_api.payments.append(make_payment("pay-1", 1000))
+    controller = terminal.window.controller
+    try:
+        open_refund_for_first_payment(qtbot, controller)
+        type_pin(qtbot, controller, "1234")
+        qtbot.mouseClick(controller.screens.pin.pad.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "違います" in controller.screens.pin.message.text(), timeout=3000)
+
+        assert "エラーが発生しました" not in controller.screens.pin.message.text()
+        assert "refund" not in fake_api.names()
+    finally:
+        terminal.window.close()
+        qapp.removeEventFilter(terminal.scan_filter)

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit, QTextEdit
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit, QPushButton, QTextEdit
 from pytestqt.qtbot import QtBot
 
 from terminal.sale import SaleState
@@ -85,3 +87,58 @@ def test_payment_without_amount_stays(qtbot: QtBot, make_terminal: Callable[[], 
     assert controller.current() is screen
     assert "金額" in screen.hint.text()
     assert controller.sale.state is SaleState.IDLE
+
+
+def test_department_keys_say_they_add(make_terminal: Callable[[], Terminal]) -> None:
+    screen = make_terminal().window.controller.screens.sale
+
+    assert screen.standard_button.text() == "10%で確定"
+    assert screen.reduced_button.text() == "8%（軽減）で確定"
+    assert screen.standard_button.height() >= 64
+    assert screen.reduced_button.height() >= 64
+
+
+def test_department_labels_not_clipped(make_terminal: Callable[[], Terminal]) -> None:
+    screen = make_terminal().window.controller.screens.sale
+
+    for button in (screen.standard_button, screen.reduced_button):
+        text_width = button.fontMetrics().horizontalAdvance(button.text())
+        assert button.width() > text_width
+
+
+def _centre_colour(button: QPushButton) -> QColor:
+    image = button.grab().toImage()
+    # Sample left of centre, in the padding between the border and the label text.
+    return image.pixelColor(12, image.height() // 2)
+
+
+def test_disabled_refund_button_is_grey(
+    qtbot: QtBot, make_terminal: Callable[[], Terminal]
+) -> None:
+    controller = make_terminal().window.controller
+    qtbot.mouseClick(controller.screens.sale.history_button, Qt.MouseButton.LeftButton)
+    refund_button = controller.screens.history.refund_button
+
+    assert not refund_button.isEnabled()
+    disabled = _centre_colour(refund_button)
+    refund_button.setEnabled(True)
+    enabled = _centre_colour(refund_button)
+
+    assert enabled.red() > 150 and enabled.green() < 80
+    assert abs(disabled.red() - disabled.green()) < 16
+    assert abs(disabled.green() - disabled.blue()) < 16
+
+
+@pytest.mark.parametrize("with_banner", [False, True])
+def test_terminal_fits_small_tablet(
+    qtbot: QtBot, make_terminal: Callable[[], Terminal], with_banner: bool
+) -> None:
+    window = make_terminal().window
+    if with_banner:
+        window.show_hint("サーバーに接続できません。ネットワークの接続を確認してください。")
+        qtbot.waitUntil(window.hint.isVisible, timeout=1000)
+
+    minimum = window.minimumSizeHint()
+
+    assert minimum.width() <= 1024
+    assert minimum.height() <= 600

@@ -247,6 +247,11 @@
         <source>まだ印刷されていません</source>
         <translation>Nothing printed yet</translation>
     </message>
+    <message>
+        <location filename="../receipt_preview.py" line="70" />
+        <source>デモ情報: 返金に使う責任者暗証番号は {pin} です</source>
+        <translation>Demo information: the manager PIN for refunds is {pin}</translation>
+    </message>
 </context>
 <context>
     <name>RefundAmountScreen</name>
@@ -356,13 +361,13 @@
     </message>
     <message>
         <location filename="../sale_screen.py" line="61" />
-        <source>10%</source>
-        <translation>10%</translation>
+        <source>10%で確定</source>
+        <translation>Add at 10%</translation>
     </message>
     <message>
         <location filename="../sale_screen.py" line="64" />
-        <source>8%（軽減）</source>
-        <translation>8% (reduced)</translation>
+        <source>8%（軽減）で確定</source>
+        <translation>Add at 8% (reduced)</translation>
     </message>
     <message>
         <location filename="../sale_screen.py" line="67" />
@@ -409,14 +414,6 @@
         <location filename="../terminal_window.py" line="237" />
         <source>地域コイン 決済端末</source>
         <translation>Local coin payment terminal</translation>
-    </message>
-</context>
-<context>
-    <name>phone</name>
-    <message>
-        <location filename="../demo.py" line="143" />
-        <source>デモの責任者暗証番号: {pin}</source>
-        <translation>Demo manager PIN: {pin}</translation>
     </message>
 </context>
 </TS>

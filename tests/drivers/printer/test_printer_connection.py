@@ -91,3 +91,44 @@ def test_status_of_dummy_printer_is_unknown() -> None:
 def test_status_of_unreachable_printer_is_unknown() -> None:
     status = read_status(f"network://127.0.0.1:{_unused_loopback_port()}?timeout=2")
     assert status.state is PrinterState.UNKNOWN
+
+
+def test_directory_named_as_file_printer_explained(tmp_path: Path) -> None:
+    with pytest.raises(PrinterConnectionError) as raised:
+        open_printer(f"file://{tmp_path}")
+
+    message = str(raised.value)
+    assert "Device not found" not in message
+    assert f"Is a directory ({tmp_path})" in message
+    assert "device file, such as /dev/usb/lp0" in message
+
+
+def test_refused_network_connection_explained() -> None:
+    port = _unused_loopback_port()
+
+    with pytest.raises(PrinterConnectionError) as raised:
+        open_printer(f"network://127.0.0.1:{port}?timeout=2")
+
+    message = str(raised.value)
+    assert "Device not found" not in message
+    assert f"Connection refused (127.0.0.1:{port})" in message
+    assert "switched on" in message
+
+
+def test_missing_file_printer_explained(tmp_path: Path) -> None:
+    with pytest.raises(PrinterConnectionError) as raised:
+        open_printer(f"file://{tmp_path}/missing/lp0")
+
+    message = str(raised.value)
+    assert "No such file or directory" in message
+    assert "cable is plugged in" in message
+
+
+def test_usb_ids_shown_in_hex() -> None:
+    with pytest.raises(PrinterConnectionError) as raised:
+        open_printer("usb://04b8:0202")
+
+    message = str(raised.value)
+    assert "04b8:0202" in message.removeprefix("Could not open printer usb://04b8:0202")
+    assert "1208" not in message
+    assert "514" not in message

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import datetime
@@ -52,7 +53,8 @@ def test_page_reaches_emulator_intact(emulator: PrinterEmulator, paper_width_mm:
     job = emulator.wait_for_job()
     assert job.lines[0] == "印字テスト"
     assert "半角ｶﾅ: ｱｲｳｴｵ ｶﾌｪﾗﾃ ｶﾞｷﾞｸﾞ ｰ｡｢｣" in job.lines
-    assert "円記号: ¥1,990 半角 ￥1,990 全角" in job.lines
+    assert "円記号 半角: ¥1,990" in job.lines
+    assert "円記号 全角: ￥1,990" in job.lines
     assert job.qr_data[0].startswith("CHIIKI-POS PRINT TEST ")
     assert job.ended_by_cut
 
@@ -106,3 +108,28 @@ def test_main_rejects_other_paper_width() -> None:
     with pytest.raises(SystemExit) as raised:
         print_test_main(["--printer", "dummy://", "--paper-width", "72"])
     assert raised.value.code == 2
+
+
+def test_price_column_uses_one_yen_sign() -> None:
+    prices = [block.right for block in build_test_page(now=NOW).blocks if isinstance(block, Columns)]
+
+    assert prices == ["￥1,990", "￥480", "￥2,470"]
+
+
+def test_each_yen_sign_on_labelled_line() -> None:
+    texts = [block.text for block in build_test_page(now=NOW).blocks if isinstance(block, Text)]
+    yen_lines = [text for text in texts if "1,990" in text]
+
+    assert yen_lines == ["円記号 半角: ¥1,990", "円記号 全角: ￥1,990"]
+
+
+def test_main_error_printed_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    assert print_test_main(["--printer", f"file://{tmp_path}/missing/lp0"]) == 1
+
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []

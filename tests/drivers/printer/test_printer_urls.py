@@ -59,7 +59,7 @@ def test_dummy_url() -> None:
     ("url", "named_value", "expected_form"),
     [
         ("lpt://1", "'lpt'", "network://HOST[:PORT]"),
-        ("192.0.2.10:9100", "scheme is missing", "dummy://"),
+        ("192.0.2.10:9100", "scheme is missing", "file:///ABSOLUTE/PATH"),
         ("network://", "host is missing", "network://HOST[:PORT]"),
         ("network://192.0.2.10:0", "'0'", "network://HOST[:PORT]"),
         ("network://192.0.2.10:70000", "'70000'", "network://HOST[:PORT]"),
@@ -102,3 +102,13 @@ def test_bad_url_names_value_and_form(url: str, named_value: str, expected_form:
 def test_config_error_is_value_error() -> None:
     with pytest.raises(ValueError):
         parse_printer_url("nothing")
+
+
+@pytest.mark.parametrize("url", ["lpt://1", "cups://TM-T88", "192.0.2.10:9100"])
+def test_suggested_forms_leave_out_dummy(url: str) -> None:
+    with pytest.raises(PrinterConfigError) as raised:
+        parse_printer_url(url)
+    message = str(raised.value)
+    assert "network://HOST[:PORT]" in message
+    assert "usb://VID:PID" in message
+    assert "dummy" not in message
