@@ -69,6 +69,10 @@ class ErrorCode(StrEnum):
     ACTIVATION_INVALID = "activation_invalid"
     DEMO_DISABLED = "demo_disabled"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    OFFLINE_CODE_INVALID = "offline_code_invalid"
+    OFFLINE_ALLOWANCE_EXCEEDED = "offline_allowance_exceeded"
+    WALLET_BLOCKED = "wallet_blocked"
+    CERTIFICATE_ACTIVE = "certificate_active"
 
 
 ERROR_STATUS: dict[ErrorCode, int] = {
@@ -89,6 +93,10 @@ ERROR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ACTIVATION_INVALID: 403,
     ErrorCode.DEMO_DISABLED: 403,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.OFFLINE_CODE_INVALID: 422,
+    ErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: 402,
+    ErrorCode.WALLET_BLOCKED: 403,
+    ErrorCode.CERTIFICATE_ACTIVE: 409,
 }
 
 
@@ -158,7 +166,7 @@ class Payment(BaseModel):
     terminal_id: str
     amount_yen: Yen
     refunded_yen: Yen
-    method: Literal["mpm", "cpm"]
+    method: Literal["mpm", "cpm", "offline"]
     created_at: str
     tax_lines: list[TaxLine] = Field(default_factory=list)
     kinds: dict[ValueKind, Yen] = Field(
@@ -228,6 +236,87 @@ class PaymentCode(BaseModel):
 class IntentPay(BaseModel):
     amount_yen: Yen = Field(ge=1, description="Amount read from the QR, checked by the server")
     idempotency_key: str = IdempotencyKey
+
+
+# --- offline payments ------------------------------------------------------------------
+#
+# A wallet holds an offline certificate signed by the server's issuer key; each offline
+# payment code it shows is signed by the wallet's own key and embeds that certificate, so a
+# terminal without a connection can verify it. The binary layout of certificates and codes,
+# and their text form for QR codes and wedge scanners, live in terminal/offline_code.py.
+
+
+class IssuerKey(BaseModel):
+    key_id: str = Field(description="Hex of the first 4 bytes of SHA-256 of the public key")
+    public_key: str = Field(description="Raw Ed25519 public key, URL-safe base64")
+    valid_from: str
+    valid_until: str
+
+
+class IssuerKeyList(BaseModel):
+    keys: list[IssuerKey]
+    server_time: str
+
+
+class OfflineCertificateRequest(BaseModel):
+    allowance_yen: Yen = Field(ge=1)
+    public_key: str = Field(description="The wallet's raw Ed25519 public key, URL-safe base64")
+    idempotency_key: str = IdempotencyKey
+
+
+class OfflineCertificate(BaseModel):
+    certificate: str = Field(description="Signed certificate, URL-safe base64 of its bytes")
+    serial: int
+    allowance_yen: Yen
+    valid_until: str
+
+
+# --- store and forward -------------------------------------------------------------------
+#
+# A terminal commits every sale and refund locally together with an outbox entry, then sends
+# the outbox in capture order. The server applies each entry once by (terminal, entry_id) and
+# answers per entry; "duplicate" means an earlier send was applied, and counts as acknowledged.
+
+MAX_SYNC_BATCH = 100
+
+SyncKind = Literal["offline_payment", "online_payment", "refund"]
+SyncStatus = Literal["applied", "duplicate", "declined"]
+
+
+class SyncEntry(BaseModel):
+    entry_id: str = IdempotencyKey
+    seq: int = Field(strict=True, ge=1, description="The terminal's capture order, from 1")
+    kind: SyncKind
+    captured_at: str = Field(description="Device time of capture, ISO 8601")
+    amount_yen: Yen = Field(ge=1)
+    tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
+    offline_code: str | None = Field(
+        default=None, max_length=2048, description="offline_payment: the scanned code"
+    )
+    payment_id: str | None = Field(
+        default=None, description="online_payment: the payment the server approved; refund: "
+        "the payment refunded"
+    )
+
+
+class SyncBatch(BaseModel):
+    entries: list[SyncEntry] = Field(min_length=1, max_length=MAX_SYNC_BATCH)
+    device_time: str = Field(description="The terminal's clock when it sent the batch")
+
+
+class SyncResult(BaseModel):
+    entry_id: str
+    status: SyncStatus
+    reason: ErrorCode | None = None
+    message: str = ""
+    payment_id: str | None = None
+    refund_id: str | None = None
+    business_day: str | None = Field(default=None, description="YYYY-MM-DD in Japan time")
+
+
+class SyncResponse(BaseModel):
+    results: list[SyncResult]
+    server_time: str
 
 
 # --- request signing ---------------------------------------------------------------------
