@@ -3,38 +3,51 @@
 It documents the wallet side of the API: create a wallet, top it up on a demo server, show a
 one-time payment code for the shop to scan, and pay a shop's QR given as text or as an image.
 ``inspect`` decodes any EMV merchant-presented payload without touching the network.
+``offline-cert`` reserves an offline allowance and stores the server's certificate for it, and
+``offline-code`` then makes signed codes that a terminal accepts without a connection.
 
 The wallet's id and bearer token are kept in a JSON file (``--wallet-file``, or the
 CHIIKI_WALLET_FILE environment variable, default ``~/.config/chiiki-wallet/wallet.json``),
-readable only by its owner.
+readable only by its owner. The same file stores the wallet's offline key, its certificate and
+the last code counter used. A lock file beside it (the wallet file's name plus ``.lock``) stops
+two processes from taking the same counter.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
 import os
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
-from terminal import emv
+from terminal import emv, offline_code
 from terminal.protocol import (
     API_PREFIX,
     Balance,
     ErrorResponse,
     IntentPay,
+    OfflineCertificate,
+    OfflineCertificateRequest,
     Payment,
     PaymentCode,
     TopUp,
     WalletCreated,
+    b64decode as protocol_b64decode,
+    b64encode,
 )
 
 logger = logging.getLogger(__name__)
@@ -132,6 +145,114 @@ class WalletClient:
         )
         return self._request("POST", f"/intents/{request.intent_id}/pay", Payment, body.model_dump())
 
+    def offline_certificate(
+        self,
+        allowance_yen: int,
+        public_key: Ed25519PublicKey,
+        idempotency_key: str | None = None,
+    ) -> OfflineCertificate:
+        """Reserve ``allowance_yen`` for offline payments and get a certificate for the key."""
+        body = OfflineCertificateRequest(
+            allowance_yen=allowance_yen,
+            public_key=b64encode(_raw_public_key(public_key)),
+            idempotency_key=idempotency_key or new_idempotency_key(),
+        )
+        return self._request(
+            "POST", "/wallet/offline-certificate", OfflineCertificate, body.model_dump()
+        )
+
+
+# --- offline codes -----------------------------------------------------------------------
+
+
+class OfflineWallet:
+    """A wallet's offline signing key, its current certificate and the last counter used.
+
+    ``next_code`` serves callers that keep this state in memory. A caller that stores it must
+    save the value ``take_counter`` returns before showing the code ``make_code`` makes, so a
+    crash can skip a counter but never reuse one.
+    """
+
+    def __init__(
+        self,
+        private_key: Ed25519PrivateKey,
+        certificate: bytes | None = None,
+        counter: int = 0,
+    ) -> None:
+        self.private_key = private_key
+        self.certificate = certificate
+        self.counter = counter
+
+    @classmethod
+    def generate(cls) -> OfflineWallet:
+        return cls(Ed25519PrivateKey.generate())
+
+    @property
+    def certificate_body(self) -> offline_code.CertificateBody | None:
+        if self.certificate is None:
+            return None
+        try:
+            body, _, _ = offline_code.read_certificate(self.certificate)
+        except offline_code.OfflineCodeError as exc:
+            raise WalletError(
+                f"the stored offline certificate is damaged ({exc}); run "
+                "'chiiki-wallet offline-cert --allowance YEN' while online to get a new one"
+            ) from exc
+        return body
+
+    def install_certificate(self, issued: OfflineCertificate, wallet_id: str) -> None:
+        """Store a certificate from the server after checking that it names this key."""
+        try:
+            raw = protocol_b64decode(issued.certificate)
+            body, _, _ = offline_code.read_certificate(raw)
+        except ValueError as exc:
+            raise WalletError(f"the server sent an unreadable offline certificate: {exc}") from exc
+        if body.wallet_public_key != _raw_public_key(self.private_key.public_key()):
+            raise WalletError(
+                f"offline certificate {body.serial} names another public key; request a new one"
+            )
+        if body.wallet_id != wallet_id:
+            raise WalletError(
+                f"offline certificate {body.serial} is for wallet {body.wallet_id}, "
+                f"not {wallet_id}; request a new one"
+            )
+        self.certificate = raw
+
+    def take_counter(self, now: datetime) -> int:
+        """Advance the counter for one code after checking that the certificate can sign it."""
+        body = self.certificate_body
+        if body is None:
+            raise WalletError(
+                "this wallet has no offline certificate yet; run "
+                "'chiiki-wallet offline-cert --allowance YEN' while online"
+            )
+        if now > body.valid_until:
+            raise WalletError(
+                f"offline certificate {body.serial} expired at {body.valid_until.isoformat()}; "
+                "run 'chiiki-wallet offline-cert --allowance YEN' while online to get a new one"
+            )
+        if self.counter >= offline_code.MAX_U32:
+            raise WalletError(
+                "this wallet has used every offline code counter; create a new wallet"
+            )
+        self.counter += 1
+        return self.counter
+
+    def make_code(self, counter: int, now: datetime) -> str:
+        """Make the offline code for a counter that take_counter returned."""
+        if self.certificate is None:
+            raise WalletError("this wallet has no offline certificate yet")
+        return offline_code.make_offline_code(self.certificate, self.private_key, counter, now)
+
+    def next_code(self, now: datetime | None = None) -> str:
+        """Advance the counter and make the offline code for it, for state kept in memory."""
+        moment = now if now is not None else datetime.now(UTC)
+        return self.make_code(self.take_counter(moment), moment)
+
+
+def _raw_public_key(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
 
 def _declined(response: httpx.Response) -> WalletError:
     try:
@@ -157,21 +278,101 @@ def save_credentials(path: Path, credentials: WalletCredentials) -> None:
 
 
 def load_credentials(path: Path) -> WalletCredentials:
+    return _credentials_from(_read_wallet_data(path), path)
+
+
+def _read_wallet_data(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return WalletCredentials(data["server_url"], data["wallet_id"], data["token"])
     except FileNotFoundError as exc:
         raise WalletError(f"no wallet file at {path}; run 'chiiki-wallet create' first") from exc
     except OSError as exc:
         raise WalletError(f"cannot read wallet file {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise _damaged(path, str(exc)) from exc
+    if not isinstance(data, dict):
+        raise _damaged(path, "it does not contain a JSON object")
+    return data
+
+
+def _credentials_from(data: dict[str, Any], path: Path) -> WalletCredentials:
+    try:
+        return WalletCredentials(data["server_url"], data["wallet_id"], data["token"])
     except KeyError as exc:
         raise WalletError(
             f"wallet file {path} is damaged: the key {exc} is missing; restore it from a backup"
         ) from exc
+
+
+def _damaged(path: Path, reason: str) -> WalletError:
+    return WalletError(f"wallet file {path} is damaged ({reason}); restore it from a backup")
+
+
+def _write_wallet_data(path: Path, data: dict[str, Any]) -> None:
+    """Replace the wallet file atomically and durably, keeping it readable only by its owner."""
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        _fsync_directory(path.parent)
+    except OSError as exc:
+        raise WalletError(f"cannot write wallet file {path}: {exc.strerror}") from exc
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename is durable only once the directory entry is on disk too.
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def _locked_wallet_data(path: Path) -> Iterator[dict[str, Any]]:
+    """Read the wallet file while holding an exclusive lock, so that two processes making
+    offline codes at once cannot both take the same counter."""
+    _read_wallet_data(path)  # reports a missing or unreadable wallet before the lock file
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise WalletError(f"cannot lock wallet file {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield _read_wallet_data(path)
+    finally:
+        os.close(descriptor)
+
+
+def _offline_wallet_from(data: dict[str, Any], path: Path) -> OfflineWallet | None:
+    if "offline_private_key" not in data:
+        return None
+    try:
+        private_key = Ed25519PrivateKey.from_private_bytes(
+            protocol_b64decode(data["offline_private_key"])
+        )
+        certificate_text = data.get("offline_certificate")
+        certificate = None if certificate_text is None else protocol_b64decode(certificate_text)
+        counter = int(data.get("offline_counter", 0))
     except (ValueError, TypeError) as exc:
-        raise WalletError(
-            f"wallet file {path} is damaged ({exc}); restore it from a backup"
-        ) from exc
+        raise _damaged(path, f"its offline key or certificate is invalid: {exc}") from exc
+    return OfflineWallet(private_key, certificate, counter)
+
+
+def _store_offline_wallet(data: dict[str, Any], offline: OfflineWallet) -> None:
+    raw_key = offline.private_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    data["offline_private_key"] = b64encode(raw_key)
+    data["offline_counter"] = offline.counter
+    if offline.certificate is not None:
+        data["offline_certificate"] = b64encode(offline.certificate)
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -230,6 +431,74 @@ def cmd_code(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_offline_cert(args: argparse.Namespace) -> int:
+    path = wallet_file_path(args.wallet_file)
+    with _locked_wallet_data(path) as data:
+        credentials = _credentials_from(data, path)
+        offline = _offline_wallet_from(data, path) or OfflineWallet.generate()
+        idempotency_key = _pending_request_key(data, args.allowance_yen)
+        # The key and the request are saved before the request is sent: the key is never
+        # replaced, and a retry after a lost response reuses the idempotency key.
+        _store_offline_wallet(data, offline)
+        _write_wallet_data(path, data)
+
+        client = WalletClient(args.server or credentials.server_url, credentials)
+        try:
+            issued = client.offline_certificate(
+                args.allowance_yen, offline.private_key.public_key(), idempotency_key
+            )
+        except WalletDeclined:
+            del data["offline_request"]
+            _write_wallet_data(path, data)
+            raise
+        offline.install_certificate(issued, credentials.wallet_id)
+        del data["offline_request"]
+        _store_offline_wallet(data, offline)
+        _write_wallet_data(path, data)
+
+    print(
+        f"offline certificate {issued.serial} for {issued.allowance_yen} yen, valid until "
+        f"{issued.valid_until}; saved to {path}"
+    )
+    return 0
+
+
+def _pending_request_key(data: dict[str, Any], allowance_yen: int) -> str:
+    pending = data.get("offline_request")
+    if isinstance(pending, dict) and pending.get("allowance_yen") == allowance_yen:
+        return str(pending["idempotency_key"])
+    key = new_idempotency_key()
+    data["offline_request"] = {"allowance_yen": allowance_yen, "idempotency_key": key}
+    return key
+
+
+def cmd_offline_code(args: argparse.Namespace) -> int:
+    path = wallet_file_path(args.wallet_file)
+    now = datetime.now(UTC)
+    with _locked_wallet_data(path) as data:
+        offline = _offline_wallet_from(data, path) or OfflineWallet.generate()
+        counter = offline.take_counter(now)
+        # Saved before the code exists: a crash after this point skips a counter, and no
+        # counter is ever used for two codes.
+        data["offline_counter"] = counter
+        _write_wallet_data(path, data)
+
+    code = offline.make_code(counter, now)
+    if args.qr_file:
+        import segno
+
+        segno.make(code, error="m", micro=False).save(args.qr_file, scale=6, border=4)
+    print(code)
+    body = offline.certificate_body
+    assert body is not None  # take_counter has checked that a certificate is stored
+    print(
+        f"offline code {counter} of certificate {body.serial}; the certificate is valid until "
+        f"{body.valid_until.isoformat()}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _payload_from_args(args: argparse.Namespace) -> str:
     if args.image:
         from drivers.scanner.qrimage import QrImageError, read_valid_qr_file
@@ -283,6 +552,21 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--image", help="image file of the QR (PNG, JPEG, ...)")
     pay.add_argument("--idempotency-key", help="reuse a key to retry a payment safely")
     pay.set_defaults(func=cmd_pay)
+
+    offline_cert = commands.add_parser(
+        "offline-cert", help="reserve coin for offline payments and get a certificate for it"
+    )
+    offline_cert.add_argument(
+        "--allowance", dest="allowance_yen", type=_positive_yen, required=True,
+        help="amount in whole yen to reserve for offline payments",
+    )
+    offline_cert.set_defaults(func=cmd_offline_cert)
+
+    offline = commands.add_parser(
+        "offline-code", help="show a signed code that a terminal accepts without a connection"
+    )
+    offline.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
+    offline.set_defaults(func=cmd_offline_code)
 
     inspect = commands.add_parser("inspect", help="print an EMV payload's data objects as JSON")
     inspect.add_argument("payload", help="EMV payload text")
