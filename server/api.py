@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server import auth, merchants, payments, wallets
+from server import auth, issuer, merchants, offline, payments, sync, wallets
 from server.api_errors import install_error_handlers
 from server.body_limit import BodyLimitMiddleware
 from server.db import Database, init_db
@@ -188,6 +188,10 @@ def _terminal_routes(state: ServerState) -> APIRouter:
         return state.write(lambda session: payments.payment_model(
             payments.redeem_code(session, terminal, request, settings)))
 
+    @router.post("/sync")
+    def sync_batch(batch: protocol.SyncBatch, terminal: TerminalDep) -> protocol.SyncResponse:
+        return sync.sync_batch(state.db, terminal, batch, settings)
+
     @router.get("/payments")
     def list_payments(
         terminal: TerminalDep,
@@ -247,6 +251,13 @@ def _wallet_routes(state: ServerState) -> APIRouter:
         return state.write(lambda session: wallets.create_payment_code(
             session, wallet, now=settings.clock(), ttl_s=settings.payment_code_ttl_s))
 
+    @router.post("/wallet/offline-certificate")
+    def offline_certificate(
+        request: protocol.OfflineCertificateRequest, wallet: WalletDep
+    ) -> protocol.OfflineCertificate:
+        return state.write(lambda session: offline.certificate_model(
+            offline.issue_certificate(session, wallet, request, settings)))
+
     @router.post("/intents/{intent_id}/pay")
     def pay_intent(
         intent_id: str, request: protocol.IntentPay, wallet: WalletDep
@@ -265,6 +276,16 @@ def _common_routes(state: ServerState) -> APIRouter:
     @router.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok", "server_time": iso_utc(state.settings.clock())}
+
+    @router.get("/issuer-keys")
+    def issuer_keys() -> protocol.IssuerKeyList:
+        def ensure_key(session: Session) -> None:
+            issuer.signing_key(session, state.settings.clock())
+
+        # The first request on a new database creates the signing key.
+        if not state.read(issuer.has_signing_key):
+            state.write(ensure_key)
+        return state.read(lambda session: issuer.issuer_key_list(session, state.settings))
 
     return router
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from server import ledger, merchants
-from server.db import init_db
+from server import issuer, ledger, merchants, offline
+from server.db import Database, init_db
 from server.errors import ServerError
 from server.merchants import NewMerchant
 from server.settings import DEFAULT_DATABASE_URL, Settings, iso_utc, utc_now
@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     balance = add("balance", "print a merchant's balance per value kind")
     balance.add_argument("--merchant", required=True, help="merchant id")
+
+    add("rotate-issuer-key",
+        "create a new offline certificate signing key; old keys still verify until their"
+        " certificates expire")
+    add("release-offline-reserves",
+        "return the unused offline reserve of expired certificates to their wallets")
+    add("offline-report",
+        "print offline payments beyond a reserve or with a reused code, and blocked wallets")
     return parser
 
 
@@ -120,11 +128,62 @@ def _run(args: argparse.Namespace) -> int:
             print(f"total {sum(kinds.values())} yen")
             for kind, amount in kinds.items():
                 print(f"{kind.value} {amount} yen")
+        elif args.command in _OFFLINE_COMMANDS:
+            _OFFLINE_COMMANDS[args.command](db)
         else:
             print(f"schema of {_shown_url(args.db)} is up to date")
     finally:
         db.dispose()
     return 0
+
+
+def _rotate_issuer_key(db: Database) -> None:
+    settings = Settings.from_env()
+    with db.write() as session:
+        new_key_id, retired = issuer.rotate_issuer_key(session, settings)
+    print(f"issuer key {new_key_id} now signs offline certificates")
+    verify_until = iso_utc(settings.clock() + issuer.verification_period(settings))
+    for key_id in retired:
+        print(f"issuer key {key_id} retired; it verifies codes until {verify_until}")
+
+
+def _release_offline_reserves(db: Database) -> None:
+    with db.write() as session:
+        released = offline.release_offline_reserves(session, Settings.from_env())
+    if not released:
+        print("no expired offline certificates hold a reserve")
+        return
+    print("serial\twallet_id\treleased_yen")
+    for reserve in released:
+        print(f"{reserve.serial}\t{reserve.wallet_id}\t{reserve.released_yen}")
+    print(f"total {sum(reserve.released_yen for reserve in released)} yen returned to"
+          f" {len({reserve.wallet_id for reserve in released})} wallets")
+
+
+def _offline_report(db: Database) -> None:
+    with db.read() as session:
+        records = offline.offline_report(session)
+        blocked = offline.blocked_wallets(session)
+    if not records:
+        print("no offline payment exceeded a reserve or reused a code")
+    else:
+        print("recorded_at\twallet_id\tserial\tcounter\tterminal_id\tentry_id\tamount_yen"
+              "\tpaid\tproblem")
+        for record in records:
+            print(f"{iso_utc(record.created_at)}\t{record.wallet_id}\t{record.serial}"
+                  f"\t{record.counter}\t{record.terminal_id}\t{record.entry_id}"
+                  f"\t{record.amount_yen}\t{'yes' if record.paid else 'no'}\t{record.problem}")
+        unpaid_yen = sum(record.amount_yen for record in records if not record.paid)
+        print(f"unpaid total {unpaid_yen} yen")
+    for wallet_id, blocked_at, reason in blocked:
+        print(f"blocked wallet {wallet_id} since {iso_utc(blocked_at)}: {reason}")
+
+
+_OFFLINE_COMMANDS: dict[str, Callable[[Database], None]] = {
+    "rotate-issuer-key": _rotate_issuer_key,
+    "release-offline-reserves": _release_offline_reserves,
+    "offline-report": _offline_report,
+}
 
 
 def _print_activation(activation: merchants.Activation, merchant_id: str, label: str) -> None:

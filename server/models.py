@@ -176,6 +176,10 @@ class Wallet(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set when sync finds offline fraud: a code counter used twice, or offline payments beyond
+    # the reserved allowance. A blocked wallet gets no new offline certificate.
+    blocked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    blocked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class Payment(Base):
@@ -246,3 +250,108 @@ class PaymentCodeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+
+
+class IssuerKeyRow(Base):
+    """An Ed25519 key that signs offline certificates; the newest unretired key signs.
+
+    NOTE: the private key is stored in this table so that the embedded server works alone.
+    A production deployment keeps it in a KMS or HSM and stores only the public key here.
+    """
+
+    __tablename__ = "issuer_keys"
+
+    # Hex of the first 4 bytes of SHA-256 of the raw public key (terminal.offline_code).
+    id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    private_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set by rotation: the key signs no more certificates, and verifies codes until
+    # ``verify_until``, when every certificate it signed has expired and its codes are too old.
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    verify_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class OfflineCertificateRow(Base):
+    """A signed offline certificate and the state of the reserve that covers it.
+
+    ``allowance_yen`` moved from the wallet into its reserve account at issue. Offline payments
+    add to ``spent_yen``; release returns ``allowance_yen - spent_yen`` and sets ``released_at``.
+    """
+
+    __tablename__ = "offline_certificates"
+
+    serial: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    issuer_key_id: Mapped[str] = mapped_column(ForeignKey("issuer_keys.id"))
+    wallet_public_key: Mapped[str] = mapped_column(String(64))
+    allowance_yen: Mapped[int] = mapped_column(BigInteger)
+    spent_yen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # URL-safe base64 of the signed certificate bytes; empty only inside the issuing transaction.
+    certificate: Mapped[str] = mapped_column(String(256), default="")
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    released_yen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("wallet_id", "idempotency_key"),
+        CheckConstraint("spent_yen >= 0 AND spent_yen <= allowance_yen", name="reserve_bounds"),
+    )
+
+
+class OfflineSpend(Base):
+    """One synced offline payment code: which counter of which certificate, and its outcome.
+
+    ``problem`` is None for a normal payment, ``counter_reused`` when another entry already
+    used the counter, ``over_allowance`` when the amount exceeded what was left of the reserve,
+    and ``after_release`` when the reserve had already been returned to the wallet.
+    """
+
+    __tablename__ = "offline_spends"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    wallet_id: Mapped[str] = mapped_column(ForeignKey("wallets.id"))
+    serial: Mapped[int] = mapped_column(ForeignKey("offline_certificates.serial"))
+    counter: Mapped[int] = mapped_column(BigInteger)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id"))
+    entry_id: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    problem: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "entry_id"),
+        Index("ix_offline_spends_serial_counter", "serial", "counter"),
+    )
+
+
+class SyncResultRow(Base):
+    """The first result of one store-and-forward entry, keyed by (terminal, entry id).
+
+    ``status`` is ``pending`` only inside the transaction that applies the entry, then
+    ``applied``, ``duplicate`` or ``declined``.
+    """
+
+    __tablename__ = "sync_results"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id"))
+    entry_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    message: Mapped[str] = mapped_column(String(400), default="")
+    payment_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    refund_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    business_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("terminal_id", "entry_id"),
+        Index("ix_sync_results_terminal_payment", "terminal_id", "payment_id"),
+    )

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 MAX_PAYMENT_LIST = 200
 
 _Row = TypeVar("_Row", PaymentRow, Refund)
+
+_METHODS: dict[str, Literal["mpm", "cpm", "offline"]] = {
+    "mpm": "mpm", "cpm": "cpm", "offline": "offline",
+}
 
 # --- statements ----------------------------------------------------------------------------
 
@@ -279,7 +283,7 @@ def pay_intent(
             f" which is for {intent.amount_yen} yen; send the amount from the QR code",
         )
 
-    payment = _book_payment(
+    payment = book_payment(
         session, wallet_id=wallet.id, wallet_account_id=wallet.account_id,
         merchant_id=intent.merchant_id, merchant_account_id=intent.merchant_account_id,
         terminal_id=intent.terminal_id, transfer_id=transfer_id, amount_yen=intent.amount_yen,
@@ -323,10 +327,10 @@ def redeem_code(
             " ask the customer for a new code",
         )
 
-    payment = _book_payment(
+    payment = book_payment(
         session, wallet_id=row.wallet_id, wallet_account_id=row.wallet_account_id,
         merchant_id=terminal.merchant_id,
-        merchant_account_id=_merchant_account_id(connection, terminal.merchant_id),
+        merchant_account_id=merchant_account_id(connection, terminal.merchant_id),
         terminal_id=terminal.id, transfer_id=transfer_id, amount_yen=request.amount_yen,
         method="cpm", tax_lines=_tax_json(request.tax_lines), now=now,
     )
@@ -429,7 +433,7 @@ def payment_model(payment: PaymentRow) -> protocol.Payment:
         terminal_id=payment.terminal_id,
         amount_yen=payment.amount_yen,
         refunded_yen=payment.refunded_yen,
-        method="mpm" if payment.method == "mpm" else "cpm",
+        method=_METHODS[payment.method],
         created_at=iso_utc(payment.created_at),
         tax_lines=[TaxLine.model_validate(line) for line in payment.tax_lines],
         kinds={protocol.ValueKind(kind): amount for kind, amount in payment.kinds.items()},
@@ -464,11 +468,12 @@ def refund_model(session: Session, refund: Refund) -> protocol.Refund:
 # --- internals -----------------------------------------------------------------------------
 
 
-def _book_payment(
+def book_payment(
     session: Session, *, wallet_id: str, wallet_account_id: str, merchant_id: str,
     merchant_account_id: str, terminal_id: str, transfer_id: str, amount_yen: int, method: str,
     tax_lines: list[dict[str, int]], now: datetime,
 ) -> PaymentRow:
+    """Pay the merchant from the wallet's account and insert the payment row."""
     try:
         result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
                             destination_id=merchant_account_id, amount_yen=amount_yen, now=now)
@@ -493,6 +498,11 @@ def _book_payment(
     logger.info("payment %s: %s %d yen from wallet %s to merchant %s", payment.id, method,
                 amount_yen, wallet_id, merchant_id)
     return payment
+
+
+def merchant_account_id(connection: Connection, merchant_id: str) -> str:
+    row = connection.execute(_MERCHANT_ACCOUNT, {"merchant_id": merchant_id}).one()
+    return str(row.account_id)
 
 
 def _insufficient_message(method: str, amount_yen: int) -> str:
@@ -524,11 +534,6 @@ def _payment_by_id(session: Session, payment_id: str) -> PaymentRow:
     # Refunds update the row with a Core statement, so a copy in the session may be stale.
     query = select(PaymentRow).where(PaymentRow.id == payment_id)
     return session.scalars(query.execution_options(populate_existing=True)).one()
-
-
-def _merchant_account_id(connection: Connection, merchant_id: str) -> str:
-    row = connection.execute(_MERCHANT_ACCOUNT, {"merchant_id": merchant_id}).one()
-    return str(row.account_id)
 
 
 def _find_refund(

@@ -41,6 +41,13 @@ class Settings:
     # How often a long-poll re-reads the database, so that a payment booked by another
     # server process wakes the poll within this interval.
     poll_recheck_s: float = 0.2
+    # How long an offline certificate is valid, the most a wallet may reserve for offline
+    # payments, and the oldest offline code a terminal accepts (its [offline] max_age_hours
+    # default). A wallet gets its next certificate, and its unused reserve back, once the
+    # previous certificate is older than valid_until + offline_max_age_s.
+    offline_certificate_validity_s: int = 7 * 24 * 3600
+    offline_max_allowance_yen: int = 30_000
+    offline_max_age_s: int = 24 * 3600
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     @classmethod
@@ -55,6 +62,10 @@ class Settings:
             payment_code_ttl_s=_read_int(env, "CHIIKI_PAYMENT_CODE_TTL_S", 300),
             activation_ttl_s=_read_int(env, "CHIIKI_ACTIVATION_TTL_S", 14 * 24 * 3600),
             signature_window_s=_read_int(env, "CHIIKI_SIGNATURE_WINDOW_S", 300),
+            offline_certificate_validity_s=_read_int(
+                env, "CHIIKI_OFFLINE_CERTIFICATE_VALIDITY_S", 7 * 24 * 3600),
+            offline_max_allowance_yen=_read_int(env, "CHIIKI_OFFLINE_MAX_ALLOWANCE_YEN", 30_000),
+            offline_max_age_s=_read_int(env, "CHIIKI_OFFLINE_MAX_AGE_S", 24 * 3600),
         )
 
 
