@@ -266,6 +266,22 @@ class ApiClient:
         )
         return self._parse(self._send(call), protocol.Refund, call)
 
+    def issuer_keys(self) -> protocol.IssuerKeyList:
+        """Fetch the public keys that sign offline certificates; no signature needed."""
+        call = _Call("GET", "/issuer-keys", signed=False)
+        return self._parse(self._send(call), protocol.IssuerKeyList, call)
+
+    def sync(self, batch: protocol.SyncBatch) -> protocol.SyncResponse:
+        """Send outbox entries; the server applies each entry id once, so a resend is harmless."""
+        entries = batch.entries
+        call = _Call(
+            "POST",
+            "/sync",
+            batch.model_dump(mode="json"),
+            log_ids=f"entries={len(entries)} seq={entries[0].seq}-{entries[-1].seq}",
+        )
+        return self._parse(self._send(call), protocol.SyncResponse, call)
+
     # --- transport, retries, errors ----------------------------------------------------
 
     def _send(self, call: _Call) -> httpx.Response:

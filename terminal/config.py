@@ -23,6 +23,12 @@ Every key has a default, and a missing file means all defaults. A bad value rais
     port = ""                            # serial scanners only, such as /dev/ttyACM0
     baudrate = 9600
 
+    [offline]                            # offline payments taken while the server is unreachable
+    max_payment_yen = 5000               # largest single offline payment
+    max_waiting_total_yen = 30000        # offline payments not yet sent, in yen
+    max_waiting_count = 50               # offline payments not yet sent, in number
+    max_age_hours = 24                   # oldest code, and oldest unsent payment, accepted
+
 Integer keys take TOML integers only: ``58.0`` and ``true`` are rejected, not rounded or read as
 1. ``printer.url`` is checked with ``drivers.printer.urls.parse_printer_url``. Its ``dummy://``
 form is rejected here because python-escpos's Dummy printer keeps the bytes in memory and prints
@@ -111,6 +117,23 @@ class ScannerConfig:
 
 
 @dataclass(frozen=True)
+class OfflineConfig:
+    """Caps on offline payments, which the terminal approves alone and the server books later.
+
+    The server settles an offline payment from the allowance it reserved for the wallet, and by
+    default releases the unused reserve 24 hours after the certificate expires. So
+    ``max_age_hours`` limits both the age of a scanned code and how long an unsent offline
+    payment may wait before the terminal stops taking more. The yen caps bound the shop's loss if a
+    forged or replayed code gets through.
+    """
+
+    max_payment_yen: int = 5_000
+    max_waiting_total_yen: int = 30_000
+    max_waiting_count: int = 50
+    max_age_hours: int = 24
+
+
+@dataclass(frozen=True)
 class TerminalConfig:
     server_url: str = "http://127.0.0.1:8000"
     data_dir: Path = field(default_factory=default_data_dir)
@@ -118,6 +141,7 @@ class TerminalConfig:
     manager_pin_hash: str = ""
     printer: PrinterConfig = field(default_factory=PrinterConfig)
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
+    offline: OfflineConfig = field(default_factory=OfflineConfig)
     source: Path | None = None  # the file this was read from, None for defaults
 
 
@@ -162,6 +186,7 @@ def parse_config(document: Mapping[str, Any], path: Path) -> TerminalConfig:
         manager_pin_hash=reader.get(document, "manager_pin_hash", "", _check_pin_hash),
         printer=_parse_printer(reader, reader.table(document, "printer")),
         scanner=_parse_scanner(reader, reader.table(document, "scanner")),
+        offline=_parse_offline(reader, reader.table(document, "offline")),
         source=path,
     )
 
@@ -199,6 +224,35 @@ def _parse_scanner(reader: _Reader, table: Mapping[str, Any]) -> ScannerConfig:
             table, "scanner.baudrate", defaults.baudrate, _int_between(1200, 921_600)
         ),
     )
+
+
+def _parse_offline(reader: _Reader, table: Mapping[str, Any]) -> OfflineConfig:
+    defaults = OfflineConfig()
+    reader.reject_unknown(table, "offline.", [f.name for f in fields(OfflineConfig)])
+    config = OfflineConfig(
+        max_payment_yen=reader.get(
+            table, "offline.max_payment_yen", defaults.max_payment_yen, _int_between(1, 1_000_000)
+        ),
+        max_waiting_total_yen=reader.get(
+            table,
+            "offline.max_waiting_total_yen",
+            defaults.max_waiting_total_yen,
+            _int_between(1, 10_000_000),
+        ),
+        max_waiting_count=reader.get(
+            table, "offline.max_waiting_count", defaults.max_waiting_count, _int_between(1, 10_000)
+        ),
+        max_age_hours=reader.get(
+            table, "offline.max_age_hours", defaults.max_age_hours, _int_between(1, 24 * 7)
+        ),
+    )
+    if config.max_payment_yen > config.max_waiting_total_yen:
+        raise reader.error(
+            "offline.max_payment_yen",
+            config.max_payment_yen,
+            f"use at most offline.max_waiting_total_yen ({config.max_waiting_total_yen})",
+        )
+    return config
 
 
 class _Reader:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,10 +105,17 @@ def utc_timestamp(now: datetime | None = None) -> str:
 
 
 class Signer:
-    """Signs terminal requests with the terminal's private key."""
+    """Signs terminal requests with the terminal's private key.
 
-    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+    ``clock`` supplies the timestamp of each signature. Pass ``terminal.clock.ServerClock.now``
+    so that a terminal whose own clock is wrong still signs with a time the server accepts.
+    """
+
+    def __init__(
+        self, private_key: Ed25519PrivateKey, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self._private_key = private_key
+        self.clock = clock
 
     @property
     def public_key_b64(self) -> str:
@@ -125,6 +133,8 @@ class Signer:
         now: datetime | None = None,
     ) -> dict[str, str]:
         """Build the three authentication headers for one request."""
+        if now is None and self.clock is not None:
+            now = self.clock()
         timestamp = utc_timestamp(now)
         message = protocol.signing_message(method, path_with_query, timestamp, body)
         return {

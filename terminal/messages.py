@@ -30,6 +30,18 @@ CODE_ALREADY_SENT = "code_already_sent"
 CODE_MALFORMED = "code_malformed"
 OUTCOME_UNKNOWN = "outcome_unknown"
 SCANNER_KANA_MODE = "scanner_kana_mode"
+SHOW_OFFLINE_CODE = "show_offline_code"
+OFFLINE_NO_ISSUER_KEYS = "offline_no_issuer_keys"
+OFFLINE_CERTIFICATE_EXPIRED = "offline_certificate_expired"
+OFFLINE_CODE_TOO_OLD = "offline_code_too_old"
+OFFLINE_CODE_FROM_FUTURE = "offline_code_from_future"
+OFFLINE_CODE_USED = "offline_code_used"
+OFFLINE_PAYMENT_TOO_LARGE = "offline_payment_too_large"
+OFFLINE_WAITING_TOTAL_FULL = "offline_waiting_total_full"
+OFFLINE_WAITING_COUNT_FULL = "offline_waiting_count_full"
+OFFLINE_WAITING_TOO_OLD = "offline_waiting_too_old"
+STORE_WRITE_FAILED = "store_write_failed"
+CLOCK_WRONG = "clock_wrong"
 
 MESSAGES_JA: dict[str, str] = {
     ErrorCode.INVALID_REQUEST: (
@@ -130,6 +142,66 @@ MESSAGES_JA: dict[str, str] = {
         "スキャナーの文字がかなで入力されました。日本語入力をオフ（半角英数）にして、"
         "もう一度読み取ってください。"
     ),
+    ErrorCode.OFFLINE_CODE_INVALID: (
+        "このオフライン支払いコードは確認できませんでした。"
+        "お客様に別の支払い方法をお願いしてください。"
+    ),
+    ErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: (
+        "オフラインで使える金額を超えています。お客様に別の支払い方法をお願いしてください。"
+    ),
+    ErrorCode.WALLET_BLOCKED: (
+        "このウォレットは利用が停止されています。お客様に別の支払い方法をお願いしてください。"
+    ),
+    ErrorCode.CERTIFICATE_ACTIVE: (
+        "オフライン支払いの準備はすでに済んでいます。アプリの表示を確認してください。"
+    ),
+    SHOW_OFFLINE_CODE: (
+        "サーバーに接続できないため、通常の支払いコードは使えません。"
+        "お客様にアプリの「オフライン支払い」のコードを表示してもらい、読み取ってください。"
+    ),
+    OFFLINE_NO_ISSUER_KEYS: (
+        "この端末はまだオフライン支払いを確認できません。"
+        "お客様に別の支払い方法をお願いし、ネットワークの接続を確認してください。"
+    ),
+    OFFLINE_CERTIFICATE_EXPIRED: (
+        "お客様のオフライン支払いの有効期限が切れています。"
+        "お客様に別の支払い方法をお願いしてください。"
+    ),
+    OFFLINE_CODE_TOO_OLD: (
+        "このオフライン支払いコードは古すぎます。"
+        "アプリでコードを新しく表示してもらい、もう一度読み取ってください。"
+    ),
+    OFFLINE_CODE_FROM_FUTURE: (
+        "コードの時刻が端末の時計より先になっています。"
+        "端末とスマートフォンの時計を確認し、お客様に別の支払い方法をお願いしてください。"
+    ),
+    OFFLINE_CODE_USED: (
+        "このオフライン支払いコードは使用済みです。"
+        "アプリでコードを新しく表示してもらい、もう一度読み取ってください。"
+    ),
+    OFFLINE_PAYMENT_TOO_LARGE: (
+        "オフラインでの支払いは1回{max_offline_amount}までです。"
+        "お客様に別の支払い方法をお願いしてください。"
+    ),
+    OFFLINE_WAITING_TOTAL_FULL: (
+        "未送信のオフライン支払いの合計が上限に達しました。"
+        "お客様に別の支払い方法をお願いし、ネットワークの接続を確認してください。"
+    ),
+    OFFLINE_WAITING_COUNT_FULL: (
+        "未送信のオフライン支払いの件数が上限に達しました。"
+        "お客様に別の支払い方法をお願いし、ネットワークの接続を確認してください。"
+    ),
+    OFFLINE_WAITING_TOO_OLD: (
+        "長い時間送信できていないオフライン支払いがあります。"
+        "お客様に別の支払い方法をお願いし、ネットワークの接続を確認してください。"
+    ),
+    STORE_WRITE_FAILED: (
+        "取引を端末に保存できませんでした。この支払いは完了していません。"
+        "端末を再起動し、続く場合はサポートに連絡してください。"
+    ),
+    CLOCK_WRONG: (
+        "端末の時計が正しくありません。取引は続けられますが、端末の日時を合わせてください。"
+    ),
 }
 
 MESSAGES_EN: dict[str, str] = {
@@ -208,6 +280,67 @@ MESSAGES_EN: dict[str, str] = {
     SCANNER_KANA_MODE: (
         "The scanner typed kana. Turn Japanese input off (half-width alphanumeric) and scan "
         "again."
+    ),
+    ErrorCode.OFFLINE_CODE_INVALID: (
+        "This offline payment code could not be verified. Ask the customer for another way "
+        "to pay."
+    ),
+    ErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: (
+        "This is more than the wallet may spend offline. Ask the customer for another way "
+        "to pay."
+    ),
+    ErrorCode.WALLET_BLOCKED: (
+        "This wallet is blocked. Ask the customer for another way to pay."
+    ),
+    ErrorCode.CERTIFICATE_ACTIVE: (
+        "Offline payment is already set up for this wallet. Check the app."
+    ),
+    SHOW_OFFLINE_CODE: (
+        "The server cannot be reached, so the usual payment code cannot be used. Ask the "
+        "customer to show the Offline payment code in the app, and scan that."
+    ),
+    OFFLINE_NO_ISSUER_KEYS: (
+        "This terminal cannot verify offline payments yet. Ask the customer for another way "
+        "to pay, and check the network connection."
+    ),
+    OFFLINE_CERTIFICATE_EXPIRED: (
+        "The customer's offline payment has expired. Ask the customer for another way to pay."
+    ),
+    OFFLINE_CODE_TOO_OLD: (
+        "This offline payment code is too old. Ask the customer to show a new code in the "
+        "app, then scan it again."
+    ),
+    OFFLINE_CODE_FROM_FUTURE: (
+        "The code's time is ahead of the terminal's clock. Check the clocks of the terminal "
+        "and the phone, and ask the customer for another way to pay."
+    ),
+    OFFLINE_CODE_USED: (
+        "This offline payment code has already been used. Ask the customer to show a new "
+        "code in the app, then scan it again."
+    ),
+    OFFLINE_PAYMENT_TOO_LARGE: (
+        "Offline payments are limited to {max_offline_amount} each. Ask the customer for "
+        "another way to pay."
+    ),
+    OFFLINE_WAITING_TOTAL_FULL: (
+        "Unsent offline payments have reached their total limit. Ask the customer for "
+        "another way to pay, and check the network connection."
+    ),
+    OFFLINE_WAITING_COUNT_FULL: (
+        "Unsent offline payments have reached their number limit. Ask the customer for "
+        "another way to pay, and check the network connection."
+    ),
+    OFFLINE_WAITING_TOO_OLD: (
+        "An offline payment has not been sent for a long time. Ask the customer for another "
+        "way to pay, and check the network connection."
+    ),
+    STORE_WRITE_FAILED: (
+        "The transaction could not be saved on the terminal, so this payment is not complete. "
+        "Restart the terminal, and contact support if it repeats."
+    ),
+    CLOCK_WRONG: (
+        "The terminal's clock is wrong. Sales can continue, but set the terminal's date and "
+        "time."
     ),
 }
 

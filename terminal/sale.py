@@ -15,6 +15,12 @@ so the UI calls them from one worker thread, one call at a time. Methods return 
 ``terminal.messages`` when the clerk has to be told something, or None; the same key stays in
 ``notice`` until the next action.
 
+Store and forward: with a ``Store``, every approval is committed to the terminal database (the
+capture and its outbox entry in one transaction) before the state becomes approved. An online
+approval is recorded as an ``online_payment`` entry that confirms the server's payment. With an
+``OfflineAcceptor``, an offline payment code is verified and approved on the terminal, and a
+20-digit online code scanned while ``is_offline()`` returns the "show the offline code" notice.
+
 Double charges: each payment attempt has its own idempotency key (uuid4 hex), a CPM code that
 was already sent in this sale is never sent again, and after a network failure the outcome of
 a redeem is unknown, so only ``resend_code()`` (same code, same key) may follow, never a new code.
@@ -32,9 +38,12 @@ from typing import Literal
 
 from terminal import messages
 from terminal.api_client import ApiClient, ApiError, Declined, mask_code
+from terminal.offline import OfflineAcceptor, OfflineRejected
+from terminal.offline_code import looks_like_offline_code
 from terminal.paycode import PaymentCodeError, validate_payment_code
 from terminal.protocol import ErrorCode, Intent, Payment, TaxLine
 from terminal.receipt import format_yen
+from terminal.store import Capture, NewCapture, Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +103,32 @@ class Sale:
         max_amount_yen: int,
         new_key: Callable[[], str] = new_idempotency_key,
         default_rate_percent: Literal[10, 8] | None = 10,
+        store: Store | None = None,
+        offline: OfflineAcceptor | None = None,
+        is_offline: Callable[[], bool] = lambda: False,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """``default_rate_percent`` is the rate given to an amount typed but not committed with
-        a department key when the clerk starts the payment; None makes the key compulsory."""
+        a department key when the clerk starts the payment; None makes the key compulsory.
+
+        ``store`` records approvals; without it nothing is stored, as in tests of the screens.
+        ``offline`` takes offline codes, and ``is_offline`` (for example
+        ``lambda: worker.offline`` of a ``terminal.sync.SyncWorker``) returns whether the server
+        is known to be unreachable. ``now`` gives the capture time, preferably
+        ``ServerClock.now``.
+        """
         if max_amount_yen < 1:
             raise ValueError(f"max_amount_yen must be at least 1, got {max_amount_yen}")
         self.max_amount_yen = max_amount_yen
         self.max_digits = len(str(max_amount_yen))
         self._new_key = new_key
         self.default_rate_percent = default_rate_percent
+        if store is None and offline is not None:
+            store = offline.store
+        self.store = store
+        self._offline = offline
+        self._is_offline = is_offline
+        self._now = now
         self.reset()
 
     def reset(self) -> None:
@@ -114,6 +140,7 @@ class Sale:
         self.method: Literal["mpm", "cpm"] | None = None
         self.intent: Intent | None = None
         self.payment: Payment | None = None
+        self.capture: Capture | None = None
         self.decline_code: ErrorCode | None = None
         self.notice: str | None = None
         self.outcome_unknown = False
@@ -280,6 +307,8 @@ class Sale:
             return self._set_notice(messages.CODE_ALREADY_SENT)
         if self.outcome_unknown:
             return self._set_notice(messages.OUTCOME_UNKNOWN)
+        if self._offline is not None and (looks_like_offline_code(code) or self._is_offline()):
+            return self._accept_offline(self._offline, code)
         try:
             validate_payment_code(code)
         except PaymentCodeError as exc:
@@ -311,6 +340,32 @@ class Sale:
             return self._set_notice(messages.message_key(exc))
         self.outcome_unknown = False
         self._approve(payment)
+        return self._set_notice(None)
+
+    def _accept_offline(self, acceptor: OfflineAcceptor, code: str) -> str | None:
+        try:
+            approval = acceptor.accept(code, self.total_yen, self.tax_lines)
+        except OfflineRejected as exc:
+            return self._set_notice(exc.message_key)
+        except StoreError:
+            logger.exception("offline payment could not be stored, so it is not approved")
+            return self._set_notice(messages.STORE_WRITE_FAILED)
+
+        self.codes_sent.add(code)
+        self.method = "cpm"
+        capture = approval.capture
+        self.capture = capture
+        self.payment = Payment(
+            payment_id=capture.capture_id,
+            merchant_id=acceptor.merchant_id,
+            terminal_id=acceptor.terminal_id,
+            amount_yen=capture.amount_yen,
+            refunded_yen=0,
+            method="offline",
+            created_at=capture.captured_at.isoformat(timespec="seconds"),
+            tax_lines=capture.tax_lines,
+        )
+        self.state = SaleState.APPROVED
         return self._set_notice(None)
 
     # --- ending ------------------------------------------------------------------------
@@ -359,9 +414,29 @@ class Sale:
         self._set_notice(None)
 
     def _approve(self, payment: Payment) -> None:
+        self._record_online(payment)
         self.payment = payment
         self.state = SaleState.APPROVED
         logger.info("sale approved: payment %s, %d yen", payment.payment_id, payment.amount_yen)
+
+    def _record_online(self, payment: Payment) -> None:
+        if self.store is None:
+            return
+        new = NewCapture(
+            capture_id=self._new_key(),
+            kind="online_payment",
+            amount_yen=payment.amount_yen,
+            method="cpm" if payment.method == "cpm" else "mpm",
+            captured_at=self._now(),
+            tax_lines=tuple(payment.tax_lines or self.tax_lines),
+            payment_id=payment.payment_id,
+        )
+        try:
+            self.capture = self.store.record_capture(new)
+        except StoreError:
+            # NOTE: the server has booked this payment already, so the sale stays approved;
+            # only the local record and its confirmation entry are missing.
+            logger.exception("approved payment %s could not be stored", payment.payment_id)
 
     def _decline(self, exc: Declined) -> str:
         self.decline_code = exc.code
@@ -375,7 +450,10 @@ class Sale:
         """Return the clerk's text for ``notice`` in ``lang``, or None when there is none."""
         if self.notice is None:
             return None
-        return messages.message_for(self.notice, lang, max_amount=format_yen(self.max_amount_yen))
+        fields = {"max_amount": format_yen(self.max_amount_yen)}
+        if self._offline is not None:
+            fields["max_offline_amount"] = format_yen(self._offline.caps.max_payment_yen)
+        return messages.message_for(self.notice, lang, **fields)
 
     def _set_notice(self, notice: str | None) -> str | None:
         self.notice = notice

@@ -1,0 +1,520 @@
+"""The terminal's own SQLite database: what the counter did, and what is still to be sent.
+
+The database lives in ``<data dir>/terminal.db`` and is the source of truth for the counter.
+Every approved payment and every refund is a *capture*. ``record_capture`` writes the capture and
+its *outbox* entry in one transaction, and the caller reports the approval only after it
+returns, so a crash leaves either both rows or neither. The capture id is the sync entry id and
+is chosen before the first send, so every resend of an entry carries the same id and the server
+applies it once.
+
+Outbox states: ``pending`` until the server acknowledges the entry (``applied`` or
+``duplicate``), then ``acked``; ``declined`` when the server rejected it, with the reason kept
+on the capture for the merchant. Rows are never deleted.
+
+SQLite runs in WAL mode with ``synchronous=FULL``, so a committed transaction survives a power
+cut. Every transaction starts with ``BEGIN IMMEDIATE``: the sale worker and the sync worker
+write from different threads, and taking the write lock up front avoids a deadlock when a
+reader later tries to write.
+
+Errors: ``StoreError`` when the database cannot be opened, read or written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from terminal import protocol
+from terminal.clock import parse_utc
+from terminal.protocol import ErrorCode, SyncKind, SyncResult, TaxLine
+
+logger = logging.getLogger(__name__)
+
+DATABASE_FILE_NAME = "terminal.db"
+# How long a writer waits for the other thread's transaction before giving up.
+BUSY_TIMEOUT_S = 30.0
+
+CaptureMethod = Literal["mpm", "cpm", "offline", "refund"]
+CaptureState = Literal["waiting", "confirmed", "declined"]
+OutboxState = Literal["pending", "acked", "declined"]
+
+metadata = MetaData()
+
+captures = Table(
+    "captures",
+    metadata,
+    Column("capture_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("amount_yen", Integer, nullable=False),
+    Column("tax_lines", Text, nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("payment_id", String(64)),
+    Column("refund_id", String(64)),
+    Column("offline_code", Text),
+    Column("captured_at", String(40), nullable=False),
+    Column("business_day", String(10)),
+    Column("declined_reason", String(40)),
+    Column("declined_message", Text),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("entry_id", String(64), ForeignKey("captures.capture_id"), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", String(40)),
+    Column("last_error", Text),
+)
+
+seen_offline_codes = Table(
+    "seen_offline_codes",
+    metadata,
+    Column("wallet_id", String(32), nullable=False),
+    Column("serial", Integer, nullable=False),
+    Column("counter", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("capture_id", String(64), ForeignKey("captures.capture_id"), nullable=False),
+    UniqueConstraint("wallet_id", "serial", "counter"),
+)
+
+issuer_keys = Table(
+    "issuer_keys",
+    metadata,
+    Column("key_id", String(8), primary_key=True),
+    Column("public_key", String(64), nullable=False),
+    Column("valid_from", String(40), nullable=False),
+    Column("valid_until", String(40), nullable=False),
+)
+
+clock = Table(
+    "clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("offset_s", Float, nullable=False),
+    Column("server_time", String(40), nullable=False),
+)
+
+
+class StoreError(Exception):
+    """The terminal database cannot be opened, read or written."""
+
+
+@dataclass(frozen=True)
+class SeenOfflineCode:
+    """The identity of an accepted offline code, kept to reject the same code a second time."""
+
+    wallet_id: str
+    serial: int
+    counter: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class NewCapture:
+    capture_id: str
+    kind: SyncKind
+    amount_yen: int
+    method: CaptureMethod
+    captured_at: datetime
+    tax_lines: Sequence[TaxLine] = ()
+    payment_id: str | None = None
+    offline_code: str | None = None
+    seen_code: SeenOfflineCode | None = None
+
+
+@dataclass(frozen=True)
+class Capture:
+    capture_id: str
+    seq: int
+    kind: SyncKind
+    amount_yen: int
+    tax_lines: list[TaxLine]
+    method: CaptureMethod
+    state: CaptureState
+    captured_at: datetime
+    payment_id: str | None
+    refund_id: str | None
+    offline_code: str | None
+    business_day: str | None
+    declined_reason: str | None
+    declined_message: str | None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A pending outbox entry together with its capture, ready to send."""
+
+    entry: protocol.SyncEntry
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Captures not yet acknowledged by the server."""
+
+    count: int
+    total_yen: int
+    oldest_captured_at: datetime | None
+
+
+def open_store(data_dir: Path) -> Store:
+    """Open (and create if needed) the database in ``data_dir``."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create data directory {data_dir}: {exc.strerror}") from exc
+    return Store(data_dir / DATABASE_FILE_NAME)
+
+
+class Store:
+    """Reads and writes the terminal database. One instance may be shared between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._engine = _sqlite_engine(path)
+        self._capture_listeners: list[Callable[[], None]] = []
+        try:
+            metadata.create_all(self._engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open terminal database {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def add_capture_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each committed capture, on the thread that recorded it."""
+        self._capture_listeners.append(listener)
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{action} failed in {self.path}: {exc}") from exc
+
+    # --- captures ----------------------------------------------------------------------
+
+    def record_capture(self, new: NewCapture) -> Capture:
+        """Commit a capture and its outbox entry in one transaction and return the capture.
+
+        The capture gets the next sequence number. With ``seen_code`` set, the offline code is
+        recorded in the same transaction, so a code is marked used exactly when its payment is.
+        """
+        with self._transaction(f"recording capture {new.capture_id}") as connection:
+            last_seq = connection.execute(select(func.max(captures.c.seq))).scalar_one()
+            seq = (last_seq or 0) + 1
+            connection.execute(captures.insert().values(_capture_row(new, seq)))
+            if new.seen_code is not None:
+                connection.execute(
+                    seen_offline_codes.insert().values(
+                        wallet_id=new.seen_code.wallet_id,
+                        serial=new.seen_code.serial,
+                        counter=new.seen_code.counter,
+                        fingerprint=new.seen_code.fingerprint,
+                        capture_id=new.capture_id,
+                    )
+                )
+            connection.execute(
+                outbox.insert().values(
+                    entry_id=new.capture_id, seq=seq, state="pending", attempts=0
+                )
+            )
+        logger.info(
+            "recorded capture %s seq %d: %s %d yen", new.capture_id, seq, new.kind, new.amount_yen
+        )
+        capture = self.capture(new.capture_id)
+        assert capture is not None, "a committed capture is readable"
+        for listener in self._capture_listeners:
+            # The capture is committed, so a failing listener must not make it look unrecorded.
+            try:
+                listener()
+            except Exception:
+                logger.exception("capture listener failed after capture %s", new.capture_id)
+        return capture
+
+    def capture(self, capture_id: str) -> Capture | None:
+        with self._transaction("reading a capture") as connection:
+            row = connection.execute(
+                select(captures).where(captures.c.capture_id == capture_id)
+            ).first()
+        return None if row is None else _capture_from_row(row._mapping)
+
+    def captures(self, state: CaptureState | None = None) -> list[Capture]:
+        """Return captures in seq order, all of them or those in ``state``."""
+        query = select(captures).order_by(captures.c.seq)
+        if state is not None:
+            query = query.where(captures.c.state == state)
+        with self._transaction("listing captures") as connection:
+            rows = connection.execute(query).all()
+        return [_capture_from_row(row._mapping) for row in rows]
+
+    # --- outbox ------------------------------------------------------------------------
+
+    def pending_entries(self, limit: int) -> list[OutboxEntry]:
+        """Return up to ``limit`` pending entries in seq order."""
+        query = (
+            select(captures, outbox.c.attempts)
+            .join(outbox, outbox.c.entry_id == captures.c.capture_id)
+            .where(outbox.c.state == "pending")
+            .order_by(outbox.c.seq)
+            .limit(limit)
+        )
+        with self._transaction("reading the outbox") as connection:
+            rows = connection.execute(query).all()
+        return [OutboxEntry(_sync_entry(row._mapping), row.attempts) for row in rows]
+
+    def outbox_state(self, entry_id: str) -> OutboxState | None:
+        with self._transaction("reading the outbox") as connection:
+            state = connection.execute(
+                select(outbox.c.state).where(outbox.c.entry_id == entry_id)
+            ).scalar_one_or_none()
+        return cast(OutboxState | None, state)
+
+    def apply_results(self, results: Sequence[SyncResult]) -> None:
+        """Mark entries acknowledged or declined from the server's results, in one transaction.
+
+        A result for an entry that is not pending (an unknown id, or one already settled) is
+        logged and ignored.
+        """
+        with self._transaction("applying sync results") as connection:
+            for result in results:
+                _apply_result(connection, result)
+
+    def record_failure(
+        self, entry_ids: Sequence[str], error: str, next_attempt_at: datetime
+    ) -> None:
+        """Count a failed send of ``entry_ids``; they stay pending until ``next_attempt_at``."""
+        with self._transaction("recording a failed send") as connection:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.entry_id.in_(entry_ids), outbox.c.state == "pending")
+                .values(
+                    attempts=outbox.c.attempts + 1,
+                    next_attempt_at=next_attempt_at.isoformat(),
+                    last_error=error[:500],
+                )
+            )
+
+    def decline_locally(self, entry_id: str, reason: ErrorCode, message: str) -> None:
+        """Mark one entry declined without a server result, after the server rejected it alone."""
+        result = SyncResult(entry_id=entry_id, status="declined", reason=reason, message=message)
+        self.apply_results([result])
+
+    def waiting(self, kind: SyncKind | None = None) -> Waiting:
+        """Count and sum the pending outbox entries, all of them or those of ``kind``."""
+        query = (
+            select(
+                func.count(), func.sum(captures.c.amount_yen), func.min(captures.c.captured_at)
+            )
+            .select_from(outbox.join(captures, outbox.c.entry_id == captures.c.capture_id))
+            .where(outbox.c.state == "pending")
+        )
+        if kind is not None:
+            query = query.where(captures.c.kind == kind)
+        with self._transaction("counting waiting entries") as connection:
+            count, total_yen, oldest = connection.execute(query).one()
+        oldest_at = parse_utc(oldest) if oldest is not None else None
+        return Waiting(count=count, total_yen=total_yen or 0, oldest_captured_at=oldest_at)
+
+    def declined_count(self) -> int:
+        query = select(func.count()).select_from(outbox).where(outbox.c.state == "declined")
+        with self._transaction("counting declined entries") as connection:
+            return int(connection.execute(query).scalar_one())
+
+    # --- offline codes -----------------------------------------------------------------
+
+    def offline_code_seen(self, code: SeenOfflineCode) -> bool:
+        """Tell whether this code, or another with the same wallet, serial and counter, was taken."""
+        query = select(func.count()).where(
+            (seen_offline_codes.c.fingerprint == code.fingerprint)
+            | (
+                (seen_offline_codes.c.wallet_id == code.wallet_id)
+                & (seen_offline_codes.c.serial == code.serial)
+                & (seen_offline_codes.c.counter == code.counter)
+            )
+        )
+        with self._transaction("checking offline codes") as connection:
+            return int(connection.execute(query).scalar_one()) > 0
+
+    def offline_spent_yen(self, wallet_id: str, serial: int) -> int:
+        """Sum this terminal's offline payments under one certificate, except declined ones."""
+        query = (
+            select(func.sum(captures.c.amount_yen))
+            .select_from(
+                seen_offline_codes.join(
+                    captures, seen_offline_codes.c.capture_id == captures.c.capture_id
+                )
+            )
+            .where(
+                seen_offline_codes.c.wallet_id == wallet_id,
+                seen_offline_codes.c.serial == serial,
+                captures.c.state != "declined",
+            )
+        )
+        with self._transaction("summing offline payments") as connection:
+            return int(connection.execute(query).scalar_one() or 0)
+
+    # --- issuer keys and clock ---------------------------------------------------------
+
+    def replace_issuer_keys(self, keys: Sequence[protocol.IssuerKey]) -> None:
+        """Replace the cached issuer keys with the server's current list."""
+        with self._transaction("saving issuer keys") as connection:
+            connection.execute(issuer_keys.delete())
+            for key in keys:
+                connection.execute(issuer_keys.insert().values(key.model_dump()))
+        logger.info("cached %d issuer keys: %s", len(keys), ", ".join(k.key_id for k in keys))
+
+    def issuer_keys(self) -> list[protocol.IssuerKey]:
+        with self._transaction("reading issuer keys") as connection:
+            rows = connection.execute(select(issuer_keys).order_by(issuer_keys.c.key_id)).all()
+        return [protocol.IssuerKey.model_validate(dict(row._mapping)) for row in rows]
+
+    def save_clock_offset(self, offset_s: float, server_time: str) -> None:
+        with self._transaction("saving the clock offset") as connection:
+            connection.execute(clock.delete())
+            connection.execute(clock.insert().values(id=1, offset_s=offset_s, server_time=server_time))
+
+    def clock_offset_s(self) -> float | None:
+        """Return the last measured offset (server minus device, seconds), or None if never."""
+        with self._transaction("reading the clock offset") as connection:
+            offset = connection.execute(select(clock.c.offset_s)).scalar_one_or_none()
+        return None if offset is None else float(offset)
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: object) -> None:
+        # pysqlite's own transaction handling would emit a plain BEGIN; turn it off so that
+        # the "begin" hook below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _capture_row(new: NewCapture, seq: int) -> dict[str, object]:
+    return {
+        "capture_id": new.capture_id,
+        "seq": seq,
+        "kind": new.kind,
+        "amount_yen": new.amount_yen,
+        "tax_lines": json.dumps([line.model_dump(mode="json") for line in new.tax_lines]),
+        "method": new.method,
+        "state": "waiting",
+        "payment_id": new.payment_id,
+        "offline_code": new.offline_code,
+        "captured_at": new.captured_at.isoformat(timespec="seconds"),
+    }
+
+
+def _capture_from_row(row: Any) -> Capture:
+    return Capture(
+        capture_id=row["capture_id"],
+        seq=row["seq"],
+        kind=row["kind"],
+        amount_yen=row["amount_yen"],
+        tax_lines=[TaxLine.model_validate(line) for line in json.loads(row["tax_lines"])],
+        method=row["method"],
+        state=row["state"],
+        captured_at=parse_utc(row["captured_at"]),
+        payment_id=row["payment_id"],
+        refund_id=row["refund_id"],
+        offline_code=row["offline_code"],
+        business_day=row["business_day"],
+        declined_reason=row["declined_reason"],
+        declined_message=row["declined_message"],
+    )
+
+
+def _sync_entry(row: Any) -> protocol.SyncEntry:
+    capture = _capture_from_row(row)
+    return protocol.SyncEntry(
+        entry_id=capture.capture_id,
+        seq=capture.seq,
+        kind=capture.kind,
+        captured_at=row["captured_at"],
+        amount_yen=capture.amount_yen,
+        tax_lines=capture.tax_lines,
+        offline_code=capture.offline_code,
+        payment_id=capture.payment_id,
+    )
+
+
+def _apply_result(connection: Connection, result: SyncResult) -> None:
+    state = connection.execute(
+        select(outbox.c.state).where(outbox.c.entry_id == result.entry_id)
+    ).scalar_one_or_none()
+    if state != "pending":
+        logger.warning(
+            "ignored sync result %s for entry %s, which is %s",
+            result.status,
+            result.entry_id,
+            state or "unknown",
+        )
+        return
+
+    declined = result.status == "declined"
+    connection.execute(
+        update(outbox)
+        .where(outbox.c.entry_id == result.entry_id)
+        .values(state="declined" if declined else "acked", last_error=None)
+    )
+    values: dict[str, object] = {
+        "state": "declined" if declined else "confirmed",
+        "business_day": result.business_day,
+    }
+    if declined:
+        values["declined_reason"] = str(result.reason) if result.reason else "unknown"
+        values["declined_message"] = result.message
+    else:
+        # An online payment already has the server's payment id; keep it if the result omits it.
+        if result.payment_id is not None:
+            values["payment_id"] = result.payment_id
+        values["refund_id"] = result.refund_id
+    connection.execute(
+        update(captures).where(captures.c.capture_id == result.entry_id).values(values)
+    )

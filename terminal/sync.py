@@ -1,0 +1,387 @@
+"""Store and forward: sends the outbox to the server and keeps the terminal's view of it.
+
+``SyncEngine`` is the logic, with the clock, the transport (an ``ApiClient`` or a fake) and the
+random source injected, so tests drive it step by step. ``SyncWorker`` runs an engine on one
+background thread (no Qt) and reports an ``OutboxStatus`` through a callback after every step.
+
+Rules the engine keeps:
+
+- Pending entries go out in seq order, ``MAX_SYNC_BATCH`` at a time, and a later batch is sent
+  only after the server responded to the earlier one, so the server applies captures in capture order.
+- An entry is marked sent only when the server answers ``applied`` or ``duplicate`` for it.
+  A 5xx, a dropped connection or an unreadable answer leaves the whole batch pending, and the
+  resend is answered ``duplicate`` for entries the server had already applied.
+- A ``declined`` entry is kept with its reason and never blocks the entries after it. When the
+  server rejects a whole batch as invalid, entries are sent one by one, so only the entry at
+  fault is declined.
+- After a failure the next attempt waits a random time between 0 and
+  ``min(cap, base * 2 ** (failures - 1))`` ("full jitter"), so terminals that lost the network
+  together do not all retry at the same moment when it returns.
+- Every response's ``server_time`` updates the ``ServerClock`` offset, which the request signer
+  uses, so a terminal with a wrong clock keeps authenticating.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as random_module
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from terminal.api_client import ApiError, Declined, Health
+from terminal.clock import ServerClock
+from terminal.protocol import (
+    MAX_SYNC_BATCH,
+    ErrorCode,
+    IssuerKeyList,
+    SyncBatch,
+    SyncResponse,
+)
+from terminal.keys import utc_timestamp
+from terminal.store import OutboxEntry, Store
+
+logger = logging.getLogger(__name__)
+
+# Backoff after a failed send: base and cap of the full-jitter delay.
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
+# How often an idle worker checks that the server is reachable.
+PROBE_INTERVAL_S = 30.0
+# How often the cached issuer keys are refreshed while online. Keys rotate rarely (an operator
+# command), and old keys stay valid until their certificates expire.
+ISSUER_KEYS_REFRESH_S = 6 * 3600.0
+# Batch-level rejections caused by one bad entry; the batch is then split to find it.
+SPLIT_ON = frozenset({ErrorCode.INVALID_REQUEST, ErrorCode.PAYLOAD_TOO_LARGE})
+
+
+class SyncApi(Protocol):
+    """The calls of ``terminal.api_client.ApiClient`` that the sync engine makes."""
+
+    def health(self) -> Health: ...
+
+    def issuer_keys(self) -> IssuerKeyList: ...
+
+    def sync(self, batch: SyncBatch) -> SyncResponse: ...
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base_s: float = BACKOFF_BASE_S
+    cap_s: float = BACKOFF_CAP_S
+
+    def delay_s(self, failures: int, random: Callable[[], float]) -> float:
+        """Return the wait after ``failures`` consecutive failures (1 or more)."""
+        ceiling_s: float = min(self.cap_s, self.base_s * 2.0 ** min(failures - 1, 32))
+        return random() * ceiling_s
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    """Connection and outbox state for the counter screen."""
+
+    online: bool | None = None  # None until the first probe or send
+    waiting_count: int = 0
+    waiting_total_yen: int = 0
+    backlog_sent: int = 0  # entries acknowledged or declined in the current drain
+    backlog_total: int = 0  # entries waiting when the current drain started; 0 when idle
+    declined_count: int = 0
+    clock_offset_s: float = 0.0
+    clock_warning: bool = False
+    last_error: str | None = None
+    retry_at: datetime | None = None  # device time of the next attempt after a failure
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    acked: int
+    declined: int
+    failed: bool
+
+
+class SyncEngine:
+    """Sends the outbox and tracks backoff, connectivity and the clock offset."""
+
+    def __init__(
+        self,
+        store: Store,
+        api: SyncApi,
+        clock: ServerClock,
+        *,
+        random: Callable[[], float] = random_module.random,
+        backoff: Backoff = Backoff(),
+        batch_size: int = MAX_SYNC_BATCH,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_SYNC_BATCH:
+            raise ValueError(f"batch_size must be from 1 to {MAX_SYNC_BATCH}, got {batch_size}")
+        self.store = store
+        self.clock = clock
+        self._api = api
+        self._random = random
+        self._backoff = backoff
+        self._batch_size = batch_size
+        self.failures = 0
+        self.retry_at: datetime | None = None
+        self.online: bool | None = None
+        self.last_error: str | None = None
+        self._keys_fetched_at: datetime | None = None
+        stored_offset_s = store.clock_offset_s()
+        if stored_offset_s is not None and clock.offset_s == 0.0:
+            clock.set_offset(stored_offset_s)
+
+    # --- state ---------------------------------------------------------------------------
+
+    def due(self) -> bool:
+        """Tell whether the backoff after the last failure is over."""
+        return self.retry_at is None or self.clock.device_now() >= self.retry_at
+
+    def status(self, backlog_sent: int = 0, backlog_total: int = 0) -> OutboxStatus:
+        waiting = self.store.waiting()
+        return OutboxStatus(
+            online=self.online,
+            waiting_count=waiting.count,
+            waiting_total_yen=waiting.total_yen,
+            backlog_sent=backlog_sent,
+            backlog_total=backlog_total,
+            declined_count=self.store.declined_count(),
+            clock_offset_s=self.clock.offset_s,
+            clock_warning=self.clock.warning,
+            last_error=self.last_error,
+            retry_at=self.retry_at,
+        )
+
+    # --- probing -------------------------------------------------------------------------
+
+    def probe(self) -> bool:
+        """Check the server with GET /v1/health and measure the clock; return True if it responded."""
+        sent_at = self.clock.device_now()
+        try:
+            health = self._api.health()
+        except ApiError as exc:
+            self._failed(f"health check failed: {exc}")
+            return False
+        self._observe_clock(health.server_time, sent_at)
+        self._succeeded()
+        self.refresh_issuer_keys_if_stale()
+        return True
+
+    def refresh_issuer_keys_if_stale(self) -> None:
+        now = self.clock.device_now()
+        fetched_at = self._keys_fetched_at
+        if fetched_at is not None and now - fetched_at < timedelta(seconds=ISSUER_KEYS_REFRESH_S):
+            return
+        try:
+            key_list = self._api.issuer_keys()
+        except ApiError as exc:
+            # Offline payments keep using the cached keys; the next probe tries again.
+            logger.warning("fetching issuer keys failed: %s", exc)
+            return
+        self.store.replace_issuer_keys(key_list.keys)
+        self._keys_fetched_at = now
+
+    # --- sending -------------------------------------------------------------------------
+
+    def drain(self, on_progress: Callable[[int, int], None] | None = None) -> DrainResult:
+        """Send pending entries batch by batch until none is left or a send fails.
+
+        ``on_progress(answered, total)`` is called after each answered batch, where ``total``
+        is the number of entries waiting when the drain started.
+        """
+        total = self.store.waiting().count
+        acked = declined = 0
+        while self.due():
+            pending = self.store.pending_entries(self._batch_size)
+            if not pending:
+                break
+            outcome = self._send(pending)
+            if outcome is None:
+                return DrainResult(acked, declined, failed=True)
+            acked += outcome[0]
+            declined += outcome[1]
+            if on_progress is not None:
+                on_progress(acked + declined, total)
+        return DrainResult(acked, declined, failed=False)
+
+    def _send(self, pending: list[OutboxEntry]) -> tuple[int, int] | None:
+        """Send one batch; return (acknowledged, declined) or None when the send failed."""
+        entries = [item.entry for item in pending]
+        sent_at = self.clock.device_now()
+        batch = SyncBatch(entries=entries, device_time=utc_timestamp(sent_at))
+        try:
+            response = self._api.sync(batch)
+        except Declined as exc:
+            return self._batch_declined(pending, exc)
+        except ApiError as exc:
+            self._failed(f"sync of {len(entries)} entries failed: {exc}", pending)
+            return None
+
+        self._observe_clock(response.server_time, sent_at)
+        self._succeeded()
+        counts = self._apply(pending, response)
+        return None if self.retry_at is not None else counts
+
+    def _apply(self, pending: list[OutboxEntry], response: SyncResponse) -> tuple[int, int]:
+        sent_ids = {item.entry.entry_id for item in pending}
+        results = [result for result in response.results if result.entry_id in sent_ids]
+        if len(results) != len(response.results):
+            logger.warning("sync response contains results for entries that were not sent")
+        self.store.apply_results(results)
+
+        declined = [result for result in results if result.status == "declined"]
+        for result in declined:
+            logger.warning(
+                "server declined entry %s: %s %s", result.entry_id, result.reason, result.message
+            )
+        answered_ids = {result.entry_id for result in results}
+        unanswered = [item for item in pending if item.entry.entry_id not in answered_ids]
+        if unanswered:
+            # The entries stay pending and go out again after the backoff, so a server that
+            # keeps leaving them out does not make the drain loop.
+            self._failed(f"sync response has no result for {len(unanswered)} entries", unanswered)
+        logger.info(
+            "sync batch of %d: %d acknowledged, %d declined",
+            len(pending),
+            len(results) - len(declined),
+            len(declined),
+        )
+        return len(results) - len(declined), len(declined)
+
+    def _batch_declined(self, pending: list[OutboxEntry], exc: Declined) -> tuple[int, int] | None:
+        if exc.code not in SPLIT_ON:
+            # Unauthenticated, forbidden and the like concern the terminal, not an entry.
+            self._failed(f"server rejected the sync batch: {exc.code}: {exc}", pending)
+            return None
+        self._succeeded()
+        if len(pending) > 1:
+            logger.warning("server rejected a batch of %d as %s; sending one by one", len(pending), exc.code)
+            return self._send(pending[:1])
+        entry_id = pending[0].entry.entry_id
+        logger.warning("server rejected entry %s alone: %s: %s", entry_id, exc.code, exc)
+        self.store.decline_locally(entry_id, exc.code, str(exc))
+        return 0, 1
+
+    # --- bookkeeping ---------------------------------------------------------------------
+
+    def _observe_clock(self, server_time: str, sent_at: datetime) -> None:
+        offset_s = self.clock.observe(server_time, sent_at, self.clock.device_now())
+        self.store.save_clock_offset(offset_s, server_time)
+
+    def _succeeded(self) -> None:
+        if self.online is not True:
+            logger.info("server is reachable")
+        self.online = True
+        self.failures = 0
+        self.retry_at = None
+        self.last_error = None
+
+    def _failed(self, error: str, pending: list[OutboxEntry] | None = None) -> None:
+        self.failures += 1
+        delay_s = self._backoff.delay_s(self.failures, self._random)
+        self.retry_at = self.clock.device_now() + timedelta(seconds=delay_s)
+        self.online = False
+        self.last_error = error
+        logger.warning("%s; attempt %d, next in %.1f s", error, self.failures, delay_s)
+        if pending:
+            self.store.record_failure(
+                [item.entry.entry_id for item in pending], error, self.retry_at
+            )
+
+
+class SyncWorker:
+    """Runs a ``SyncEngine`` on a background thread.
+
+    The thread wakes when a capture is recorded, when the backoff ends and every
+    ``probe_interval_s``. It probes /v1/health while the server is not known to be reachable,
+    and drains the outbox when entries are pending. ``on_status`` is called on the
+    worker thread after every step; a Qt caller forwards it to the GUI thread with a signal.
+    """
+
+    def __init__(
+        self,
+        engine: SyncEngine,
+        on_status: Callable[[OutboxStatus], None] = lambda status: None,
+        probe_interval_s: float = PROBE_INTERVAL_S,
+    ) -> None:
+        self.engine = engine
+        self._on_status = on_status
+        self._probe_interval_s = probe_interval_s
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status_lock = threading.Lock()
+        self._status = OutboxStatus()
+        engine.store.add_capture_listener(self.wake)
+
+    @property
+    def status(self) -> OutboxStatus:
+        with self._status_lock:
+            return self._status
+
+    @property
+    def offline(self) -> bool:
+        """True once a probe or send has failed and none has succeeded since."""
+        return self.status.online is False
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the sync worker is already running")
+        self._thread = threading.Thread(target=self._run, name="sync-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop after the current step; a batch in flight finishes or times out first."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def wake(self) -> None:
+        """Ask the worker to run a step now, for example after a new capture."""
+        self._wake.set()
+
+    def run_once(self) -> OutboxStatus:
+        """Run one step on the calling thread: drain if anything is pending, else probe.
+
+        Until the server has answered since the last failure, the step probes first, so the
+        clock offset is measured before a signed batch goes out.
+        """
+        engine = self.engine
+        if not engine.due():
+            return self._publish(engine.status())
+
+        if engine.store.waiting().count == 0:
+            engine.probe()
+        elif engine.online is True or engine.probe():
+            engine.drain(on_progress=self._report_progress)
+        return self._publish(engine.status())
+
+    def _run(self) -> None:
+        logger.info("sync worker started")
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - the worker must outlive any one failed step
+                logger.exception("sync step failed")
+            self._wake.wait(self._wait_s())
+            self._wake.clear()
+        logger.info("sync worker stopped")
+
+    def _wait_s(self) -> float:
+        retry_at = self.engine.retry_at
+        if retry_at is None:
+            return self._probe_interval_s
+        until_retry_s = (retry_at - self.engine.clock.device_now()).total_seconds()
+        return max(0.0, min(self._probe_interval_s, until_retry_s))
+
+    def _report_progress(self, answered: int, total: int) -> None:
+        self._publish(self.engine.status(backlog_sent=answered, backlog_total=total))
+
+    def _publish(self, status: OutboxStatus) -> OutboxStatus:
+        with self._status_lock:
+            self._status = status
+        self._on_status(status)
+        return status
+
