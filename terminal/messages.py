@@ -42,6 +42,10 @@ OFFLINE_WAITING_COUNT_FULL = "offline_waiting_count_full"
 OFFLINE_WAITING_TOO_OLD = "offline_waiting_too_old"
 STORE_WRITE_FAILED = "store_write_failed"
 CLOCK_WRONG = "clock_wrong"
+QR_NEEDS_CONNECTION = "qr_needs_connection"
+SYNC_DECLINED_OFFLINE = "sync_declined_offline"
+SYNC_DECLINED_REFUND = "sync_declined_refund"
+SYNC_DECLINED_OTHER = "sync_declined_other"
 
 MESSAGES_JA: dict[str, str] = {
     ErrorCode.INVALID_REQUEST: (
@@ -202,6 +206,21 @@ MESSAGES_JA: dict[str, str] = {
     CLOCK_WRONG: (
         "端末の時計が正しくありません。取引は続けられますが、端末の日時を合わせてください。"
     ),
+    QR_NEEDS_CONNECTION: (
+        "サーバーに接続できないため、QRでのお支払いはできません。"
+        "「コードを読む」を押し、お客様のアプリのオフライン用コードを読み取ってください。"
+    ),
+    SYNC_DECLINED_OFFLINE: (
+        "サーバーがこのオフライン支払いを受け付けなかったため、代金は入金されません。"
+        "店舗の責任者がサポートに連絡してください。"
+    ),
+    SYNC_DECLINED_REFUND: (
+        "サーバーがこの返金を受け付けなかったため、返金は行われていません。"
+        "元の取引を確認し、店舗の責任者がサポートに連絡してください。"
+    ),
+    SYNC_DECLINED_OTHER: (
+        "サーバーがこの取引を受け付けませんでした。店舗の責任者がサポートに連絡してください。"
+    ),
 }
 
 MESSAGES_EN: dict[str, str] = {
@@ -341,6 +360,21 @@ MESSAGES_EN: dict[str, str] = {
     CLOCK_WRONG: (
         "The terminal's clock is wrong. Sales can continue, but set the terminal's date and "
         "time."
+    ),
+    QR_NEEDS_CONNECTION: (
+        "QR payment needs a connection to the server, which is unreachable. Press "
+        "\"Scan code\" and scan the offline code in the customer's app."
+    ),
+    SYNC_DECLINED_OFFLINE: (
+        "The server did not accept this offline payment, so it will not be paid to the shop. "
+        "The shop manager should contact support."
+    ),
+    SYNC_DECLINED_REFUND: (
+        "The server did not accept this refund, so nothing was refunded. Check the original "
+        "transaction; the shop manager should contact support."
+    ),
+    SYNC_DECLINED_OTHER: (
+        "The server did not accept this transaction. The shop manager should contact support."
     ),
 }
 

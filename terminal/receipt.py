@@ -26,7 +26,14 @@ COIN_NAME = "地域コイン"
 TAX_LABEL = "　内消費税"
 # Plain words for the customer, saying who scanned what (MPM and CPM are industry terms). The
 # brackets are half-width so that "支払方法" and the label fit one line of 58 mm paper (32 columns).
-METHOD_LABELS = {"mpm": "QRコード(スマホで読取)", "cpm": "バーコード(お店で読取)"}
+METHOD_LABELS = {
+    "mpm": "QRコード(スマホで読取)",
+    "cpm": "バーコード(お店で読取)",
+    "offline": "バーコード(お店で読取)",
+}
+# An offline payment was approved by the terminal alone and reaches the server later, so the
+# receipt marks it. Its transaction number is the terminal's capture id, which the server keeps.
+OFFLINE_NOTE = "オフライン承認（後で送信）"
 REGISTRATION_NUMBER_PATTERN = re.compile(r"T\d{13}")
 
 
@@ -66,6 +73,8 @@ def payment_receipt(
     document.add(Rule())
     document.add(Columns("お支払い", COIN_NAME))
     document.add(Columns("支払方法", METHOD_LABELS[payment.method]))
+    if payment.method == "offline":
+        document.add(Text(OFFLINE_NOTE, bold=True))
     _add_footer(document, payment.payment_id)
     return document
 

@@ -17,14 +17,20 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from terminal.api_client import ApiClient, ApiError
+from terminal.clock import ServerClock
 from terminal.config import ConfigError, TerminalConfig, load_config, verify_pin
 from terminal.enrolment import EnrolmentError, load_enrolment
+from terminal.offline import OfflineAcceptor
 from terminal.protocol import TerminalInfo
+from terminal.store import Store, StoreError, open_store
+from terminal.sync import PROBE_INTERVAL_S, SyncApi, SyncEngine, SyncWorker
+from ui.connection import OfflineParts, SyncStatusBridge
 from ui.i18n import TranslationError, install_translator
 from ui.printing import PrinterReceipts
 from ui.scanning import ScanFilter, detector_for
-from ui.services import PaymentApi, ReceiptSink, TerminalServices
+from ui.services import PaymentApi, ReceiptSink, TerminalServices, new_idempotency_key
 from ui.terminal_window import TerminalWindow
+from ui.terminal_info import TerminalInfoError, load_terminal_info
 from ui.theme import apply_theme
 from ui.worker import TaskRunner
 
@@ -37,6 +43,11 @@ class Terminal:
     window: TerminalWindow
     services: TerminalServices
     scan_filter: ScanFilter
+    offline: OfflineParts
+
+    def close(self) -> None:
+        """Stop the sale's timers, the sync worker and the database; safe to call twice."""
+        self.window.controller.shutdown()
 
 
 def has_display() -> bool:
@@ -65,9 +76,21 @@ def build_terminal(
     lang: str,
     receipts: ReceiptSink | None = None,
     long_poll_s: float = 25.0,
+    *,
+    store: Store | None = None,
+    clock: ServerClock | None = None,
+    sync_api: SyncApi | None = None,
+    probe_interval_s: float = PROBE_INTERVAL_S,
 ) -> Terminal:
-    """Assemble the terminal window, its services and the application-wide scan filter."""
+    """Assemble the terminal window, its services and the application-wide scan filter.
+
+    ``store`` defaults to the database in ``config.data_dir``. With ``sync_api`` (an
+    ``ApiClient`` without retries of its own) a sync worker starts. It sends the outbox and
+    reports to the screens whether the server is reachable. Without it nothing is sent, as in
+    tests of the screens alone. ``clock`` should be the one the API client's signer uses.
+    """
     runner = TaskRunner(app)
+    offline = _open_offline_parts(app, config, info, store, clock, sync_api, probe_interval_s)
     pin_hash = config.manager_pin_hash
     services = TerminalServices(
         api=api,
@@ -78,11 +101,41 @@ def build_terminal(
         verify_manager_pin=lambda pin: verify_pin(pin, pin_hash),
         max_amount_yen=info.max_amount_yen,
         long_poll_s=long_poll_s,
+        offline=offline,
     )
     scan_filter = ScanFilter(detector_for(config.scanner), app)
     scan_filter.install(app)
     window = TerminalWindow(services, scan_filter)
-    return Terminal(window, services, scan_filter)
+    if offline.worker is not None:
+        offline.worker.start()
+    return Terminal(window, services, scan_filter, offline)
+
+
+def _open_offline_parts(
+    app: QApplication,
+    config: TerminalConfig,
+    info: TerminalInfo,
+    store: Store | None,
+    clock: ServerClock | None,
+    sync_api: SyncApi | None,
+    probe_interval_s: float,
+) -> OfflineParts:
+    store = store or open_store(config.data_dir)
+    clock = clock or ServerClock()
+    acceptor = OfflineAcceptor(
+        store,
+        config.offline,
+        clock,
+        new_capture_id=new_idempotency_key,
+        merchant_id=info.merchant.merchant_id,
+        terminal_id=info.terminal_id,
+    )
+    bridge = SyncStatusBridge(app)
+    worker = None
+    if sync_api is not None:
+        engine = SyncEngine(store, sync_api, clock)
+        worker = SyncWorker(engine, on_status=bridge.deliver, probe_interval_s=probe_interval_s)
+    return OfflineParts(store, clock, acceptor, bridge, worker)
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -104,17 +157,33 @@ def main(argv: Sequence[str]) -> int:
         config = load_config(args.config)
         lang = args.lang or config.language
         signer, terminal_id = load_enrolment(config)
-        api = ApiClient(config.server_url, terminal_id, signer)
-        # NOTE: the shop's details come from the server at startup, so the terminal does not
-        # start while the server is unreachable. They are not cached in the data directory yet.
-        info = api.terminal_info()
-        app = create_application(argv, lang)
-    except (ConfigError, EnrolmentError, TranslationError, ApiError) as exc:
+        store = open_store(config.data_dir)
+    except (ConfigError, EnrolmentError, StoreError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
-    terminal = build_terminal(app, config, api, info, lang)
+
+    # Requests are signed with the server's time as last measured, so a terminal whose own
+    # clock is wrong still authenticates from the first request on.
+    clock = ServerClock(offset_s=store.clock_offset_s() or 0.0)
+    signer.clock = clock.now
+    api = ApiClient(config.server_url, terminal_id, signer)
+    # The sync worker has its own backoff, so its client sends each request once.
+    sync_api = ApiClient(config.server_url, terminal_id, signer, retry_delays_s=())
+    try:
+        info = load_terminal_info(api, config.data_dir, config.server_url)
+        app = create_application(argv, lang)
+    except (TerminalInfoError, TranslationError, ApiError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        store.close()
+        return 1
+
+    terminal = build_terminal(
+        app, config, api, info, lang, store=store, clock=clock, sync_api=sync_api
+    )
     terminal.window.showMaximized()
     code = app.exec()
+    terminal.close()
     terminal.services.runner.wait()
     api.close()
+    sync_api.close()
     return code

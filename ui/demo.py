@@ -37,13 +37,16 @@ from server.demo import seed_demo
 from server.embedded import start_embedded_server
 from server.wallet_cli import WalletClient, WalletCredentials
 from terminal.api_client import ApiClient
+from terminal.clock import ServerClock
 from terminal.config import PrinterConfig, TerminalConfig, hash_pin
 from terminal.keys import Signer, load_or_create_private_key
 from terminal.enrolment import save_terminal_id
 from ui.app import Terminal, build_terminal, create_application, has_display
+from ui.demo_relay import Relay
 from ui.demo_windows import arrange_windows
 from ui.phone import PhoneWindow
 from ui.receipt_preview import ReceiptPreview
+from ui.terminal_info import load_terminal_info
 from ui.worker import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,10 @@ DEMO_TOPUP_YEN = 30_000
 DEMO_MANAGER_PIN = "1234"
 DEMO_PAPER_WIDTH_MM: Literal[58, 80] = 58
 STATE_FILE = "demo-state.json"
+OFFLINE_WALLET_FILE = "demo-offline-wallet.json"
+# The demo's terminal checks the server this often, so switching the network back on shows
+# within seconds; a shop terminal checks every 30 s (terminal.sync.PROBE_INTERVAL_S).
+DEMO_PROBE_INTERVAL_S = 5.0
 # Windows settle (fonts, layout, the first balance request) before screenshots are taken.
 SCREENSHOT_DELAY_MS = 1500
 # Python runs signal handlers only between bytecodes, and Qt's event loop runs in C++, so a
@@ -71,6 +78,7 @@ class DemoWorld:
     terminal_id: str
     wallet: WalletCredentials
     data_dir: Path
+    relay: Relay
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -116,7 +124,14 @@ def start_world(stack: ExitStack, data_dir: Path, on_job: Callable[[ReceivedJob]
         state = json.loads(state_path.read_text(encoding="utf-8"))
         terminal_id = state["terminal_id"]
         wallet = WalletCredentials(server.url, state["wallet_id"], state["wallet_token"])
-    return DemoWorld(server.url, printer, terminal_id, _with_url(wallet, server.url), data_dir)
+    # The terminal reaches the server through the relay, so the demo can cut it off.
+    port = int(server.url.rsplit(":", 1)[1])
+    relay = Relay(port)
+    relay.start()
+    stack.callback(relay.stop)
+    return DemoWorld(
+        server.url, printer, terminal_id, _with_url(wallet, server.url), data_dir, relay
+    )
 
 
 def _with_url(wallet: WalletCredentials, server_url: str) -> WalletCredentials:
@@ -140,7 +155,7 @@ def _enrol_and_fund(server_url: str, data_dir: Path, activation_code: str) -> tu
 
 def demo_config(world: DemoWorld, lang: str) -> TerminalConfig:
     return TerminalConfig(
-        server_url=world.server_url,
+        server_url=world.relay.url,
         data_dir=world.data_dir,
         language="en" if lang == "en" else "ja",
         manager_pin_hash=hash_pin(DEMO_MANAGER_PIN),
@@ -150,20 +165,51 @@ def demo_config(world: DemoWorld, lang: str) -> TerminalConfig:
 
 def open_windows(app: QApplication, world: DemoWorld, preview: ReceiptPreview, lang: str,
                  stack: ExitStack) -> tuple[Terminal, PhoneWindow]:
-    signer = Signer(load_or_create_private_key(world.data_dir))
-    api = ApiClient(world.server_url, world.terminal_id, signer)
+    config = demo_config(world, lang)
+    clock = ServerClock()
+    signer = Signer(load_or_create_private_key(world.data_dir), clock=clock.now)
+    api = ApiClient(config.server_url, world.terminal_id, signer)
     stack.callback(api.close)
-    terminal = build_terminal(app, demo_config(world, lang), api, api.terminal_info(), lang)
+    sync_api = ApiClient(config.server_url, world.terminal_id, signer, retry_delays_s=())
+    stack.callback(sync_api.close)
+    info = load_terminal_info(api, world.data_dir, config.server_url)
+    terminal = build_terminal(
+        app,
+        config,
+        api,
+        info,
+        lang,
+        clock=clock,
+        sync_api=sync_api,
+        probe_interval_s=DEMO_PROBE_INTERVAL_S,
+    )
+    stack.callback(terminal.close)
     wallet = WalletClient(world.server_url, world.wallet)
     stack.callback(wallet.close)
-    phone = PhoneWindow(wallet, TaskRunner(app), lambda: terminal.window)
+    phone = PhoneWindow(
+        wallet,
+        TaskRunner(app),
+        lambda: terminal.window,
+        offline_wallet_path=world.data_dir / OFFLINE_WALLET_FILE,
+    )
     preview.show_demo_pin(DEMO_MANAGER_PIN)
+    preview.show_network_toggle()
+    preview.network_changed.connect(lambda online: switch_network(world, terminal, online))
 
     offscreen = os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen")
     arrange_windows(terminal.window, preview, phone, offscreen)
     for window in (terminal.window, preview, phone):
         window.show()
     return terminal, phone
+
+
+def switch_network(world: DemoWorld, terminal: Terminal, online: bool) -> None:
+    """Connect the terminal to the server or cut it off, and let the sync worker notice now."""
+    world.relay.set_online(online)
+    if online:
+        terminal.offline.retry_now()
+    else:
+        terminal.offline.wake()
 
 
 def save_screenshots(directory: Path, windows: dict[str, QWidget]) -> list[Path]:

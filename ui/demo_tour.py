@@ -1,8 +1,10 @@
 """A scripted walk through the demo that saves a screenshot at each step (``--tour``).
 
 It presses the same buttons a clerk and a customer would: a QR payment of ￥1,990 split over
-both tax rates, then a code payment of ￥500 scanned through the wedge filter. Used headless
-to check the screens and to make the pictures of the user guide.
+both tax rates, then a code payment of ￥500 scanned through the wedge filter. Then it cuts
+the terminal off the server with the demo's network switch, takes an offline code payment of
+￥800, and switches the network back on until the payment has been sent. Used headless to
+check the screens and to make the pictures of the user guide.
 """
 
 from __future__ import annotations
@@ -76,7 +78,47 @@ class Tour(QObject):
             Step("cpm printed", lambda: None, lambda: self._receipt_count() >= 2),
             Step("cpm approved", lambda: self.shoot("terminal-cpm-approved", self.terminal.window),
                  lambda: True),
+            *self._offline_steps(),
         ]
+
+    def _offline_steps(self) -> list[Step]:
+        window = self.terminal.window
+        screens = window.controller.screens
+        sale = window.controller.sale
+        status = self.terminal.offline.status
+        return [
+            Step("go offline", self._go_offline, lambda: status.status.online is False),
+            Step("offline", lambda: self.shoot("terminal-offline", window), lambda: True),
+            Step("offline sale", lambda: self._start_sale_from_result("800"), lambda: True),
+            Step("offline code", self.phone.show_offline_code,
+                 lambda: self.phone.wedge_button.isEnabled()),
+            Step("phone offline code", lambda: self.shoot("phone-offline-code", self.phone),
+                 lambda: True),
+            Step("offline scan", self.phone.scan_code_at_terminal,
+                 lambda: sale.state is SaleState.APPROVED),
+            Step("offline printed", lambda: None, lambda: self._receipt_count() >= 3),
+            Step("offline approved", self._shoot_offline_approved, lambda: True),
+            Step("waiting", screens.result.next_button.click,
+                 lambda: status.status.waiting_count >= 1),
+            Step("offline waiting", lambda: self.shoot("terminal-offline-waiting", window),
+                 lambda: True),
+            Step("go online", self.preview.network_button.click,
+                 lambda: status.status.online is True and status.status.waiting_count == 0),
+            Step("reconnected", lambda: self.shoot("terminal-reconnected", window), lambda: True),
+        ]
+
+    def _go_offline(self) -> None:
+        self.terminal.window.controller.screens.result.next_button.click()
+        self.preview.network_button.click()
+
+    def _start_sale_from_result(self, amount: str) -> None:
+        screens = self.terminal.window.controller.screens
+        self._enter_lines((amount, "dept_10"))
+        screens.sale.code_button.click()
+
+    def _shoot_offline_approved(self) -> None:
+        self.shoot("terminal-offline-approved", self.terminal.window)
+        self.shoot("receipts-offline", self.preview)
 
     def _receipt_count(self) -> int:
         return len(self.preview.jobs)

@@ -1,19 +1,25 @@
-"""Recent payments from the server, and the refund flow behind the manager PIN.
+"""Recent payments, and the refund flow behind the manager PIN.
 
-``HistoryPresenter`` loads payments and sends refunds on workers. The amount check here only
-spares the clerk a round trip: the server enforces the same limit.
+``HistoryPresenter`` loads the server's payment list together with the offline sales still
+waiting on the terminal, on a worker. While the server is unreachable the list contains the
+waiting offline sales alone. A refund is committed to the terminal database with an outbox
+entry (``terminal.refunds``) before its receipt prints, and the sync worker sends it. The cap
+on the amount counts refunds still waiting; the server enforces the same limit.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from terminal import protocol
+from terminal import protocol, refunds
+from terminal.api_client import ApiError
 from terminal.japan_time import format_japan_time
 from terminal.protocol import ErrorCode
+from terminal.store import Capture
 from ui.errors import clerk_message
 from ui.services import TerminalServices, new_idempotency_key
 from ui.widgets import big_button, format_yen, styled_label
@@ -25,6 +31,15 @@ HISTORY_LIMIT = 50
 
 def refundable_yen(payment: protocol.Payment) -> int:
     return payment.amount_yen - payment.refunded_yen
+
+
+@dataclass(frozen=True)
+class HistoryLoad:
+    """One load of the history: the payments shown and what could not be read."""
+
+    payments: list[protocol.Payment]
+    waiting_refunds_yen: dict[str, int] = field(default_factory=dict)
+    error: ApiError | None = None
 
 
 class HistoryPresenter(QObject):
@@ -47,19 +62,47 @@ class HistoryPresenter(QObject):
         # repeats the same refund instead of making a second one.
         self._refund_keys: dict[tuple[str, int], str] = {}
         self._refund_busy = False
+        self._waiting_refunds_yen: dict[str, int] = {}
 
     def load(self) -> None:
         self.loading.emit()
         api = self._services.api
-        self._services.runner.run(
-            lambda: api.list_payments(HISTORY_LIMIT), self._on_loaded, self._on_load_failed
-        )
+        parts = self._services.offline
+        merchant_id, terminal_id = self._owner_ids()
+
+        def read() -> HistoryLoad:
+            local: list[protocol.Payment] = []
+            waiting: dict[str, int] = {}
+            if parts is not None:
+                local = refunds.waiting_offline_payments(parts.store, merchant_id, terminal_id)
+                waiting = refunds.waiting_refunds_yen(parts.store)
+            try:
+                remote = api.list_payments(HISTORY_LIMIT)
+            except ApiError as exc:
+                return HistoryLoad(local, waiting, exc)
+            return HistoryLoad(local + remote, waiting)
+
+        self._services.runner.run(read, self._on_loaded, self._on_load_failed)
+
+    def refundable_yen(self, payment: protocol.Payment) -> int:
+        """Return what is left to refund, after refunds still waiting to be sent."""
+        waiting_yen = self._waiting_refunds_yen.get(payment.payment_id, 0)
+        return refunds.refundable_yen(payment, waiting_yen)
+
+    def waiting_refund_yen(self, payment: protocol.Payment) -> int:
+        return self._waiting_refunds_yen.get(payment.payment_id, 0)
+
+    def _owner_ids(self) -> tuple[str, str]:
+        parts = self._services.offline
+        if parts is None:
+            return "", ""
+        return parts.acceptor.merchant_id, parts.acceptor.terminal_id
 
     def select(self, index: int) -> None:
         self.selected = self.payments[index] if 0 <= index < len(self.payments) else None
 
     def can_refund(self) -> bool:
-        return self.selected is not None and refundable_yen(self.selected) > 0
+        return self.selected is not None and self.refundable_yen(self.selected) > 0
 
     def check_pin(self, pin: str) -> None:
         """Verify the manager PIN on a worker (PBKDF2 takes a noticeable fraction of a second)."""
@@ -81,31 +124,56 @@ class HistoryPresenter(QObject):
         self.pin_accepted.emit(payment)
 
     def refund(self, amount_yen: int) -> bool:
-        """Send a refund of ``amount_yen`` for the selected payment; False if it was rejected."""
+        """Record a refund of ``amount_yen`` for the selected payment; False if it was rejected."""
         payment = self.selected
         if payment is None or self._refund_busy:
             return False
-        if not 1 <= amount_yen <= refundable_yen(payment):
+        if not 1 <= amount_yen <= self.refundable_yen(payment):
             self.refund_rejected.emit(self._message(ErrorCode.REFUND_EXCEEDS_PAYMENT))
             return False
 
         key = self._refund_keys.setdefault((payment.payment_id, amount_yen), new_idempotency_key())
-        api = self._services.api
         self._refund_busy = True
+        parts = self._services.offline
+        if parts is None:
+            api = self._services.api
+            self._services.runner.run(
+                lambda: api.refund(payment.payment_id, amount_yen, key),
+                self._on_refunded,
+                self._on_refund_failed,
+            )
+            return True
+
+        store, now = parts.store, parts.clock.now
         self._services.runner.run(
-            lambda: api.refund(payment.payment_id, amount_yen, key),
-            self._on_refunded,
+            lambda: refunds.record_refund(store, payment.payment_id, amount_yen, key, now()),
+            lambda capture: self._on_refund_recorded(payment, capture),
             self._on_refund_failed,
         )
         return True
 
-    def _on_loaded(self, payments: list[protocol.Payment]) -> None:
-        self.payments = list(payments)
+    def _on_loaded(self, load: HistoryLoad) -> None:
+        self.payments = list(load.payments)
+        self._waiting_refunds_yen = dict(load.waiting_refunds_yen)
         self.selected = None
         self.loaded.emit(self.payments)
+        if load.error is not None:
+            self.load_failed.emit(self._message(load.error))
 
     def _on_load_failed(self, exc: BaseException) -> None:
         self.load_failed.emit(self._message(exc))
+
+    def _on_refund_recorded(self, payment: protocol.Payment, capture: Capture) -> None:
+        self._refund_busy = False
+        waiting = self._waiting_refunds_yen
+        waiting[payment.payment_id] = waiting.get(payment.payment_id, 0) + capture.amount_yen
+        # The refund is kept; forget its key so a further refund of the same amount is new.
+        self._refund_keys.pop((payment.payment_id, capture.amount_yen), None)
+        refund = refunds.refund_for_receipt(payment, capture)
+        self.selected = refund.payment
+        if self._services.offline is not None:
+            self._services.offline.wake()
+        self.refund_done.emit(refund)
 
     def _on_refunded(self, refund: protocol.Refund) -> None:
         self._refund_busy = False
@@ -125,6 +193,7 @@ class HistoryScreen(QWidget):
 
     back_requested = Signal()
     refund_requested = Signal()
+    declined_requested = Signal()
 
     def __init__(self, presenter: HistoryPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,11 +214,15 @@ class HistoryScreen(QWidget):
         self.back_button = big_button(self.tr("戻る"))
         self.back_button.setObjectName("history_back")
         self.back_button.clicked.connect(self.back_requested)
+        self.declined_button = big_button(self.tr("受け付けられなかった取引"))
+        self.declined_button.setObjectName("history_declined")
+        self.declined_button.clicked.connect(self.declined_requested)
 
         buttons = QGridLayout()
         buttons.addWidget(self.back_button, 0, 0)
         buttons.addWidget(self.reload_button, 0, 1)
-        buttons.addWidget(self.refund_button, 0, 2)
+        buttons.addWidget(self.declined_button, 0, 2)
+        buttons.addWidget(self.refund_button, 0, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.status)
@@ -171,12 +244,20 @@ class HistoryScreen(QWidget):
     def _describe(self, payment: protocol.Payment) -> str:
         # Japan time, as on the receipt, whatever zone the terminal's clock is set to.
         shown_time = format_japan_time(payment.created_at, "%m/%d %H:%M")
-        method = self.tr("QR") if payment.method == "mpm" else self.tr("コード")
+        if payment.method == "mpm":
+            method = self.tr("QR")
+        elif payment.method == "offline":
+            method = self.tr("コード（オフライン）")
+        else:
+            method = self.tr("コード")
         text = f"{shown_time}　{format_yen(payment.amount_yen)}　{method}"
         if payment.refunded_yen == payment.amount_yen:
             text += "　" + self.tr("返金済み")
         elif payment.refunded_yen:
             text += "　" + self.tr("一部返金 {amount}").format(amount=format_yen(payment.refunded_yen))
+        waiting_yen = self.presenter.waiting_refund_yen(payment)
+        if waiting_yen:
+            text += "　" + self.tr("返金 {amount} 送信待ち").format(amount=format_yen(waiting_yen))
         return text
 
     def _on_row_changed(self, row: int) -> None:

@@ -5,20 +5,32 @@ It replaces the wallet app in the demo and calls the server through
 and decodes the QR in it with zbar, as a phone camera would. 「スキャナーで読み取る」 types the
 payment code into the application as a keyboard-wedge scanner does: one key event per
 character and Enter, back to back, so the scan goes through the same filter as real scans.
+「オフライン用コードを表示」 shows a code the terminal can verify without the server. The first
+time, the phone gets an offline certificate from the server; every code after that is made on
+the phone alone. The offline key, certificate and last counter are kept in one file of the
+demo's data directory, because the server issues one active certificate per wallet and a demo
+restarted on the same directory must keep using the key it names. The counter is saved before
+a code is shown, so a crash can skip a counter but never reuse one.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QImage, QKeyEvent
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QVBoxLayout, QWidget
 
 from drivers.scanner.qrimage import QrImageError, read_valid_qr
-from server.wallet_cli import WalletClient, WalletDeclined, WalletError
+from server.wallet_cli import OfflineWallet, WalletClient, WalletDeclined, WalletError
 from terminal import emv, protocol
 from ui.qr import QrView
 from ui.widgets import big_button, format_yen, styled_label
@@ -28,6 +40,57 @@ log = logging.getLogger(__name__)
 
 # A redemption over loopback takes well under a second; the phone reads its balance after that.
 BALANCE_REFRESH_MS = 1500
+# The offline allowance the demo phone reserves: enough for a few demo payments, and under the
+# server's default cap of 30,000 yen.
+DEMO_OFFLINE_ALLOWANCE_YEN = 10_000
+
+
+def load_offline_wallet(path: Path) -> OfflineWallet:
+    """Read the wallet from ``path``, or make a new key when the file does not exist yet."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return OfflineWallet.generate()
+    except (OSError, ValueError) as exc:
+        raise WalletError(f"the demo offline wallet in {path} cannot be read: {exc}") from exc
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(data["private_key"]))
+    certificate = data.get("certificate")
+    raw_certificate = base64.b64decode(certificate) if certificate else None
+    return OfflineWallet(key, raw_certificate, int(data.get("counter", 0)))
+
+
+def save_offline_wallet(path: Path, wallet: OfflineWallet) -> None:
+    certificate = wallet.certificate
+    data = {
+        "private_key": base64.b64encode(wallet.private_key.private_bytes_raw()).decode("ascii"),
+        "certificate": base64.b64encode(certificate).decode("ascii") if certificate else None,
+        "counter": wallet.counter,
+    }
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def next_offline_code(client: WalletClient, wallet: OfflineWallet, path: Path | None) -> str:
+    """Return a fresh offline code, first getting a certificate from the server if needed.
+
+    Blocking: the certificate request goes to the server.
+    """
+    now = datetime.now(UTC)
+    body = wallet.certificate_body
+    if body is None or body.valid_until <= now:
+        credentials = client.credentials
+        if credentials is None:
+            raise WalletError("the demo wallet has no credentials")
+        issued = client.offline_certificate(
+            DEMO_OFFLINE_ALLOWANCE_YEN, wallet.private_key.public_key()
+        )
+        wallet.install_certificate(issued, credentials.wallet_id)
+        log.info("demo phone received offline certificate %d", issued.serial)
+    counter = wallet.take_counter(now)
+    if path is not None:
+        save_offline_wallet(path, wallet)
+    return wallet.make_code(counter, now)
 
 
 def qimage_to_pil(image: QImage) -> Image.Image:
@@ -57,13 +120,18 @@ class PhoneWindow(QWidget):
         runner: TaskRunner,
         camera_target: Callable[[], QWidget],
         parent: QWidget | None = None,
+        offline_wallet_path: Path | None = None,
     ) -> None:
+        """``offline_wallet_path`` keeps the offline key and certificate across demo runs."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("お客様のスマートフォン（デモ）"))
         self._wallet = wallet
         self._runner = runner
         self._camera_target = camera_target
         self._code = ""
+        self._offline_wallet_path = offline_wallet_path
+        self._offline_busy = False
+        self._offline_wallet: OfflineWallet | None = None
 
         self.balance = styled_label("", "amount")
         self.balance.setObjectName("phone_balance")
@@ -79,15 +147,23 @@ class PhoneWindow(QWidget):
         self.scan_qr_button.clicked.connect(self.pay_terminal_qr)
         self.show_code_button = big_button(self.tr("支払いコードを表示"), "primary")
         self.show_code_button.clicked.connect(self.show_payment_code)
+        self.show_offline_code_button = big_button(self.tr("オフライン用コードを表示"))
+        self.show_offline_code_button.setObjectName("phone_offline_code")
+        self.show_offline_code_button.clicked.connect(self.show_offline_code)
         self.wedge_button = big_button(self.tr("スキャナーで読み取る"))
         self.wedge_button.setEnabled(False)
         self.wedge_button.clicked.connect(self.scan_code_at_terminal)
 
+        # The caption sits beside the balance, so the phone's 760-pixel height has room for
+        # the QR of an offline code (336 characters) between the buttons.
+        balance_row = QHBoxLayout()
+        balance_row.addWidget(styled_label(self.tr("残高"), "hint"))
+        balance_row.addWidget(self.balance, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(styled_label(self.tr("残高"), "hint"))
-        layout.addWidget(self.balance)
+        layout.addLayout(balance_row)
         layout.addWidget(self.scan_qr_button)
         layout.addWidget(self.show_code_button)
+        layout.addWidget(self.show_offline_code_button)
         layout.addWidget(self.code_view, 1)
         layout.addWidget(self.code_digits)
         layout.addWidget(self.wedge_button)
@@ -133,6 +209,54 @@ class PhoneWindow(QWidget):
         self.code_digits.setStyleSheet("font-size: 18pt; font-weight: bold; color: black;")
         self.wedge_button.setEnabled(True)
         self.status.setText(self.tr("お店の人にコードを読み取ってもらってください"))
+
+    # --- offline code ----------------------------------------------------------------------
+
+    @property
+    def code(self) -> str:
+        """The code on the screen, online or offline; empty before one is shown."""
+        return self._code
+
+    def show_offline_code(self) -> None:
+        """Show a fresh offline code, getting the offline certificate first if there is none."""
+        if self._offline_busy:
+            return
+        self._offline_busy = True
+        self.wedge_button.setEnabled(False)
+        self.status.setText(self.tr("オフライン用コードを準備しています…"))
+        wallet = self._wallet
+        path = self._offline_wallet_path
+        in_memory = self._memory_wallet() if path is None else None
+
+        def make_code() -> str:
+            if path is not None:
+                return next_offline_code(wallet, load_offline_wallet(path), path)
+            assert in_memory is not None
+            return next_offline_code(wallet, in_memory, None)
+
+        self._runner.run(make_code, self._show_offline_code, self._offline_failed)
+
+    def _memory_wallet(self) -> OfflineWallet:
+        if self._offline_wallet is None:
+            self._offline_wallet = OfflineWallet.generate()
+        return self._offline_wallet
+
+    def _show_offline_code(self, code: str) -> None:
+        self._offline_busy = False
+        self._code = code
+        self.code_view.set_data(code)
+        self.code_digits.setText(
+            self.tr("オフライン用コード（{length}文字）").format(length=len(code))
+        )
+        self.code_digits.setStyleSheet("font-size: 16pt; font-weight: bold; color: black;")
+        self.wedge_button.setEnabled(True)
+        self.status.setText(
+            self.tr("お店の人に読み取ってもらってください（オフライン用）")
+        )
+
+    def _offline_failed(self, exc: BaseException) -> None:
+        self._offline_busy = False
+        self._show_error(exc)
 
     def scan_code_at_terminal(self) -> None:
         """Deliver the shown code to the terminal the way a keyboard-wedge scanner does."""

@@ -94,8 +94,9 @@ class RefundAmountScreen(QWidget):
     def amount_yen(self) -> int:
         return self._amount_yen
 
-    def prepare(self, payment: protocol.Payment) -> None:
-        self._remaining_yen = refundable_yen(payment)
+    def prepare(self, payment: protocol.Payment, remaining_yen: int | None = None) -> None:
+        """Start at ``remaining_yen``, which defaults to what the server has not refunded."""
+        self._remaining_yen = refundable_yen(payment) if remaining_yen is None else remaining_yen
         self.summary.setText(
             self.tr("お支払い {paid}　返金できる残り {remaining}").format(
                 paid=format_yen(payment.amount_yen), remaining=format_yen(self._remaining_yen)

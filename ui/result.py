@@ -60,8 +60,18 @@ class ResultScreen(QWidget):
         return button
 
     def show_approved(self, payment: protocol.Payment) -> None:
-        self._set_headline(self.tr("承認"), "approved")
         self.amount.setText(format_yen(payment.amount_yen))
+        if payment.method == "offline":
+            self._set_headline(self.tr("承認（オフライン）"), "approved")
+            self.detail.setText(
+                self.tr(
+                    "オフラインで承認しました。お支払いは端末に保存され、"
+                    "サーバーにつながると自動で送信します。\n取引番号 {payment_id}"
+                ).format(payment_id=payment.payment_id)
+            )
+            self._show_buttons(next_sale=True)
+            return
+        self._set_headline(self.tr("承認"), "approved")
         method = self.tr("QR（お客様読み取り）") if payment.method == "mpm" else self.tr("コード読み取り")
         self.detail.setText(
             self.tr("{method}　取引番号 {payment_id}").format(

@@ -53,7 +53,7 @@ class SalePresenter(QObject):
     def __init__(self, services: TerminalServices, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self.sale = Sale(services.max_amount_yen)
+        self.sale = _new_sale(services)
         self._busy = False
         self._polling = False
         self._cancel_sent = False
@@ -83,6 +83,16 @@ class SalePresenter(QObject):
     @property
     def payment(self) -> protocol.Payment | None:
         return self.sale.payment
+
+    @property
+    def lang(self) -> str:
+        return self._services.lang
+
+    @property
+    def approved_offline(self) -> bool:
+        """True when the sale was approved on the terminal alone and is still to be sent."""
+        payment = self.sale.payment
+        return payment is not None and payment.method == "offline"
 
     def lines(self) -> list[SaleLine]:
         return [SaleLine(line.rate_percent, line.amount_yen) for line in self.sale.tax_lines]
@@ -285,8 +295,12 @@ class SalePresenter(QObject):
     def _run(self, job: Callable[[], str | None], after: Callable[[], None]) -> None:
         self._set_busy(True)
 
-        def done(_notice_key: object) -> None:
+        def done(notice_key: object) -> None:
             self._set_busy(False)
+            if notice_key == messages.UNREACHABLE and self._services.offline is not None:
+                # The sync worker may not have noticed the outage yet; a probe now lets the
+                # banner and the offline checks catch up before the clerk tries again.
+                self._services.offline.wake()
             after()
 
         def failed(exc: BaseException) -> None:
@@ -312,3 +326,16 @@ class SalePresenter(QObject):
 
     def _lang(self) -> messages.Language:
         return "en" if self._services.lang == "en" else "ja"
+
+
+def _new_sale(services: TerminalServices) -> Sale:
+    parts = services.offline
+    if parts is None:
+        return Sale(services.max_amount_yen)
+    return Sale(
+        services.max_amount_yen,
+        store=parts.store,
+        offline=parts.acceptor,
+        is_offline=lambda: services.is_offline(),
+        now=parts.clock.now,
+    )

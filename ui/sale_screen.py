@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLay
 
 from terminal.tax import REDUCED_RATE_PERCENT, STANDARD_RATE_PERCENT
 from ui.sale import SaleLine, SalePresenter
+from ui.status_banner import ConnectionBanner
 from ui.widgets import Keypad, big_button, format_yen, styled_label
 
 
@@ -46,6 +47,7 @@ class SaleScreen(QWidget):
     def __init__(self, presenter: SalePresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presenter = presenter
+        self.banner = ConnectionBanner(presenter.lang, self)
         self.entry_caption = styled_label(self.tr("入力中の金額"), "caption")
         self.entry = styled_label("", "amount")
         self.entry.setObjectName("sale_entry")
@@ -110,9 +112,13 @@ class SaleScreen(QWidget):
         payments.setColumnStretch(1, 2)
         payments.setColumnStretch(2, 1)
         left.addLayout(payments)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addWidget(self.keypad, 2)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addWidget(self.keypad, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addLayout(body, 1)
 
     def refresh(self) -> None:
         presenter = self.presenter

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from terminal import protocol
+from ui.connection import OfflineParts
 from ui.worker import TaskRunner
 
 
@@ -57,6 +58,11 @@ class TerminalServices:
     max_amount_yen: int
     # How long one long-poll request waits on the server; below protocol.LONG_POLL_MAX_S.
     long_poll_s: float = 25.0
+    # The terminal database, offline acceptance and sync; None only in tests of lone screens.
+    offline: OfflineParts | None = None
+
+    def is_offline(self) -> bool:
+        return self.offline is not None and self.offline.is_offline()
 
 
 def new_idempotency_key() -> str:

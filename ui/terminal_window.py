@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 from terminal import messages, protocol
 from terminal.sale import SaleState
 from ui.cpm import CpmScreen
+from ui.declined import DeclinedPresenter, DeclinedScreen
 from ui.errors import clerk_message
 from ui.history import HistoryPresenter, HistoryScreen
 from ui.mpm import MpmScreen
@@ -47,8 +48,16 @@ class Screens:
         self.history = HistoryScreen(controller.history)
         self.pin = PinScreen()
         self.refund_amount = RefundAmountScreen()
+        self.declined = DeclinedScreen(controller.declined)
         for screen in (
-            self.sale, self.mpm, self.cpm, self.result, self.history, self.pin, self.refund_amount
+            self.sale,
+            self.mpm,
+            self.cpm,
+            self.result,
+            self.history,
+            self.pin,
+            self.refund_amount,
+            self.declined,
         ):
             stack.addWidget(screen)
 
@@ -67,11 +76,13 @@ class TerminalController(QObject):
         self.sale = SalePresenter(services, self)
         self.history = HistoryPresenter(services, self)
         self.receipts = ReceiptPresenter(services, self)
+        self.declined = DeclinedPresenter(services, self)
         self.screens = Screens(self, stack)
         self._last_method = METHOD_MPM
         self._connect_sale()
         self._connect_result()
         self._connect_history()
+        self._connect_status()
         scan_filter.scanned.connect(self.on_scan)
         scan_filter.typed.connect(self.on_typed)
         scan_filter.rejected.connect(
@@ -113,6 +124,15 @@ class TerminalController(QObject):
         self.history.refund_rejected.connect(self.on_refund_rejected)
         self.history.refund_done.connect(self.on_refunded)
 
+    def _connect_status(self) -> None:
+        screens = self.screens
+        screens.sale.banner.declined_requested.connect(self.open_declined)
+        screens.history.declined_requested.connect(self.open_declined)
+        screens.declined.back_requested.connect(self.back_to_sale)
+        parts = self.services.offline
+        if parts is not None:
+            parts.status.changed.connect(screens.sale.banner.show_status)
+
     # --- navigation ------------------------------------------------------------------------
 
     def show(self, screen: QWidget) -> None:
@@ -124,6 +144,12 @@ class TerminalController(QObject):
     def start_payment(self, method: str) -> None:
         self._last_method = method
         amount_yen = self.sale.total_yen
+        if method == METHOD_MPM and self.services.is_offline():
+            # A QR payment is approved by the server, so it cannot work offline; an offline
+            # code scanned through 「コードを読む」 can.
+            self.back_to_sale()
+            self.on_notice(clerk_message(messages.QR_NEEDS_CONNECTION, self.services.lang))
+            return
         if method == METHOD_MPM:
             self.screens.mpm.prepare(amount_yen)
             started = self.sale.start_mpm()
@@ -152,6 +178,12 @@ class TerminalController(QObject):
         self.show(self.screens.history)
         self.history.load()
 
+    def open_declined(self) -> None:
+        if self.sale.busy:
+            return
+        self.show(self.screens.declined)
+        self.screens.declined.load()
+
     def ask_manager_pin(self) -> None:
         if not self.history.can_refund():
             return
@@ -159,7 +191,7 @@ class TerminalController(QObject):
         self.show(self.screens.pin)
 
     def ask_refund_amount(self, payment: protocol.Payment) -> None:
-        self.screens.refund_amount.prepare(payment)
+        self.screens.refund_amount.prepare(payment, self.history.refundable_yen(payment))
         self.show(self.screens.refund_amount)
 
     # --- outcomes --------------------------------------------------------------------------
@@ -226,7 +258,10 @@ class TerminalController(QObject):
             self.sale.type_key(key)
 
     def shutdown(self) -> None:
+        """Stop the sale's timers and the sync worker; the window is closing."""
         self.sale.stop()
+        if self.services.offline is not None:
+            self.services.offline.stop()
 
 
 class TerminalWindow(QMainWindow):

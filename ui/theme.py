@@ -32,6 +32,7 @@ GREEN = "#1b7f3b"
 RED = "#b3261e"
 BLUE = "#1f5fbf"
 GREY = "#5f6368"
+AMBER = "#e37400"
 # A disabled button of any role is grey with a dashed border, so a red refund button or a blue
 # payment button never looks pressable while it is off. The rule comes after the role rules,
 # because Qt applies the later of two equally specific rules.
@@ -66,6 +67,14 @@ QLabel[role="hint"] {{ font-size: 18pt; color: {GREY}; }}
 QLabel[role="approved"] {{ font-size: 48pt; font-weight: bold; color: {GREEN}; }}
 QLabel[role="declined"] {{ font-size: 40pt; font-weight: bold; color: {RED}; }}
 QLabel[role="banner"] {{ font-size: 16pt; color: white; background: {RED}; padding: 6px; }}
+QFrame#connection_state {{ border-radius: 6px; background: #f1f3f4; }}
+QFrame#connection_state[online="yes"] {{ background: #e6f4ea; }}
+QFrame#connection_state[online="yes"] QLabel {{ color: {GREEN}; font-weight: bold; }}
+QFrame#connection_state[online="no"] {{ background: #fce8b2; border: 3px solid {AMBER}; }}
+QFrame#connection_state[online="no"] QLabel {{ font-size: 18pt; font-weight: bold; color: #3c2a00; }}
+QPushButton#declined_open {{ font-size: 16pt; font-weight: bold; }}
+QFrame#clock_warning {{ border-radius: 6px; background: #fef7e0; border: 2px solid {AMBER}; }}
+QProgressBar#sync_progress {{ min-height: 36px; font-size: 16pt; font-weight: bold; }}
 QListWidget {{ font-size: 18pt; }}
 QListWidget::item {{ min-height: {MIN_TOUCH_PX}px; }}
 """

@@ -1,5 +1,8 @@
 """Whole-product fixtures: the settlement server on loopback, the printer emulator, an enrolled
-terminal driven through its Qt window, and a funded wallet."""
+terminal driven through its Qt window, and a funded wallet.
+
+The terminal reaches the server through the demo's loopback relay, so a test can cut it off
+the network while the wallet keeps its own connection."""
 
 from __future__ import annotations
 
@@ -21,15 +24,19 @@ from server.embedded import EmbeddedServer, start_embedded_server
 from server.ledger import verify_ledger
 from server.wallet_cli import WalletClient
 from terminal.api_client import ApiClient
+from terminal.clock import ServerClock
 from terminal.config import PrinterConfig, ScannerConfig, TerminalConfig, hash_pin
 from terminal.keys import Signer, load_or_create_private_key
 from ui.app import Terminal, build_terminal
+from ui.demo_relay import Relay
 from ui.theme import apply_theme
 
 LOOPBACK = "127.0.0.1"
 MANAGER_PIN = "2468"
 WALLET_TOPUP_YEN = 30_000
 SHOP_NAME = DEMO_MERCHANT.name
+# The sync worker checks the server this often, so tests see reconnection quickly.
+PROBE_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -38,6 +45,16 @@ class World:
     printer: PrinterEmulator
     terminal: Terminal
     wallet: WalletClient
+    relay: Relay
+    server_api: ApiClient  # the terminal's identity, straight to the server, for checks
+
+    def go_offline(self) -> None:
+        self.relay.set_online(False)
+        self.terminal.offline.wake()
+
+    def go_online(self) -> None:
+        self.relay.set_online(True)
+        self.terminal.offline.retry_now()
 
 
 @pytest.fixture
@@ -48,26 +65,42 @@ def world(qapp: QApplication, tmp_path: Path) -> Iterator[World]:
     printer = PrinterEmulator(LOOPBACK, 0, paper_width_mm=80)
     printer.start()
 
-    signer = Signer(load_or_create_private_key(tmp_path))
-    api = ApiClient(server.url, None, signer)
-    info = api.enrol(seed.activation_code)
+    clock = ServerClock()
+    signer = Signer(load_or_create_private_key(tmp_path), clock=clock.now)
+    with ApiClient(server.url, None, signer) as enrolment:
+        info = enrolment.enrol(seed.activation_code)
+    relay = Relay(int(server.url.rsplit(":", 1)[1]))
+    relay.start()
+    api = ApiClient(relay.url, info.terminal_id, signer)
+    sync_api = ApiClient(relay.url, info.terminal_id, signer, retry_delays_s=())
+    server_api = ApiClient(server.url, info.terminal_id, signer)
     wallet = WalletClient(server.url)
     wallet.create()
     wallet.topup(WALLET_TOPUP_YEN)
 
     config = TerminalConfig(
-        server_url=server.url,
+        server_url=relay.url,
         data_dir=tmp_path,
         manager_pin_hash=hash_pin(MANAGER_PIN, iterations=1000),
         printer=PrinterConfig(url=printer.url, paper_width_mm=80),
         scanner=ScannerConfig(),
     )
     apply_theme(qapp)
-    terminal = build_terminal(qapp, config, api, info, "ja", long_poll_s=5)
+    terminal = build_terminal(
+        qapp,
+        config,
+        api,
+        info,
+        "ja",
+        long_poll_s=5,
+        clock=clock,
+        sync_api=sync_api,
+        probe_interval_s=PROBE_INTERVAL_S,
+    )
     terminal.window.resize(1024, 640)
     terminal.window.show()
 
-    yield World(server, printer, terminal, wallet)
+    yield World(server, printer, terminal, wallet, relay, server_api)
 
     # Whatever the test did, money must be conserved: every kind's postings sum to zero and
     # each account's lots match its postings.
@@ -78,10 +111,12 @@ def world(qapp: QApplication, tmp_path: Path) -> Iterator[World]:
     assert all(total == 0 for total in audit.totals_by_kind.values())
 
     terminal.window.close()
-    terminal.window.controller.shutdown()
+    terminal.close()
     qapp.removeEventFilter(terminal.scan_filter)
+    relay.stop()
     server.stop()
     terminal.services.runner.wait(10_000)
     printer.stop()
-    api.close()
+    for client in (api, sync_api, server_api):
+        client.close()
     wallet.close()

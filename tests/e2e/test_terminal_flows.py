@@ -115,6 +115,9 @@ def test_refund_with_manager_pin(qtbot: QtBot, world: World) -> None:
     job = world.printer.wait_for_job(timeout_s=10)
 
     assert screens.result.headline.text() == "返金しました"
-    assert world.wallet.balance().total_yen == WALLET_TOPUP_YEN - 1200 + 300
+    # The refund reaches the server through the outbox, which the sync worker sends at once.
+    qtbot.waitUntil(
+        lambda: world.wallet.balance().total_yen == WALLET_TOPUP_YEN - 1200 + 300, timeout=10_000
+    )
     assert any("返金" in line for line in job.lines)
     assert any("￥300" in line for line in job.lines)

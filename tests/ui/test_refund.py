@@ -3,12 +3,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from terminal import refunds
 from terminal.config import TerminalConfig
 from tests.ui.conftest import MANAGER_PIN, FakeApi, ReceiptLog, make_info, make_payment
 from ui.app import Terminal, build_terminal
@@ -106,9 +108,53 @@ def test_partial_refund_prints_receipt(
     qtbot.mouseClick(amount_screen.confirm_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(receipt_log.refunds) == 1, timeout=3000)
 
-    assert receipt_log.refunds[0].amount_yen == 250
-    assert fake_api.payments[0].refunded_yen == 250
+    refund = receipt_log.refunds[0]
+    assert refund.amount_yen == 250
+    assert refund.payment.refunded_yen == 250
     assert controller.screens.result.headline.text() == "返金しました"
+    assert "refund" not in fake_api.names()
+
+
+def test_refund_waits_in_outbox(
+    qtbot: QtBot, make_terminal: Callable[[], Terminal], fake_api: FakeApi, receipt_log: ReceiptLog
+) -> None:
+    fake_api.payments.append(make_payment("pay-1", 1000))
+    terminal = make_terminal()
+    controller = terminal.window.controller
+    open_refund_for_first_payment(qtbot, controller)
+    type_pin(qtbot, controller, MANAGER_PIN)
+    qtbot.mouseClick(controller.screens.pin.pad.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.current() is controller.screens.refund_amount, timeout=3000)
+    for key in ("clear", "4", "0", "0"):
+        qtbot.mouseClick(controller.screens.refund_amount.keypad.buttons[key], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(controller.screens.refund_amount.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(receipt_log.refunds) == 1, timeout=3000)
+
+    captures = terminal.offline.store.captures("waiting")
+    assert [(c.kind, c.payment_id, c.amount_yen) for c in captures] == [("refund", "pay-1", 400)]
+    assert captures[0].capture_id == receipt_log.refunds[0].refund_id
+    assert terminal.offline.store.waiting().count == 1
+
+
+def test_refund_cap_counts_waiting(
+    qtbot: QtBot, make_terminal: Callable[[], Terminal], fake_api: FakeApi
+) -> None:
+    fake_api.payments.append(make_payment("pay-1", 1000))
+    terminal = make_terminal()
+    controller = terminal.window.controller
+    refunds.record_refund(terminal.offline.store, "pay-1", 700, "refund-a", datetime.now(UTC))
+
+    open_refund_for_first_payment(qtbot, controller)
+    type_pin(qtbot, controller, MANAGER_PIN)
+    qtbot.mouseClick(controller.screens.pin.pad.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.current() is controller.screens.refund_amount, timeout=3000)
+
+    assert controller.screens.refund_amount.amount_yen == 300
+    assert "送信待ち" in controller.screens.history.list.item(0).text()
+    for key in ("clear", "5", "0", "0"):
+        qtbot.mouseClick(controller.screens.refund_amount.keypad.buttons[key], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(controller.screens.refund_amount.confirm_button, Qt.MouseButton.LeftButton)
+    assert terminal.offline.store.waiting().count == 1
 
 
 def test_history_shows_japan_time(

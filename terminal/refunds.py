@@ -1,0 +1,106 @@
+"""Refunds recorded on the terminal and sent to the server through the outbox.
+
+A refund is committed as a capture of kind ``refund`` with its outbox entry before the refund
+receipt prints, so a refund given at the counter always reaches the server, at once when it is
+reachable and after the outage otherwise. The entry names the payment by the server's payment
+id, or by the capture id of an offline sale that has not been sent yet; the server resolves
+the second form to the payment the offline sale became.
+
+While refunds wait in the outbox, the server's ``refunded_yen`` of a payment does not count
+them yet, so ``refundable_yen`` subtracts them; the server still checks the same limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from terminal import protocol
+from terminal.store import Capture, NewCapture, Store
+
+logger = logging.getLogger(__name__)
+
+
+def record_refund(
+    store: Store, payment_id: str, amount_yen: int, capture_id: str, captured_at: datetime
+) -> Capture:
+    """Commit a refund of ``amount_yen`` against ``payment_id`` and return its capture.
+
+    ``capture_id`` is the refund's idempotency key: recording the same id again returns the
+    capture already stored, so a second press after a lost reply does not refund twice.
+    """
+    if amount_yen < 1:
+        raise ValueError(f"a refund must be at least 1 yen, got {amount_yen}")
+    existing = store.capture(capture_id)
+    if existing is not None:
+        if existing.kind != "refund" or existing.payment_id != payment_id:
+            raise ValueError(f"capture {capture_id} exists and is not this refund")
+        return existing
+    new = NewCapture(
+        capture_id=capture_id,
+        kind="refund",
+        amount_yen=amount_yen,
+        method="refund",
+        captured_at=captured_at,
+        payment_id=payment_id,
+    )
+    capture = store.record_capture(new)
+    logger.info("refund %s of %d yen recorded for payment %s", capture_id, amount_yen, payment_id)
+    return capture
+
+
+def waiting_refunds_yen(store: Store) -> dict[str, int]:
+    """Sum the refunds not yet acknowledged by the server, per payment id they name."""
+    # NOTE: this reads every waiting capture; the outbox is small between syncs, but a terminal
+    # offline for weeks would want a query on the refund's payment id instead.
+    return _sum_by_payment(store.captures("waiting"))
+
+
+def _sum_by_payment(captures: Iterable[Capture]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for capture in captures:
+        if capture.kind == "refund" and capture.payment_id is not None:
+            totals[capture.payment_id] = totals.get(capture.payment_id, 0) + capture.amount_yen
+    return totals
+
+
+def refundable_yen(payment: protocol.Payment, waiting_yen: int = 0) -> int:
+    """Return what is left to refund of ``payment`` after refunds still waiting to be sent."""
+    return max(0, payment.amount_yen - payment.refunded_yen - waiting_yen)
+
+
+def waiting_offline_payments(store: Store, merchant_id: str, terminal_id: str) -> list[protocol.Payment]:
+    """Return the offline sales not yet sent, newest first, as payments named by capture id."""
+    payments = [
+        _offline_payment(capture, merchant_id, terminal_id)
+        for capture in store.captures("waiting")
+        if capture.kind == "offline_payment"
+    ]
+    payments.reverse()
+    return payments
+
+
+def _offline_payment(capture: Capture, merchant_id: str, terminal_id: str) -> protocol.Payment:
+    return protocol.Payment(
+        payment_id=capture.capture_id,
+        merchant_id=merchant_id,
+        terminal_id=terminal_id,
+        amount_yen=capture.amount_yen,
+        refunded_yen=0,
+        method="offline",
+        created_at=capture.captured_at.isoformat(timespec="seconds"),
+        tax_lines=capture.tax_lines,
+    )
+
+
+def refund_for_receipt(payment: protocol.Payment, capture: Capture) -> protocol.Refund:
+    """Describe a recorded refund for its receipt; the refund number is the capture id."""
+    refunded_yen = payment.refunded_yen + capture.amount_yen
+    return protocol.Refund(
+        refund_id=capture.capture_id,
+        payment_id=payment.payment_id,
+        amount_yen=capture.amount_yen,
+        created_at=capture.captured_at.isoformat(timespec="seconds"),
+        payment=payment.model_copy(update={"refunded_yen": refunded_yen}),
+    )

@@ -1,0 +1,104 @@
+"""Refunds recorded in the terminal database and the cap that counts the waiting ones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from terminal import protocol, refunds
+from terminal.protocol import SyncResult
+from terminal.store import NewCapture, Store, open_store
+
+CAPTURED_AT = datetime(2025, 5, 1, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(tmp_path)
+
+
+def payment(payment_id: str = "pay-1", amount_yen: int = 1_000, refunded_yen: int = 0) -> protocol.Payment:
+    return protocol.Payment(
+        payment_id=payment_id,
+        merchant_id="m-1",
+        terminal_id="term-1",
+        amount_yen=amount_yen,
+        refunded_yen=refunded_yen,
+        method="cpm",
+        created_at="2025-05-01T02:00:00+00:00",
+    )
+
+
+def test_refund_recorded_with_outbox(store: Store) -> None:
+    capture = refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+
+    assert (capture.kind, capture.method, capture.payment_id) == ("refund", "refund", "pay-1")
+    assert store.outbox_state("refund-0001") == "pending"
+    assert [entry.entry.kind for entry in store.pending_entries(10)] == ["refund"]
+    assert store.pending_entries(10)[0].entry.payment_id == "pay-1"
+
+
+def test_same_refund_key_once(store: Store) -> None:
+    first = refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+    second = refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+
+    assert second == first
+    assert store.waiting().count == 1
+
+
+def test_refund_key_of_other_capture(store: Store) -> None:
+    refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+
+    with pytest.raises(ValueError, match="refund-0001"):
+        refunds.record_refund(store, "pay-2", 300, "refund-0001", CAPTURED_AT)
+
+
+def test_zero_refund_rejected(store: Store) -> None:
+    with pytest.raises(ValueError, match="at least 1 yen"):
+        refunds.record_refund(store, "pay-1", 0, "refund-0001", CAPTURED_AT)
+
+
+def test_cap_counts_waiting_refunds(store: Store) -> None:
+    refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+    refunds.record_refund(store, "pay-1", 200, "refund-0002", CAPTURED_AT)
+    refunds.record_refund(store, "pay-2", 50, "refund-0003", CAPTURED_AT)
+
+    waiting = refunds.waiting_refunds_yen(store)
+
+    assert waiting == {"pay-1": 500, "pay-2": 50}
+    assert refunds.refundable_yen(payment(refunded_yen=100), waiting["pay-1"]) == 400
+
+
+def test_acknowledged_refund_not_waiting(store: Store) -> None:
+    refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+    store.apply_results([SyncResult(entry_id="refund-0001", status="applied", refund_id="r-9")])
+
+    assert refunds.waiting_refunds_yen(store) == {}
+
+
+def test_cap_never_negative() -> None:
+    assert refunds.refundable_yen(payment(amount_yen=500, refunded_yen=400), 300) == 0
+
+
+def test_waiting_offline_payments_listed(store: Store) -> None:
+    for capture_id, amount_yen in (("off-1", 800), ("off-2", 1_200)):
+        store.record_capture(
+            NewCapture(capture_id, "offline_payment", amount_yen, "offline", CAPTURED_AT)
+        )
+    store.apply_results([SyncResult(entry_id="off-1", status="applied", payment_id="p-1")])
+
+    listed = refunds.waiting_offline_payments(store, "m-1", "term-1")
+
+    assert [(p.payment_id, p.amount_yen, p.method) for p in listed] == [("off-2", 1_200, "offline")]
+
+
+def test_receipt_refund_adds_amount(store: Store) -> None:
+    capture = refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+
+    refund = refunds.refund_for_receipt(payment(refunded_yen=100), capture)
+
+    assert refund.refund_id == "refund-0001"
+    assert refund.amount_yen == 300
+    assert refund.payment.refunded_yen == 400
