@@ -16,6 +16,11 @@ generator picks one fault for it:
 
 Only requests with a Content-Length body (or none) and responses with a Content-Length are
 supported, which is what httpx sends and uvicorn returns for the JSON API.
+
+``set_plan`` swaps the fault weights while the proxy runs (for an outage, or to remove every
+fault before a final drain). An optional ``hook`` sees each request twice, at ``"request"``
+before it is forwarded and at ``"response"`` after the whole response arrived; returning True
+closes the client connection there, as ``drop`` or ``cut_response`` do.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import random
 import socket
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
@@ -34,6 +39,10 @@ FAULTS = ("pass", "drop", "delay", "cut_request", "cut_response", "duplicate")
 READ_CHUNK_BYTES = 65536
 SOCKET_TIMEOUT_S = 35.0  # longer than the server's long-poll limit of 30 s
 ACCEPT_POLL_S = 0.1
+
+
+# Called with the stage ("request" or "response") and the raw request; True cuts the connection.
+ProxyHook = Callable[[str, bytes], bool]
 
 
 class ProtocolError(Exception):
@@ -100,9 +109,12 @@ def read_message(sock: socket.socket, buffer: bytearray) -> bytes:
 class FaultProxy:
     """Listen on 127.0.0.1 and forward to ``upstream`` with faults from ``plan``."""
 
-    def __init__(self, upstream: tuple[str, int], plan: FaultPlan) -> None:
+    def __init__(
+        self, upstream: tuple[str, int], plan: FaultPlan, hook: ProxyHook | None = None
+    ) -> None:
         self.upstream = upstream
         self.plan = plan
+        self.hook = hook
         self.counts: Counter[str] = Counter()
         self._random = random.Random(plan.seed)
         self._lock = threading.Lock()
@@ -126,6 +138,12 @@ class FaultProxy:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def set_plan(self, plan: FaultPlan) -> None:
+        """Use ``plan`` for the requests that arrive from now on."""
+        with self._lock:
+            self.plan = plan
+            self._random = random.Random(plan.seed)
 
     def _choose(self) -> str:
         with self._lock:
@@ -161,7 +179,7 @@ class FaultProxy:
 
     def _handle(self, client: socket.socket, request: bytes, fault: str) -> bool:
         """Apply ``fault`` to one request; return False when the client connection is done."""
-        if fault == "drop":
+        if fault == "drop" or self._hook_cuts("request", request):
             return False
         if fault == "cut_request":
             with socket.create_connection(self.upstream, timeout=SOCKET_TIMEOUT_S) as upstream:
@@ -172,11 +190,16 @@ class FaultProxy:
         if fault == "duplicate":
             self._exchange(request)
         response = self._exchange(request)
+        if self._hook_cuts("response", request):
+            return False
         if fault == "cut_response":
             client.sendall(response[: len(response) // 3])
             return False
         client.sendall(response)
         return True
+
+    def _hook_cuts(self, stage: str, request: bytes) -> bool:
+        return self.hook is not None and self.hook(stage, request)
 
     def _exchange(self, request: bytes) -> bytes:
         with socket.create_connection(self.upstream, timeout=SOCKET_TIMEOUT_S) as upstream:

@@ -1,0 +1,377 @@
+"""A headless counter: takes a list of payments through the real terminal core, as a subprocess.
+
+The fault tests start this program, kill it with SIGKILL at chosen moments and start it again on
+the same data directory. It uses the enrolled key and terminal id in ``--data-dir``, the store
+there, a ``SyncWorker`` draining in the background, ``OfflineAcceptor`` for offline codes and
+``ApiClient`` for online codes, exactly as the Qt terminal wires them, without Qt.
+
+``--items`` is a JSON file: a list of payments, each ``{"amount_yen": N, "offline_code": "CKO1...",
+"online": bool}``, plus ``--wallet``, a JSON file ``{"server_url": ..., "token": ...}`` of the
+customer's wallet, used to fetch a 20-digit code for each online payment. The wallet talks to
+the server directly, as the customer's phone has its own network. An online payment is tried
+online unless the sync worker has found the server unreachable. Then the clerk scans the online
+code, the terminal shows the "show the offline code" notice, and the clerk scans the offline code.
+
+Every approval prints one line ``APPROVED <capture_id> <amount_yen>`` and flushes stdout, which
+is the moment the clerk sees 承認. Other lines: ``DECLINED <item> <reason>``,
+``REJECTED <item> <message key>``, ``UNKNOWN <item>`` (an online redeem whose outcome is still
+unknown after the retries; it is resent before exit), ``SKIPPED <item>`` (done by an earlier
+run), and ``DRAINED`` when every capture is acknowledged.
+
+Restarts: an offline payment whose code the store has already taken is skipped. An online
+payment writes its code to ``<data dir>/driver_journal.jsonl`` before the first send and uses
+idempotency keys derived from ``--seed`` and the item index, so a run after a crash resends the
+same code with the same key and the server returns the first payment instead of a second one.
+
+The journal is this driver's own addition: ``terminal.sale.Sale`` keeps an unknown redeem
+outcome in memory only. ``--no-journal`` turns it off and takes fresh keys, which is what the
+Qt terminal does after a restart.
+
+Crash points for the tests: ``--kill-after-commit N`` sends SIGKILL to this process right after
+the N-th capture of this run is committed and before its APPROVED line,
+``--kill-during-sync N`` right after the N-th sync response of this run arrived and before the
+terminal applied it, and ``--kill-after-redeem N`` right after the N-th CPM redeem response
+arrived and before the sale recorded it.
+
+Exit status: 0 when every payment was handled and the outbox is empty, 3 when the outbox did
+not drain within ``--max-run-s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from terminal import messages
+from terminal.api_client import ApiClient
+from terminal.clock import ServerClock
+from terminal.config import OfflineConfig
+from terminal.enrolment import terminal_id_path
+from terminal.keys import Signer, key_path, load_private_key
+from terminal.offline import OfflineAcceptor
+from terminal.sale import Key, Sale, SaleState
+from terminal.store import Store, open_store
+from terminal.sync import Backoff, SyncEngine, SyncWorker
+
+logger = logging.getLogger("terminal_driver")
+
+JOURNAL_FILE_NAME = "driver_journal.jsonl"
+EXIT_NOT_DRAINED = 3
+MAX_AMOUNT_YEN = 100_000
+# Resends of an online redeem whose outcome is unknown, and the pause between them.
+RESEND_ATTEMPTS = 8
+RESEND_PAUSE_S = 0.2
+# How often the drain wait checks the outbox.
+DRAIN_POLL_S = 0.05
+# What the clerk scans when the customer first shows an online code while the terminal is
+# offline. The terminal never sends it, so it needs no valid check digit.
+OFFLINE_PLACEHOLDER_CODE = "91" + "0" * 18
+
+
+@dataclass(frozen=True)
+class Item:
+    index: int
+    amount_yen: int
+    offline_code: str
+    online: bool
+
+
+class KillTransport(httpx.BaseTransport):
+    """An HTTP transport that kills the process once the N-th response to ``path`` has arrived."""
+
+    def __init__(self, path: str, kill_at: int) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._path = path
+        self._kill_at = kill_at
+        self._responses = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if request.url.path == self._path:
+            response.read()
+            self._responses += 1
+            if self._responses == self._kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class Counter:
+    """The terminal core of one driver run."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        data_dir: Path = args.data_dir
+        self.seed: int = args.seed
+        self.journal_path = data_dir / JOURNAL_FILE_NAME
+        self.clock = ServerClock()
+        signer = Signer(load_private_key(key_path(data_dir)), clock=self.clock.now)
+        terminal_id = terminal_id_path(data_dir).read_text(encoding="utf-8").strip()
+
+        self.store = open_store(data_dir)
+        self.use_journal: bool = not args.no_journal
+        self.sale_api = ApiClient(
+            args.server_url, terminal_id, signer, timeout_s=args.timeout_s,
+            transport=_kill_transport("/v1/payments/cpm", args.kill_after_redeem),
+        )
+        sync_api = ApiClient(
+            args.server_url, terminal_id, signer, timeout_s=args.timeout_s,
+            transport=_kill_transport("/v1/sync", args.kill_during_sync),
+        )
+        backoff = Backoff(base_s=args.backoff_base_s, cap_s=args.backoff_cap_s)
+        engine = SyncEngine(
+            self.store, sync_api, self.clock, random=random.Random(self.seed).random, backoff=backoff
+        )
+        self.worker = SyncWorker(engine, probe_interval_s=args.probe_interval_s)
+        self.acceptor = OfflineAcceptor(
+            self.store, OfflineConfig(), self.clock, lambda: uuid.uuid4().hex,
+            terminal_id=terminal_id,
+        )
+        if args.kill_after_commit:
+            self.store.add_capture_listener(_kill_after(args.kill_after_commit))
+        self.wallet = json.loads(Path(args.wallet).read_text(encoding="utf-8"))
+        self.wallet_http = httpx.Client(base_url=self.wallet["server_url"], timeout=2.0)
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.sale_api.close()
+        self.wallet_http.close()
+        self.store.close()
+
+    # --- one payment -------------------------------------------------------------------
+
+    def take(self, item: Item, journal: dict[int, str]) -> bool:
+        """Take one payment; return False when an online redeem is left with an unknown outcome."""
+        if item.index in journal:
+            return self._resend_online(item, journal[item.index])
+        if item.online and not self.worker.offline:
+            online_code = self._fetch_online_code()
+            if online_code is not None:
+                return self._pay_online(item, online_code, journal)
+        self._pay_offline(item)
+        return True
+
+    def _pay_offline(self, item: Item) -> None:
+        sale = self._new_sale(item, is_offline=lambda: True)
+        if item.online:
+            # The customer showed a 20-digit code first; offline, the terminal requests the other.
+            notice = sale.submit_code(self.sale_api, OFFLINE_PLACEHOLDER_CODE)
+            if notice != messages.SHOW_OFFLINE_CODE:
+                emit(f"REJECTED {item.index} {notice}")
+                return
+        notice = sale.submit_code(self.sale_api, item.offline_code)
+        if sale.state is SaleState.APPROVED:
+            self._approved(sale)
+        elif notice == messages.OFFLINE_CODE_USED:
+            emit(f"SKIPPED {item.index}")
+        else:
+            emit(f"REJECTED {item.index} {notice}")
+
+    def _pay_online(self, item: Item, online_code: str, journal: dict[int, str]) -> bool:
+        if self.use_journal:
+            self._journal(item.index, online_code)
+            journal[item.index] = online_code
+        sale = self._new_sale(item)
+        sale.submit_code(self.sale_api, online_code)
+        return self._finish_online(item, sale)
+
+    def _resend_online(self, item: Item, online_code: str) -> bool:
+        """Redo an online payment that an earlier attempt or run sent with the same key."""
+        if self.store.capture(item_key(self.seed, item.index, 1)) is not None:
+            emit(f"SKIPPED {item.index}")
+            return True
+        sale = self._new_sale(item, is_offline=lambda: False)
+        sale.submit_code(self.sale_api, online_code)
+        return self._finish_online(item, sale)
+
+    def _finish_online(self, item: Item, sale: Sale) -> bool:
+        for _ in range(RESEND_ATTEMPTS):
+            if not sale.outcome_unknown:
+                break
+            time.sleep(RESEND_PAUSE_S)
+            sale.resend_code(self.sale_api)
+        if sale.state is SaleState.APPROVED:
+            self._approved(sale)
+            return True
+        if sale.outcome_unknown:
+            emit(f"UNKNOWN {item.index}")
+            return False
+        emit(f"DECLINED {item.index} {sale.decline_code}")
+        return True
+
+    def _new_sale(self, item: Item, is_offline: Callable[[], bool] | None = None) -> Sale:
+        if self.use_journal:
+            keys: Iterator[str] = (item_key(self.seed, item.index, n) for n in range(100))
+        else:
+            keys = (uuid.uuid4().hex for _ in range(100))
+        sale = Sale(
+            MAX_AMOUNT_YEN,
+            new_key=lambda: next(keys),
+            store=self.store,
+            offline=self.acceptor,
+            is_offline=is_offline or (lambda: self.worker.offline),
+            now=self.clock.now,
+        )
+        for digit in str(item.amount_yen):
+            sale.press(digit)
+        sale.press(Key.RATE_10)
+        sale.start_cpm()
+        return sale
+
+    def _approved(self, sale: Sale) -> None:
+        assert sale.capture is not None and sale.payment is not None
+        emit(f"APPROVED {sale.capture.capture_id} {sale.payment.amount_yen}")
+
+    def _fetch_online_code(self) -> str | None:
+        """Ask the customer's wallet for a payment code; None when the server is down."""
+        headers = {"Authorization": f"Bearer {self.wallet['token']}"}
+        try:
+            response = self.wallet_http.post("/v1/wallet/payment-codes", headers=headers)
+        except httpx.HTTPError as exc:
+            logger.info("wallet could not fetch an online code: %s", exc)
+            return None
+        if response.status_code != 200:
+            return None
+        code: str = response.json()["code"]
+        return code
+
+    def _journal(self, index: int, online_code: str) -> None:
+        line = json.dumps({"item": index, "code": online_code}) + "\n"
+        with self.journal_path.open("a", encoding="utf-8") as journal_file:
+            journal_file.write(line)
+            journal_file.flush()
+            os.fsync(journal_file.fileno())
+
+    # --- draining ----------------------------------------------------------------------
+
+    def wait_drained(self, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            if self.store.waiting().count == 0:
+                return True
+            self.worker.wake()
+            time.sleep(DRAIN_POLL_S)
+        return self.store.waiting().count == 0
+
+
+def item_key(seed: int, index: int, n: int) -> str:
+    """Return the n-th key that the sale of item ``index`` takes, the same in every run."""
+    return hashlib.sha256(f"{seed}:{index}:{n}".encode()).hexdigest()[:32]
+
+
+def emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _kill_transport(path: str, kill_at: int) -> httpx.BaseTransport | None:
+    return KillTransport(path, kill_at) if kill_at else None
+
+
+def _kill_after(count: int) -> Callable[[], None]:
+    commits = iter(range(1, count + 1))
+
+    def listener() -> None:
+        if next(commits, count + 1) == count:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return listener
+
+
+def read_items(path: Path) -> list[Item]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        Item(index, entry["amount_yen"], entry["offline_code"], bool(entry.get("online")))
+        for index, entry in enumerate(raw)
+    ]
+
+
+def read_journal(path: Path) -> dict[int, str]:
+    """Return the online code sent for each item, skipping a line torn by a crash."""
+    journal: dict[int, str] = {}
+    if not path.exists():
+        return journal
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        journal[int(entry["item"])] = str(entry["code"])
+    return journal
+
+
+def run(args: argparse.Namespace) -> int:
+    deadline = time.monotonic() + args.max_run_s
+    items = read_items(args.items)
+    counter = Counter(args)
+    counter.worker.start()
+    try:
+        journal = read_journal(counter.journal_path)
+        unresolved = _take_all(counter, items, journal, args.pause_s)
+        while unresolved and time.monotonic() < deadline:
+            unresolved = [item for item in unresolved if not counter.take(item, journal)]
+        if not counter.wait_drained(deadline) or unresolved:
+            return EXIT_NOT_DRAINED
+        emit("DRAINED")
+        return 0
+    finally:
+        counter.close()
+
+
+def _take_all(
+    counter: Counter, items: Sequence[Item], journal: dict[int, str], pause_s: float
+) -> list[Item]:
+    unresolved = []
+    for item in items:
+        if not counter.take(item, journal):
+            unresolved.append(item)
+        time.sleep(pause_s)
+    return unresolved
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, required=True, help="enrolled terminal directory")
+    parser.add_argument("--server-url", required=True, help="server base URL, without /v1")
+    parser.add_argument("--items", type=Path, required=True, help="JSON list of payments")
+    parser.add_argument("--wallet", type=Path, required=True, help="wallet credentials JSON")
+    parser.add_argument("--seed", type=int, default=0, help="seed of keys and backoff jitter")
+    parser.add_argument("--pause-s", type=float, default=0.05, help="pause between payments")
+    parser.add_argument("--max-run-s", type=float, default=30.0, help="give up after this long")
+    parser.add_argument("--timeout-s", type=float, default=2.0, help="HTTP timeout per request")
+    parser.add_argument("--backoff-base-s", type=float, default=0.05)
+    parser.add_argument("--backoff-cap-s", type=float, default=0.4)
+    parser.add_argument("--probe-interval-s", type=float, default=0.2)
+    parser.add_argument("--kill-after-commit", type=int, default=0, metavar="N")
+    parser.add_argument("--kill-during-sync", type=int, default=0, metavar="N")
+    parser.add_argument("--kill-after-redeem", type=int, default=0, metavar="N")
+    parser.add_argument(
+        "--no-journal", action="store_true",
+        help="keep no record of online redeems across restarts, as the Qt terminal does",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s"
+    )
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
