@@ -2,7 +2,7 @@
 
 Terminal endpoints need a signed request (see ``server.auth``), wallet endpoints a bearer
 token. Handlers that touch the database are plain functions, which FastAPI runs on its
-thread pool; the intent long-poll is a coroutine that waits on ``IntentNotifier`` events and
+thread pool. The intent long-poll is a coroutine that waits on ``IntentNotifier`` events and
 re-reads the database every ``poll_recheck_s`` seconds.
 """
 
@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 
 class ServerState:
-    """What every request handler shares: settings, database and the intent notifier."""
+    """State shared by every request handler: settings, database and the intent notifier."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings

@@ -6,7 +6,7 @@ already covered. A wallet has at most one certificate that is still usable: one 
 until ``valid_until`` plus ``offline_max_age_s``, because a terminal accepts a code that long
 after it was signed. After that, ``release_offline_reserves`` returns the unused part.
 
-Settling a synced code pays the merchant in two transfers in one transaction: the amount goes
+Settling a synced code pays the merchant in two transfers in one transaction. The amount goes
 from the reserve back to the wallet, then from the wallet to the merchant as an ordinary
 payment, so a refund returns to the wallet's own account. Two kinds of fraud are recorded and
 block the wallet: a counter already used by another entry (one code shown twice), and
@@ -72,7 +72,7 @@ _COUNTER_USED = select(_SPENDS.c.entry_id).where(
 
 @dataclass(frozen=True)
 class OfflineOutcome:
-    """What settling one offline code did: the payment, or the reason it was declined."""
+    """Result of settling one offline code: the payment, or the reason it was declined."""
 
     payment: PaymentRow | None
     reason: ErrorCode | None = None
@@ -320,8 +320,8 @@ def settle_offline_code(
 
     ``captured_at`` is the capture time on the server's clock; the code's age is checked
     against it, so a code synced days later still settles. Invalid codes raise
-    ``ServerError``; a payment beyond the reserve returns a declined outcome, because the
-    fraud record and the wallet block it writes must be committed.
+    ``ServerError``. A payment beyond the reserve returns a declined outcome instead of
+    raising, because the fraud record and the wallet block it writes must be committed.
     """
     payments.check_amount(entry.amount_yen, settings)
     payments.check_tax_lines(entry.tax_lines, entry.amount_yen)
@@ -396,9 +396,9 @@ def _pay_from_reserve(
     now = settings.clock()
     connection = session.connection()
     # NOTE: the released lot lands in the wallet beside its older lots, and the payment below
-    # spends the oldest first, so each offline payment leaves one more small lot behind and
-    # settling slows as one wallet's count grows (about 280 entries/s at 500 payments, 39/s at
-    # 10,000, measured with benchmarks/bench_offline.py). The ledger stays correct.
+    # spends the oldest first. So each offline payment leaves one more small lot behind, and
+    # settling slows as one wallet's count grows: about 280 entries/s at 500 payments and 39/s
+    # at 10,000 (benchmarks/bench_offline.py). The ledger stays correct.
     ledger.pay(session, transfer_id=f"offline-release:{terminal.id}:{entry.entry_id}",
                source_id=reserve_account_id(wallet.id), destination_id=wallet.account_id,
                amount_yen=entry.amount_yen, now=now)

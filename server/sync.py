@@ -84,7 +84,7 @@ _MAX_MESSAGE_CHARS = 400
 
 @dataclass(frozen=True)
 class EntryContext:
-    """What every entry of one batch shares."""
+    """Context shared by every entry of one batch."""
 
     terminal: Terminal
     settings: Settings
@@ -108,8 +108,8 @@ def sync_batch(db: Database, terminal: Terminal, batch: protocol.SyncBatch,
             results.append(sync_entry(db, entry, context))
         except Exception:
             # A database failure or a bug must not become a permanent decline. The entries
-            # before this one are committed and answered; the terminal resends the rest.
-            logger.exception("sync entry %s of terminal %s failed; %d of %d entries answered",
+            # before this one are committed and have results, and the terminal resends the rest.
+            logger.exception("sync entry %s of terminal %s failed; returning %d of %d results",
                              shorten(entry.entry_id), terminal.id, len(results),
                              len(batch.entries))
             if not results:

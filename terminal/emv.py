@@ -39,8 +39,8 @@ DEFAULT_GUI = "jp.chiiki.coin"
 # range 80-99 is parsed as a template when it parses as one: DuitNow puts a primitive in 82.
 TEMPLATE_IDS = frozenset([f"{n:02d}" for n in range(26, 52)] + ["62", "64"])
 UNRESERVED_IDS = frozenset(f"{n:02d}" for n in range(80, 100))
-# EMVCo marks 52, 59 and 60 mandatory too, but Thai PromptPay codes in circulation omit them,
-# so a generic parser only insists on these; read_payment_request() checks the rest.
+# EMVCo marks 52, 59 and 60 mandatory too, but Thai PromptPay codes in circulation omit them.
+# So a generic parser requires only these, and read_payment_request() checks the rest.
 MANDATORY_IDS = ("00", "53", "58", "63")
 SCHEME_MANDATORY_IDS = ("52", "59", "60")
 MAX_NAME_CHARS = 25
@@ -55,7 +55,7 @@ DataObjects = dict[str, Value]
 
 
 class EmvError(ValueError):
-    """A payload is not a valid EMV merchant-presented QR payload; the message says why."""
+    """A payload is not a valid EMV merchant-presented QR payload; the message names the fault."""
 
 
 def crc16_ccitt_false(data: bytes) -> int:
@@ -226,7 +226,7 @@ def _check_crc(payload: str, objects: DataObjects) -> None:
         raise EmvError(f"CRC {crc!r} must be four upper-case hex digits")
     expected = format_crc(payload[:-4])
     if crc != expected:
-        raise EmvError(f"CRC mismatch: payload says {crc}, computed {expected}")
+        raise EmvError(f"CRC mismatch: payload contains {crc}, computed {expected}")
 
 
 def _check_mandatory(objects: DataObjects) -> None:
@@ -277,7 +277,7 @@ def _check_formats(objects: DataObjects) -> None:
 
 @dataclass(frozen=True)
 class MpmPaymentRequest:
-    """What a wallet needs from a dynamic payload of this scheme to pay it."""
+    """Fields a wallet needs from a dynamic payload of this scheme to pay it."""
 
     intent_id: str
     amount_yen: int

@@ -240,7 +240,7 @@ class IntentPay(BaseModel):
 
 # --- offline payments ------------------------------------------------------------------
 #
-# A wallet holds an offline certificate signed by the server's issuer key; each offline
+# A wallet keeps an offline certificate signed by the server's issuer key. Each offline
 # payment code it shows is signed by the wallet's own key and embeds that certificate, so a
 # terminal without a connection can verify it. The binary layout of certificates and codes,
 # and their text form for QR codes and wedge scanners, live in terminal/offline_code.py.
@@ -275,7 +275,8 @@ class OfflineCertificate(BaseModel):
 #
 # A terminal commits every sale and refund locally together with an outbox entry, then sends
 # the outbox in capture order. The server applies each entry once by (terminal, entry_id) and
-# answers per entry; "duplicate" means an earlier send was applied, and counts as acknowledged.
+# returns a result per entry. "duplicate" means an earlier send was applied, and counts as
+# acknowledged.
 
 MAX_SYNC_BATCH = 100
 

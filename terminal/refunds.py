@@ -1,8 +1,8 @@
 """Refunds recorded on the terminal and sent to the server through the outbox.
 
 A refund is committed as a capture of kind ``refund`` with its outbox entry before the refund
-receipt prints, so a refund given at the counter always reaches the server, at once when it is
-reachable and after the outage otherwise. The entry names the payment by the server's payment
+receipt prints, so a refund given at the counter always reaches the server. It is sent at once
+when the server is reachable, and after the outage otherwise. The entry names the payment by the server's payment
 id, or by the capture id of an offline sale that has not been sent yet; the server resolves
 the second form to the payment the offline sale became.
 
@@ -52,8 +52,8 @@ def record_refund(
 
 def waiting_refunds_yen(store: Store) -> dict[str, int]:
     """Sum the refunds not yet acknowledged by the server, per payment id they name."""
-    # NOTE: this reads every waiting capture; the outbox is small between syncs, but a terminal
-    # offline for weeks would want a query on the refund's payment id instead.
+    # NOTE: this reads every waiting capture. The outbox is small between syncs, but a terminal
+    # offline for weeks would need a query on the refund's payment id instead.
     return _sum_by_payment(store.captures("waiting"))
 
 

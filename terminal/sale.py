@@ -329,9 +329,9 @@ class Sale:
     def _redeem(self, api: ApiClient, code: str) -> str | None:
         if self.idempotency_key is None:
             raise InvalidTransition("cpm_waiting without an idempotency key")
-        # NOTE: the code and key live only in memory until the approval is recorded, so a
+        # NOTE: the code and key live only in memory until the approval is recorded. A
         # terminal killed after the server booked the redemption but before _record_online
-        # forgets it, and ringing the sale up again charges the customer twice
+        # loses both, and ringing the sale up again charges the customer twice
         # (tests/faults/test_schedules.py, the expected failure). They should be stored
         # before the first send and resent after a restart.
         try:

@@ -8,9 +8,9 @@ Rules the engine keeps:
 
 - Pending entries go out in seq order, ``MAX_SYNC_BATCH`` at a time, and a later batch is sent
   only after the server responded to the earlier one, so the server applies captures in capture order.
-- An entry is marked sent only when the server answers ``applied`` or ``duplicate`` for it.
-  A 5xx, a dropped connection or an unreadable answer leaves the whole batch pending, and the
-  resend is answered ``duplicate`` for entries the server had already applied.
+- An entry is marked sent only when the server returns ``applied`` or ``duplicate`` for it.
+  A 5xx, a dropped connection or an unreadable response leaves the whole batch pending, and the
+  server returns ``duplicate`` on the resend for entries it had already applied.
 - A ``declined`` entry is kept with its reason and never blocks the entries after it. When the
   server rejects a whole batch as invalid, entries are sent one by one, so only the entry at
   fault is declined.
@@ -186,8 +186,8 @@ class SyncEngine:
     def drain(self, on_progress: Callable[[int, int], None] | None = None) -> DrainResult:
         """Send pending entries batch by batch until none is left or a send fails.
 
-        ``on_progress(answered, total)`` is called after each answered batch, where ``total``
-        is the number of entries waiting when the drain started.
+        ``on_progress(sent, total)`` is called after each batch the server responded to, where
+        ``total`` is the number of entries waiting when the drain started.
         """
         total = self.store.waiting().count
         acked = declined = 0
@@ -345,7 +345,7 @@ class SyncWorker:
     def run_once(self) -> OutboxStatus:
         """Run one step on the calling thread: drain if anything is pending, else probe.
 
-        Until the server has answered since the last failure, the step probes first, so the
+        Until the server has responded since the last failure, the step probes first, so the
         clock offset is measured before a signed batch goes out.
         """
         engine = self.engine

@@ -78,7 +78,7 @@ _MAX_SUBSTITUTION_DEPTH = 3
 
 
 class MappingKind(Enum):
-    """How a character reached the bytes that represent it."""
+    """Route by which a character reached the bytes that represent it."""
 
     DIRECT = "direct"
     SUBSTITUTED = "substituted"
@@ -125,7 +125,7 @@ def is_zero_width(char: str) -> bool:
 def map_char(char: str, extended_kanji: bool = False) -> MappedChar:
     """Map one character to the glyphs the printer prints for it.
 
-    ``extended_kanji`` says whether the printer's font has the cp932 extension kanji (髙, 﨑).
+    ``extended_kanji`` tells whether the printer's font has the cp932 extension kanji (髙, 﨑).
     """
     return _map(char, extended_kanji, depth=0)
 

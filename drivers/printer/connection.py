@@ -212,7 +212,7 @@ def _explain_open_failure(target: PrinterTarget, exc: BaseException) -> str:
     return f"{reason} ({what}). {advice}"
 
 
-# What to check for the OS errors that opening a network, serial or file printer gives.
+# Advice for each OS error that opening a network, serial or file printer can raise.
 _OS_ERROR_ADVICE = {
     errno.ECONNREFUSED: (
         "Nothing accepts print jobs at that address and port. Check that the printer is "

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LineStyle:
-    """How one printed line looks. ``align`` is left, center or right."""
+    """Style of one printed line. ``align`` is left, center or right."""
 
     align: str = "left"
     double_width: bool = False

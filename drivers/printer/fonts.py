@@ -3,7 +3,7 @@
 Printers without a kanji font receive Japanese lines as raster images, and the emulator draws
 every receipt it receives; both use this font. Debian and Raspberry Pi OS ship it in the package
 ``fonts-noto-cjk`` as ``/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc``, a collection
-whose faces are told apart by index.
+whose faces are selected by index.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ KNOWN_FONT_PATHS = (
     Path("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc"),
 )
 
-# A .ttc holds at most this many faces; NotoSansCJK-Regular.ttc holds 10.
+# The most faces searched in a .ttc collection; NotoSansCJK-Regular.ttc contains 10.
 _MAX_COLLECTION_FACES = 32
 
 FONT_PACKAGE = "fonts-noto-cjk"

@@ -1,9 +1,9 @@
-"""Paper sizes and printer profiles: what a printer model can print.
+"""Paper sizes and printer profiles: the features of each printer model.
 
 Feature flags (native QR, cutter) come from python-escpos's capability database
 (``escpos.capabilities``, a copy of escpos-printer-db). That database has no kanji flag, so
-whether the model has a kanji font is set here: Epson's models sold in Japan with a kanji font
-have one, and ANK models such as the TM-T70II (noted in escpos-printer-db as lacking FS &) do not.
+this module sets whether a model has a kanji font. Epson's models sold in Japan with a kanji
+font have one. ANK models such as the TM-T70II (noted in escpos-printer-db as lacking FS &) do not.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def paper_for_width(width_mm: int) -> Paper:
 
 @dataclass(frozen=True)
 class PrinterProfile:
-    """What one printer model can print."""
+    """Features of one printer model."""
 
     name: str = "default"
     kanji: bool = True
@@ -58,8 +58,8 @@ def printer_profile(
 ) -> PrinterProfile:
     """Build a profile from a python-escpos capability profile name such as ``TM-T88V``.
 
-    ``kanji`` says the printer has a Japanese kanji font (FS C, FS &); without it Japanese lines
-    are printed as images. ``extended_kanji`` says the font also has cp932's NEC-selected and IBM
+    ``kanji`` means the printer has a Japanese kanji font (FS C, FS &); without it Japanese lines
+    are printed as images. ``extended_kanji`` means the font also has cp932's NEC-selected and IBM
     extension kanji (髙, 﨑); without it they are printed as their common forms (高, 崎).
     """
     features = _escpos_features(name)

@@ -19,7 +19,7 @@ from drivers.printer.width import display_width, shorten_to_width, wrap_to_width
 # Spaces kept between a Columns label and its value.
 COLUMN_GAP = 1
 
-# Below this many columns a shortened label says too little, so the label gets its own line.
+# Below this many columns a shortened label is unreadable, so the label gets its own line.
 MIN_LABEL_COLUMNS = 6
 
 # Extra feed after the cutter position, in vertical motion units. With a unit of one dot at

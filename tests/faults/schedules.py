@@ -65,7 +65,7 @@ class DriverKill:
 @dataclass(frozen=True)
 class ServerKill:
     """SIGKILL the server at the ``count``-th sync request: at ``request`` before it is
-    forwarded, at ``response`` after the server answered (the answer is lost), or
+    forwarded, at ``response`` after the server responded (the response is lost), or
     ``in_flight`` ``delay_s`` after forwarding it."""
 
     stage: str
