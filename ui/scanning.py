@@ -6,7 +6,12 @@ key ever reaches a widget. The detector decides afterwards. A fast burst ending 
 becomes ``scanned``, and keys typed at human speed come back as ``typed`` at most
 ``max_interkey_ms`` late. The terminal has no text fields, so no widget needs raw key text.
 
-Keys without text (arrows, Escape, function keys) pass through untouched.
+Key times come from the window system's event timestamps where events carry one (X11 and
+Wayland stamp each key when it happened), so keys queued while the GUI thread was busy keep
+their real gaps. ``KeyClock`` explains the mapping.
+
+Keys without text (arrows, Escape, function keys) pass through untouched. Tab and line feed
+(Ctrl+J) pass through too unless they may end a scan.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QWidget
 
-from drivers.scanner.base import KanaInputError, ScanError
-from drivers.scanner.wedge import WedgeDetector, WedgeOutput
+from drivers.scanner.base import KanaInputError, ScanError, ScanSource
+from drivers.scanner.wedge import TERMINATORS, WedgeDetector, WedgeOutput
 from terminal import messages
 from terminal.config import ScannerConfig
 
@@ -29,19 +34,60 @@ ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 BACKSPACE = "\b"
 
 
-def detector_for(config: ScannerConfig) -> WedgeDetector:
+# A key that maps further from its arrival than these limits has a timestamp from a clock with
+# another origin, or one that jumped, so the mapping is measured again from that key. Keys queued
+# behind a stalled GUI thread arrive late, so the limit behind is the larger one. A key mapped
+# ahead of its arrival flushes typed keys that much later, so that limit is kept short.
+KEY_CLOCK_MAX_AHEAD_MS = 1_000.0
+KEY_CLOCK_MAX_BEHIND_MS = 10_000.0
+
+
+def detector_for(config: ScannerConfig, source: ScanSource = "wedge") -> WedgeDetector:
+    """Build the burst detector for the ``[scanner]`` settings.
+
+    The evdev reader translates key codes with the scanner's own layout, so no layout repair
+    applies to it.
+    """
     return WedgeDetector(
         prefix=config.prefix,
         suffix=config.suffix,
         max_interkey_ms=config.max_interkey_ms,
         min_length=config.min_length,
-        layout=config.layout,
+        layout="same" if source == "evdev" else config.layout,
         repeat_window_ms=config.repeat_window_ms,
+        source=source,
     )
 
 
 def _now_ms() -> float:
     return time.monotonic() * 1000.0
+
+
+class KeyClock:
+    """Places key events on the monotonic clock while keeping the gaps between their timestamps.
+
+    Window-system timestamps count milliseconds from an origin of their own. The first stamped
+    key fixes the offset to the monotonic clock, so later keys keep the exact gaps the window
+    system saw, even when they arrive together after a stall. A key without a timestamp (zero,
+    as in events that tests and the demo send) gets its arrival time.
+    """
+
+    def __init__(self) -> None:
+        self._offset_ms: float | None = None
+
+    def time_of(self, timestamp_ms: int) -> float:
+        now_ms = _now_ms()
+        if timestamp_ms <= 0:
+            return now_ms
+        offset_ms = self._offset_ms
+        if offset_ms is None or not self._within_limits(timestamp_ms + offset_ms, now_ms):
+            offset_ms = self._offset_ms = now_ms - timestamp_ms
+        return timestamp_ms + offset_ms
+
+    @staticmethod
+    def _within_limits(mapped_ms: float, now_ms: float) -> bool:
+        ahead_ms = mapped_ms - now_ms
+        return -KEY_CLOCK_MAX_BEHIND_MS <= ahead_ms <= KEY_CLOCK_MAX_AHEAD_MS
 
 
 class ScanFilter(QObject):
@@ -50,10 +96,14 @@ class ScanFilter(QObject):
     scanned = Signal(str)
     typed = Signal(str)  # one character typed at human speed, or "\b" for backspace
     rejected = Signal(str)  # the terminal.messages key for a scan that cannot be used
+    # The text of every key the filter takes, "\r" for Enter, before the detector decides;
+    # the technician's scan test shows it.
+    key_received = Signal(str)
 
     def __init__(self, detector: WedgeDetector, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._detector = detector
+        self._clock = KeyClock()
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self._flush)
@@ -72,23 +122,31 @@ class ScanFilter(QObject):
 
     def take_key(self, event: QKeyEvent) -> bool:
         """Feed one key press to the detector; True when the event must not reach a widget."""
-        # Reception time, not event.timestamp(), because events sent by tests and by the demo's
-        # simulated scanner carry no window-system timestamp.
-        # NOTE: when the GUI thread stalls while a person types, their queued keys arrive as a
-        # burst. Unless the burst ends with the suffix it is still delivered as typing.
-        now_ms = _now_ms()
+        now_ms = self._clock.time_of(event.timestamp())
         if event.key() in ENTER_KEYS:
+            self.key_received.emit("\r")
             self._handle(self._detector.feed_enter(now_ms))
             return True
         if event.key() == Qt.Key.Key_Backspace:
             self._handle(self._detector.flush(now_ms))
             self.typed.emit(BACKSPACE)
             return True
-        text = event.text()
+        text = "\t" if event.key() == Qt.Key.Key_Tab else event.text()
+        if text in TERMINATORS and self._may_end_scan(text):
+            self.key_received.emit(text)
+            self._handle(self._detector.feed(text, now_ms))
+            return True
         if not text or not text.isprintable():
             return False
+        self.key_received.emit(text)
         self._handle(self._detector.feed(text, now_ms))
         return True
+
+    def _may_end_scan(self, terminator: str) -> bool:
+        # Tab and line feed (Ctrl+J) reach the detector only as part of the configured suffix or
+        # while keys are held, so Tab still moves the focus between widgets.
+        holding_keys = self._detector.pending_deadline_ms() is not None
+        return terminator in self._detector.suffix or holding_keys
 
     def _flush(self) -> None:
         self._handle(self._detector.flush(_now_ms()))

@@ -16,7 +16,8 @@ terminator character arriving within ``max_interkey_ms`` of a completed scan is 
 scanner in continuous mode reads a code again while it stays in view, so the same text again
 within ``repeat_window_ms`` of the previous read is also dropped.
 
-Timestamps are milliseconds from any monotonic clock, such as QKeyEvent.timestamp().
+Timestamps are milliseconds from any monotonic clock: key event times mapped by the Qt filter,
+or the kernel's input event times in the evdev reader.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from drivers.scanner.base import Layout, ScanError, ScanResult, normalize_scan
+from drivers.scanner.base import Layout, ScanError, ScanResult, ScanSource, normalize_scan
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class WedgeDetector:
         min_length: int = 6,
         layout: Layout = "same",
         repeat_window_ms: float = 1500,
+        source: ScanSource = "wedge",
     ) -> None:
         if suffix not in SUFFIXES:
             raise ValueError(f"scanner suffix {suffix!r} is not one of {', '.join(SUFFIXES)}")
@@ -82,6 +84,7 @@ class WedgeDetector:
         self.min_length = min_length
         self.layout: Layout = layout
         self.repeat_window_ms = repeat_window_ms
+        self.source: ScanSource = source
 
         self._burst = _Burst()
         self._scan_end_ms: float | None = None
@@ -167,7 +170,7 @@ class WedgeDetector:
             logger.debug("dropped a repeated scan of %d characters", len(scanned))
             return WedgeOutput()
         self._last_scan = (scanned, timestamp_ms)
-        return WedgeOutput(scan=ScanResult(text=scanned, source="wedge"))
+        return WedgeOutput(scan=ScanResult(text=scanned, source=self.source))
 
     def _is_repeat(self, scanned: str, timestamp_ms: float) -> bool:
         if self._last_scan is None:

@@ -7,7 +7,7 @@ import pytest
 import segno
 from PIL import Image, ImageOps
 
-from drivers.scanner import qrimage
+from drivers.scanner import decoders, qrimage
 from terminal import emv
 
 
@@ -44,7 +44,7 @@ def test_reads_inverted_dark_mode_code() -> None:
 def test_undoes_shift_jis_guess() -> None:
     text = "カフェ山田"
     mojibake = text.encode("utf-8").decode("shift_jis", errors="strict")
-    candidates = qrimage._candidates(mojibake.encode("utf-8"))
+    candidates = decoders.text_candidates(mojibake.encode("utf-8"))
     assert text in candidates
 
 
