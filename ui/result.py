@@ -1,4 +1,8 @@
-"""The outcome of a payment: approved (green, with the receipt being printed) or declined."""
+"""The outcome of a payment: approved (green, with the receipt being printed) or declined.
+
+The receipt line shows "印刷済み" only after the printer confirmed the receipt. When it did not,
+the line gives the cause and the reprint button becomes the large primary 「もう一度印刷」.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ class ResultScreen(QWidget):
         self.next_button = self._button(self.tr("次のお会計"), "primary", self.next_sale_requested)
         self.retry_button = self._button(self.tr("もう一度"), "primary", self.retry_requested)
         self.back_button = self._button(self.tr("金額入力に戻る"), "", self.back_requested)
-        self.reprint_button = self._button(self.tr("再印刷"), "", self.reprint_requested)
+        self.reprint_button = self._button(self.tr("もう一度印刷"), "", self.reprint_requested)
         self.next_button.setObjectName("result_next")
         self.retry_button.setObjectName("result_retry")
         self.back_button.setObjectName("result_back")
@@ -99,14 +103,26 @@ class ResultScreen(QWidget):
 
     def show_printing(self) -> None:
         self.print_status.setText(self.tr("レシートを印刷しています…"))
+        self.reprint_button.setEnabled(False)
 
     def show_printed(self) -> None:
-        self.print_status.setText(self.tr("レシートを印刷しました"))
+        self.print_status.setText(self.tr("印刷済み"))
+        self._set_reprint_role("")
+        self.reprint_button.setEnabled(True)
         self.reprint_button.setVisible(True)
 
     def show_print_failed(self, message: str) -> None:
         self.print_status.setText(message)
+        self._set_reprint_role("primary")
+        self.reprint_button.setEnabled(True)
         self.reprint_button.setVisible(True)
+
+    def _set_reprint_role(self, role: str) -> None:
+        # The theme draws role "primary" as the large coloured button; a failed print makes the
+        # reprint the next thing to press.
+        self.reprint_button.setProperty("role", role)
+        self.reprint_button.style().unpolish(self.reprint_button)
+        self.reprint_button.style().polish(self.reprint_button)
 
     def _set_headline(self, text: str, role: str) -> None:
         self.headline.setText(text)
@@ -119,3 +135,4 @@ class ResultScreen(QWidget):
         self.retry_button.setVisible(retry)
         self.back_button.setVisible(back)
         self.reprint_button.setVisible(False)
+        self._set_reprint_role("")

@@ -103,9 +103,16 @@ def cut(*, partial: bool = True, extra_feed_dots: int = 0) -> bytes:
 
 
 def drawer_pulse(pin: int = 2, on_ms: int = 100, off_ms: int = 100) -> bytes:
-    """ESC p m t1 t2: pulse the drawer kick connector (pin 2 or 5); times are in 2 ms units."""
+    """ESC p m t1 t2: pulse the drawer kick connector (pin 2 or 5); times are in 2 ms units.
+
+    Both times are sent in full (t1 on, t2 off), each 2-510 ms, so the pulse never depends on
+    what the printer assumes for a missing byte.
+    """
     if pin not in (2, 5):
         raise ValueError(f"drawer pin must be 2 or 5, got {pin}")
+    for name, value in (("on_ms", on_ms), ("off_ms", off_ms)):
+        if not 2 <= value <= 510:
+            raise ValueError(f"drawer {name} must be 2-510 ms, got {value}")
     m = 0 if pin == 2 else 1
     return ESC + b"p" + bytes([m]) + _byte(on_ms // 2, "on_ms / 2") + _byte(off_ms // 2, "off_ms / 2")
 

@@ -1,7 +1,8 @@
 """Open printers by URL with python-escpos connectors, send jobs and read status.
 
 ``open_printer`` maps a URL (see ``urls``) to an ``escpos.printer`` connector (Network, Usb,
-Serial, File or Dummy), opens it and wraps it in a ``PrinterConnection``. Jobs are written as raw
+Serial, File or Dummy) or a CUPS queue (see ``cups``), opens it and wraps it in a
+``PrinterConnection``. Jobs are written as raw
 bytes through the connector's ``_raw``, because the text methods of python-escpos would re-encode
 Japanese text. Errors from the connectors are raised as ``PrinterConnectionError`` naming the URL.
 """
@@ -17,9 +18,16 @@ from typing import Any
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
-from drivers.printer.errors import PrinterConfigError, PrinterConnectionError
-from drivers.printer.status import PrinterStatus, query_socket_status
+from drivers.printer.cups import cups_connector
+from drivers.printer.errors import PrinterBusyError, PrinterConfigError, PrinterConnectionError
+from drivers.printer.status import (
+    PrinterStatus,
+    query_serial_status,
+    query_socket_status,
+    query_usb_status,
+)
 from drivers.printer.urls import (
+    CupsTarget,
     DummyTarget,
     FileTarget,
     NetworkTarget,
@@ -57,23 +65,48 @@ class PrinterConnection:
         except _CONNECTOR_ERRORS as exc:
             raise PrinterConnectionError(f"Writing to printer {self.url} failed: {_one_line(exc)}", self.url) from exc
 
-    def read_status(self, timeout_s: float = DEFAULT_STATUS_TIMEOUT_S) -> PrinterStatus:
-        """Ask the printer for its real-time status (DLE EOT 1, 2 and 4).
+    def submit(self) -> None:
+        """Hand the written bytes over as one job where the connector collects them (CUPS).
 
-        NOTE: only network printers are queried. USB, serial and file connections return an
-        unknown status, because their python-escpos connectors read without a bounded timeout
-        (USB, file) or have not been tested against a printer (serial).
+        Other connectors write through at once, so for them this does nothing.
         """
-        if not isinstance(self.target, NetworkTarget):
-            return PrinterStatus.unknown(f"status is not read from {_scheme(self.url)} printers")
+        submit = getattr(self.printer, "submit", None)
+        if submit is not None and not self._closed:
+            submit()
+
+    def read_status(self, timeout_s: float = DEFAULT_STATUS_TIMEOUT_S) -> PrinterStatus:
+        """Ask the printer for its real-time status (DLE EOT 1, 2 and 4) within ``timeout_s``.
+
+        Network, serial and USB printers are queried. One that does not reply in time has an
+        unknown status.
+
+        NOTE: file printers (``file://``, such as /dev/usb/lp0) and CUPS queues always have an
+        unknown status. The usblp device node and a file do not return the printer's reply in
+        a way that can be read back reliably, and a CUPS queue passes no reply on. So their jobs
+        are never confirmed, but a usb:// or serial:// URL for the same printer has them confirmed.
+        """
         if self._closed:
             return PrinterStatus.unknown("the connection is closed")
-        sock: socket.socket = self.printer.device
         try:
-            return query_socket_status(sock, timeout_s)
-        except OSError as exc:
-            logger.warning("Reading status from printer %s failed: %s", self.url, exc)
-            return PrinterStatus.unknown(f"reading status failed: {exc}")
+            return self._query_status(timeout_s)
+        except (OSError, ValueError) as exc:
+            logger.warning("Reading status from printer %s failed: %s", self.url, _one_line(exc))
+            return PrinterStatus.unknown(f"reading status failed: {_one_line(exc)}")
+
+    def _query_status(self, timeout_s: float) -> PrinterStatus:
+        match self.target:
+            case NetworkTarget():
+                return query_socket_status(self.printer.device, timeout_s)
+            case SerialTarget():
+                return query_serial_status(self.printer.device, timeout_s)
+            case UsbTarget():
+                return query_usb_status(self.printer.device, self.printer.in_ep, self.printer.out_ep, timeout_s)
+            case FileTarget():
+                return PrinterStatus.unknown(
+                    f"status is not read from file printers ({self.target.path} cannot return the "
+                    "printer's reply reliably); use a usb:// or serial:// URL to have jobs confirmed"
+                )
+        return PrinterStatus.unknown(f"status is not read from {_scheme(self.url)} printers")
 
     def close(self) -> None:
         if self._closed:
@@ -107,9 +140,12 @@ def open_printer(url: str) -> PrinterConnection:
     if not isinstance(target, DummyTarget):
         try:
             printer.open()
+        except PrinterConnectionError:
+            raise
         except _CONNECTOR_ERRORS as exc:
             _discard(printer)
-            raise PrinterConnectionError(
+            error_class = PrinterBusyError if _is_busy(exc) else PrinterConnectionError
+            raise error_class(
                 f"Could not open printer {url}: {_explain_open_failure(target, exc)}", url
             ) from exc
     logger.info("Opened printer %s", url)
@@ -121,6 +157,7 @@ def send(printer: str | PrinterConnection, job: bytes) -> None:
     connection = open_printer(printer) if isinstance(printer, str) else printer
     try:
         connection.write(job)
+        connection.submit()
         logger.info("Sent print job of %d bytes to %s", len(job), connection.url)
     finally:
         connection.close()
@@ -159,6 +196,8 @@ def _create_connector(url: str, target: PrinterTarget) -> Any:
             )
         case FileTarget():
             return File(devfile=target.path)
+        case CupsTarget():
+            return cups_connector(target.queue, url)
         case DummyTarget():
             return Dummy()
     raise PrinterConfigError(f"Unsupported printer URL {url!r}.")
@@ -247,11 +286,21 @@ def _explain_usb(what: str, os_error: OSError | None) -> str:
             "allowed to use the device."
         )
     if os_error is not None and os_error.errno == errno.EBUSY:
-        return f"{what} is in use by another driver or program. Close it and try again."
+        return (
+            f"{what} is busy (Resource busy): a CUPS queue through the usblp driver, or another "
+            "copy of the terminal, holds it. Either print through that queue with a cups:// URL, "
+            "or remove the queue (lpadmin -x QUEUE) and unload the driver (modprobe -r usblp), "
+            "then try again."
+        )
     return (
         f"{what} was not found. Check that the printer is switched on and its USB cable is "
         "plugged in, and that the ids match the printer's (lsusb lists them)."
     )
+
+
+def _is_busy(exc: BaseException) -> bool:
+    os_error = _os_error_in_chain(exc)
+    return os_error is not None and os_error.errno == errno.EBUSY
 
 
 def _os_error_in_chain(exc: BaseException) -> OSError | None:
@@ -275,6 +324,8 @@ def _device_name(target: PrinterTarget) -> str:
             return target.device
         case FileTarget():
             return target.path
+        case CupsTarget():
+            return f"CUPS queue {target.queue}"
     return "the printer"
 
 

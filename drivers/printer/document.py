@@ -66,7 +66,16 @@ class Cut:
     """Feed past the cutter and cut, so the last printed line is not sliced."""
 
 
-Block = Text | Columns | Rule | QrCode | Feed | Cut
+@dataclass(frozen=True)
+class DrawerKick:
+    """Pulse the cash drawer connector: pin 2 or 5, on and off times in milliseconds (2-510)."""
+
+    pin: int = 2
+    on_ms: int = 100
+    off_ms: int = 100
+
+
+Block = Text | Columns | Rule | QrCode | Feed | Cut | DrawerKick
 
 
 @dataclass

@@ -9,6 +9,17 @@ preview must hand the job to its GUI thread before touching widgets.
 While the condition reports paper end, cover open or offline, received jobs are counted in
 ``discarded_jobs`` and not delivered, since a real printer prints nothing then.
 
+Faults a test can inject, each on the real TCP connection:
+
+- ``condition``: paper end, paper near end, cover open, offline, reported to DLE EOT;
+  ``condition.answers_status = False`` leaves DLE EOT unanswered, as a printer that does not
+  support it or has hung.
+- ``paper_end_after_bytes``: the paper runs out once that many bytes of a connection arrived,
+  so the job in progress is discarded and later status replies report paper end.
+- ``disconnect_after_bytes``: the emulator closes the connection after that many bytes, as on
+  power loss or a pulled cable. The part of the job received is counted in ``interrupted_jobs``
+  and not delivered.
+
 Run ``python -m drivers.printer.emulator --port 9100`` to print received jobs to stdout.
 """
 
@@ -52,13 +63,16 @@ class PrinterCondition:
     paper_near_end: bool = False
     cover_open: bool = False
     offline: bool = False
+    answers_status: bool = True
 
     @property
     def blocks_printing(self) -> bool:
         return self.paper_end or self.cover_open or self.offline
 
     def status_byte(self, n: int) -> int | None:
-        """Return the reply byte to DLE EOT ``n``, or None for an ``n`` the printer ignores."""
+        """Return the reply byte to DLE EOT ``n``, or None when the printer does not reply."""
+        if not self.answers_status:
+            return None
         if n == 1:
             flags = 0x08 if self.blocks_printing else 0
         elif n == 2:
@@ -92,6 +106,9 @@ class PrinterEmulator:
         self.on_job = on_job
         self.draw_images = draw_images
         self.discarded_jobs = 0
+        self.interrupted_jobs = 0
+        self.paper_end_after_bytes: int | None = None
+        self.disconnect_after_bytes: int | None = None
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -161,13 +178,34 @@ class PrinterEmulator:
             on_job=self._deliver,
             on_status_request=lambda n: self._answer_status(client, n),
         )
+        received_bytes = 0
         try:
             while chunk := _receive(client):
+                chunk = self._apply_byte_faults(chunk, received_bytes)
+                received_bytes += len(chunk)
                 parser.feed(chunk)
-        finally:
+                if self.disconnect_after_bytes is not None and received_bytes >= self.disconnect_after_bytes:
+                    self._disconnect(client)
+                    return
             parser.close()
+        finally:
             with self._lock:
                 self._clients.discard(client)
+
+    def _apply_byte_faults(self, chunk: bytes, received_bytes: int) -> bytes:
+        """Cut ``chunk`` at the disconnect point and run out of paper at its point."""
+        if self.disconnect_after_bytes is not None:
+            chunk = chunk[: max(self.disconnect_after_bytes - received_bytes, 0)]
+        if self.paper_end_after_bytes is not None and received_bytes + len(chunk) >= self.paper_end_after_bytes:
+            self.condition.paper_end = True
+        return chunk
+
+    def _disconnect(self, client: socket.socket) -> None:
+        with self._lock:
+            self.interrupted_jobs += 1
+        logger.warning("Closed the connection after %d bytes, as on power loss", self.disconnect_after_bytes)
+        _shutdown(client)
+        client.close()
 
     def _answer_status(self, client: socket.socket, n: int) -> None:
         reply = self.condition.status_byte(n)

@@ -7,6 +7,7 @@ only needs to know "the receipt did not print" catches that one class::
     ├── PrinterConfigError      a printer URL, paper width or profile name is invalid
     │   └── FontMissingError    the CJK font for image output is not installed
     ├── PrinterConnectionError  opening, writing to or reading from the printer failed
+    │   └── PrinterBusyError    another program or driver has the printer open
     └── ReceiptLayoutError      a document block cannot be printed (for example QR data too long)
 
 Messages are English sentences for logs and technicians. The UI maps the class to a Japanese
@@ -34,6 +35,10 @@ class PrinterConnectionError(PrinterError):
     def __init__(self, message: str, url: str) -> None:
         super().__init__(message)
         self.url = url
+
+
+class PrinterBusyError(PrinterConnectionError):
+    """Another process (a second copy of the terminal, CUPS, the usblp driver) has the printer open."""
 
 
 class ReceiptLayoutError(PrinterError):

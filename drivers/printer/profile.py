@@ -26,6 +26,7 @@ class Paper:
 
 
 # 80 mm rolls print 72 mm (576 dots), 58 mm rolls 48 mm (384 dots); font A columns are 12 dots.
+COLUMN_DOTS = 12
 PAPERS: dict[int, Paper] = {
     80: Paper(width_mm=80, columns=48, printable_dots=576),
     58: Paper(width_mm=58, columns=32, printable_dots=384),
@@ -51,6 +52,9 @@ class PrinterProfile:
     qr_code: bool = True
     partial_cut: bool = True
     full_cut: bool = True
+    # The print head's width in dots, where the capability database gives it: 512 for the
+    # 180 dpi TM-T88 family, 576 for 203 dpi 80 mm models. None means the paper decides.
+    head_dots: int | None = None
 
 
 def printer_profile(
@@ -70,7 +74,25 @@ def printer_profile(
         qr_code=bool(features.get("qrCode")),
         partial_cut=bool(features.get("paperPartCut")),
         full_cut=bool(features.get("paperFullCut")),
+        head_dots=_head_dots(name),
     )
+
+
+def paper_for_printer(width_mm: int, profile: PrinterProfile) -> Paper:
+    """Return the paper for ``width_mm`` as this printer prints it: never wider than its head.
+
+    A TM-T88V prints 512 dots across 80 mm paper, so 42 columns of font A, not 48.
+    """
+    paper = paper_for_width(width_mm)
+    if profile.head_dots is None or profile.head_dots >= paper.printable_dots:
+        return paper
+    return Paper(width_mm=width_mm, columns=profile.head_dots // COLUMN_DOTS, printable_dots=profile.head_dots)
+
+
+def _head_dots(name: str) -> int | None:
+    media: dict[str, Any] = get_profile(name).profile_data.get("media", {})
+    pixels = media.get("width", {}).get("pixels")
+    return pixels if isinstance(pixels, int) and pixels > 0 else None
 
 
 def _escpos_features(name: str) -> dict[str, Any]:

@@ -3,16 +3,16 @@
 The job starts with ESC @ and the Japanese character set selection (ESC R 8, ESC t 1 and, on
 kanji models, FS C 1), then prints each block. Lines are laid out by display width (see
 ``width``), so a full-width character counts two of the paper's columns: 48 on 80 mm paper and
-32 on 58 mm, half of that in double width.
+32 on 58 mm (42 on 80 mm for the 512-dot TM-T88 family), half of that in double width.
 """
 
 from __future__ import annotations
 
 from drivers.printer import commands
-from drivers.printer.document import Block, Columns, Cut, Document, Feed, QrCode, Rule, Text
+from drivers.printer.document import Block, Columns, Cut, Document, DrawerKick, Feed, QrCode, Rule, Text
 from drivers.printer.encoding import LineStyle, TextEncoder
 from drivers.printer.errors import ReceiptLayoutError
-from drivers.printer.profile import DEFAULT_PROFILE, Paper, PrinterProfile, paper_for_width
+from drivers.printer.profile import DEFAULT_PROFILE, Paper, PrinterProfile, paper_for_printer
 from drivers.printer.qr import native_qr, raster_qr
 from drivers.printer.width import display_width, shorten_to_width, wrap_to_width
 
@@ -36,7 +36,7 @@ def render(
     document: Document, *, paper_width_mm: int = 80, profile: PrinterProfile = DEFAULT_PROFILE
 ) -> bytes:
     """Return the whole print job for ``document`` on ``paper_width_mm`` paper (58 or 80)."""
-    renderer = _Renderer(profile, paper_for_width(paper_width_mm))
+    renderer = _Renderer(profile, paper_for_printer(paper_width_mm, profile))
     job = commands.job_header(kanji=profile.kanji)
     for block in document.blocks:
         job += renderer.block(block)
@@ -63,6 +63,8 @@ class _Renderer:
                 return self.feed(block)
             case Cut():
                 return self.cut()
+            case DrawerKick():
+                return self.drawer_kick(block)
         raise ReceiptLayoutError(f"Unknown document block {block!r}.")
 
     def text(self, block: Text) -> bytes:
@@ -122,6 +124,12 @@ class _Renderer:
         if self.profile.full_cut:
             return commands.cut(partial=False, extra_feed_dots=CUT_EXTRA_FEED)
         return commands.feed_lines(TEAR_OFF_FEED_LINES)
+
+    def drawer_kick(self, block: DrawerKick) -> bytes:
+        try:
+            return commands.drawer_pulse(block.pin, block.on_ms, block.off_ms)
+        except ValueError as exc:
+            raise ReceiptLayoutError(f"Invalid cash drawer pulse: {exc}.") from exc
 
     def _styled_lines(self, lines: list[str], style: LineStyle) -> bytes:
         body = b"".join(self.encoder.encode_line(line, style) for line in lines)

@@ -6,6 +6,7 @@ Accepted forms::
     usb://VID:PID[?in_ep=0x82&out_ep=0x01&timeout=MS]  vendor and product id in hex
     serial:///dev/ttyUSB0[?baudrate=19200&bytesize=8&parity=N&stopbits=1&timeout=SECONDS]
     file:///dev/usb/lp0                               any writable file or device node
+    cups://QUEUE                                      a raw CUPS queue on this computer
     dummy://                                          python-escpos's in-memory Dummy printer
 
 ``dummy://`` prints nothing, so it is meant for tests, and error messages leave it out of the
@@ -42,14 +43,18 @@ FORMS = {
     "usb": "usb://VID:PID (hexadecimal, for example usb://04b8:0202)",
     "serial": "serial:///dev/ttyUSB0?baudrate=19200 (or serial://COM3)",
     "file": "file:///ABSOLUTE/PATH",
+    "cups": "cups://QUEUE (a CUPS queue name, for example cups://TM-T88V)",
     "dummy": "dummy://",
 }
 # The forms that messages suggest: every real printer connection, without the test-only dummy.
-SUGGESTED_SCHEMES = ("network", "usb", "serial", "file")
+SUGGESTED_SCHEMES = ("network", "usb", "serial", "file", "cups")
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 _USB_IDS = re.compile(r"^([0-9A-Fa-f]{1,4}):([0-9A-Fa-f]{1,4})$")
 _WINDOWS_COM_PORT = re.compile(r"^COM[1-9][0-9]{0,2}$", re.IGNORECASE)
+# CUPS takes queue names of up to 127 printable characters without spaces. "/", "#", "\\",
+# quotes and "?" are rejected here too, because they break URLs and shell commands.
+_CUPS_QUEUE = re.compile(r"""^[^\s/\\#'"?]{1,127}$""")
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,16 @@ class FileTarget:
 
 
 @dataclass(frozen=True)
+class CupsTarget:
+    queue: str
+
+
+@dataclass(frozen=True)
 class DummyTarget:
     pass
 
 
-PrinterTarget = NetworkTarget | UsbTarget | SerialTarget | FileTarget | DummyTarget
+PrinterTarget = NetworkTarget | UsbTarget | SerialTarget | FileTarget | CupsTarget | DummyTarget
 
 
 def parse_printer_url(url: str) -> PrinterTarget:
@@ -114,6 +124,7 @@ def parse_printer_url(url: str) -> PrinterTarget:
         "usb": _parse_usb,
         "serial": _parse_serial,
         "file": _parse_file,
+        "cups": _parse_cups,
         "dummy": _parse_dummy,
     }
     return parsers[scheme](url, parts)
@@ -253,6 +264,18 @@ def _parse_file(url: str, parts: SplitResult) -> FileTarget:
         raise _invalid(url, f"path {parts.path!r} is not an absolute file path", "file")
     _query(url, parts, "file", set())
     return FileTarget(path=parts.path)
+
+
+def _parse_cups(url: str, parts: SplitResult) -> CupsTarget:
+    if parts.path not in ("", "/"):
+        raise _invalid(url, f"path {parts.path!r} is not allowed after the queue name", "cups")
+    queue = parts.netloc
+    if not queue:
+        raise _invalid(url, "the queue name is missing", "cups")
+    if not _CUPS_QUEUE.match(queue) or not queue.isprintable():
+        raise _invalid(url, f"queue name {queue!r} has a character CUPS does not allow", "cups")
+    _query(url, parts, "cups", set())
+    return CupsTarget(queue=queue)
 
 
 def _parse_dummy(url: str, parts: SplitResult) -> DummyTarget:

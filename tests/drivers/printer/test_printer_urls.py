@@ -104,7 +104,7 @@ def test_config_error_is_value_error() -> None:
         parse_printer_url("nothing")
 
 
-@pytest.mark.parametrize("url", ["lpt://1", "cups://TM-T88", "192.0.2.10:9100"])
+@pytest.mark.parametrize("url", ["lpt://1", "ipp://TM-T88", "192.0.2.10:9100"])
 def test_suggested_forms_leave_out_dummy(url: str) -> None:
     with pytest.raises(PrinterConfigError) as raised:
         parse_printer_url(url)
