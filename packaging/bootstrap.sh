@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Set up everything chiiki-pos needs on a Debian-family machine, then return.
 # Sourced by run.sh. Safe to run again: each step checks before it acts.
 
@@ -9,12 +10,13 @@ PYTHON="${PYTHON:-python3}"
 
 # Shared libraries and fonts: zbar for reading QR images, the Noto CJK font for Japanese on
 # screen and in the printer emulator, libusb for USB printers, and what Qt 6 loads for the
-# offscreen and X11 platforms.
+# offscreen and X11 platforms. Qt Multimedia (the camera scanner) needs libpulse.
 SYSTEM_PACKAGES=(
     libzbar0 fonts-noto-cjk libusb-1.0-0
     libegl1 libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon0
     libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+    libpulse0
 )
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -63,7 +65,7 @@ install_python_packages() {
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         log "installing Python packages"
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+        "$VENV/bin/python" -m pip install -q -e "${ROOT}[dev]"
         printf '%s' "$wanted" > "$stamp"
     fi
 }
