@@ -143,7 +143,7 @@ def issue_certificate(
     public_key_raw = _check_certificate_request(request, settings)
     _check_no_usable_certificate(session, wallet.id, now, settings)
     _release_wallet_reserves(session, wallet.id, locked.account_id, now, settings)
-    _reserve(session, wallet, request, now)
+    _reserve(session, wallet, request, now, settings)
     return _sign_new_certificate(session, wallet, request, public_key_raw, now, settings)
 
 
@@ -210,11 +210,14 @@ def _check_no_usable_certificate(
 
 
 def _reserve(
-    session: Session, wallet: Wallet, request: protocol.OfflineCertificateRequest, now: datetime
+    session: Session, wallet: Wallet, request: protocol.OfflineCertificateRequest, now: datetime,
+    settings: Settings,
 ) -> None:
-    # NOTE: the reserve keeps the kinds and expiries of the wallet's lots. A lot that expires
-    # before it is spent offline leaves the reserve short, and that sale is declined with
-    # insufficient_funds although the terminal approved it.
+    # Only value that stays unexpired until the reserve is released is set aside, so no code
+    # settled before the release finds its reserve shrunk by an expired lot.
+    settle_until = _certificate_valid_until(now, settings) + timedelta(
+        seconds=settings.offline_max_age_s
+    )
     reserve_id = reserve_account_id(wallet.id)
     exists = session.execute(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id == reserve_id)).first()
     if exists is None:
@@ -222,13 +225,18 @@ def _reserve(
     try:
         ledger.pay(session, transfer_id=f"offline-reserve:{wallet.id}:{request.idempotency_key}",
                    source_id=wallet.account_id, destination_id=reserve_id,
-                   amount_yen=request.allowance_yen, now=now)
+                   amount_yen=request.allowance_yen, now=now, unexpired_until=settle_until)
     except InsufficientFunds as exc:
         logger.info("offline reserve for wallet %s rejected: %s", wallet.id, exc.message)
         raise InsufficientFunds(
-            f"the wallet's balance does not cover an offline allowance of"
-            f" {request.allowance_yen} yen; request a smaller allowance or top up the wallet"
+            f"the wallet's balance that stays valid until {iso_utc(settle_until)} does not"
+            f" cover an offline allowance of {request.allowance_yen} yen; request a smaller"
+            " allowance or top up the wallet"
         ) from None
+
+
+def _certificate_valid_until(now: datetime, settings: Settings) -> datetime:
+    return now.replace(microsecond=0) + timedelta(seconds=settings.offline_certificate_validity_s)
 
 
 def _sign_new_certificate(
@@ -236,9 +244,7 @@ def _sign_new_certificate(
     public_key_raw: bytes, now: datetime, settings: Settings,
 ) -> OfflineCertificateRow:
     key_id, private_key = issuer.signing_key(session, now)
-    valid_until = now.replace(microsecond=0) + timedelta(
-        seconds=settings.offline_certificate_validity_s
-    )
+    valid_until = _certificate_valid_until(now, settings)
     row = OfflineCertificateRow(
         wallet_id=wallet.id, idempotency_key=request.idempotency_key, issuer_key_id=key_id,
         wallet_public_key=request.public_key, allowance_yen=request.allowance_yen, spent_yen=0,

@@ -74,9 +74,16 @@ class OfflineAcceptor:
         self._new_capture_id = new_capture_id
 
     def accept(
-        self, text: str, amount_yen: int, tax_lines: Sequence[TaxLine] = ()
+        self,
+        text: str,
+        amount_yen: int,
+        tax_lines: Sequence[TaxLine] = (),
+        clerk: str | None = None,
     ) -> OfflineApproval:
-        """Verify ``text``, check the caps and commit the payment; raise OfflineRejected."""
+        """Verify ``text``, check the caps and commit the payment; raise OfflineRejected.
+
+        ``clerk`` is stored on the capture for the per-clerk lines of the day close.
+        """
         _reject_online_code(text)
         code = self.verify(text)
         self._check_caps(code, amount_yen)
@@ -97,6 +104,7 @@ class OfflineAcceptor:
             tax_lines=tuple(tax_lines),
             offline_code=text.strip().upper(),
             seen_code=seen,
+            clerk=clerk,
         )
         try:
             capture = self.store.record_capture(new)

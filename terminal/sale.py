@@ -24,6 +24,12 @@ approval is recorded as an ``online_payment`` entry that confirms the server's p
 Double charges: each payment attempt has its own idempotency key (uuid4 hex), a CPM code that
 was already sent in this sale is never sent again, and after a network failure the outcome of
 a redeem is unknown, so only ``resend_code()`` (same code, same key) may follow, never a new code.
+With a ``Store``, each online attempt is also recorded as a redemption before its first request
+(see ``terminal.store``), and the approval's capture takes the attempt's key as its id. While
+the sale waits on an attempt it holds the redemption; once the sale ends or is reset, an attempt
+whose outcome is still unknown is left to the sync worker, which repeats the request with the
+same key and records an approval it finds. So a terminal that stopped mid-request, or a clerk
+who gave up waiting, never makes the customer pay twice.
 """
 
 from __future__ import annotations
@@ -39,11 +45,10 @@ from typing import Literal
 from terminal import messages
 from terminal.api_client import ApiClient, ApiError, Declined, mask_code
 from terminal.offline import OfflineAcceptor, OfflineRejected
-from terminal.offline_code import looks_like_offline_code
-from terminal.paycode import PaymentCodeError, validate_payment_code
 from terminal.protocol import ErrorCode, Intent, Payment, TaxLine
 from terminal.receipt import format_yen
-from terminal.store import Capture, NewCapture, Store, StoreError
+from terminal.scan_check import ScanCheckFailed, ScanKind, classify_scan
+from terminal.store import Capture, NewRedemption, RedemptionMethod, Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +90,12 @@ class Key(StrEnum):
 
 
 DEPARTMENT_RATES: dict[Key, Literal[10, 8]] = {Key.RATE_10: 10, Key.RATE_8: 8}
+
+
+# Rejections of the terminal itself, not of the payment. The rejected request was not
+# processed, but an earlier request with the same key may have been, so after one of these
+# the outcome of a resent redemption stays unknown.
+TERMINAL_REFUSALS = frozenset({ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN})
 
 
 class InvalidTransition(Exception):
@@ -129,10 +140,17 @@ class Sale:
         self._offline = offline
         self._is_offline = is_offline
         self._now = now
+        self._held_keys: set[str] = set()
+        # The clerk chosen on the sale screen, stored on each capture; kept across sales.
+        self.clerk: str | None = None
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything and return to idle."""
+        """Forget everything and return to idle.
+
+        An online attempt whose outcome is still unknown is handed to the sync worker.
+        """
+        self._release_redemptions()
         self.state = SaleState.IDLE
         self.typed_digits = ""
         self.tax_lines: list[TaxLine] = []
@@ -232,15 +250,20 @@ class Sale:
 
         self.method = "mpm"
         self.idempotency_key = self._unsent_intent_key or self._new_key()
+        if not self._open_redemption("mpm"):
+            return self._set_notice(messages.STORE_WRITE_FAILED)
         try:
             intent = api.create_intent(self.total_yen, self.tax_lines, self.idempotency_key)
         except Declined as exc:
+            self._close_redemption(str(exc.code))
             return self._decline(exc)
         except ApiError as exc:
+            # The intent may exist on the server; the same key finds it again.
             self._unsent_intent_key = self.idempotency_key
             return self._set_notice(messages.message_key(exc))
 
         self._unsent_intent_key = None
+        self._save_intent_id(intent.intent_id)
         self._deadline = _local_deadline(intent, now or datetime.now(UTC))
         self.state = SaleState.MPM_WAITING
         self._set_notice(None)
@@ -279,8 +302,10 @@ class Sale:
                 return self._set_notice(messages.PROTOCOL_ERROR)
             self._approve(intent.payment)
         elif intent.status == "expired":
+            self._close_redemption("expired")
             self.state = SaleState.EXPIRED
         elif intent.status == "cancelled":
+            self._close_redemption("cancelled")
             self.state = SaleState.CANCELLED
         return self._set_notice(None)
 
@@ -307,13 +332,22 @@ class Sale:
             return self._set_notice(messages.CODE_ALREADY_SENT)
         if self.outcome_unknown:
             return self._set_notice(messages.OUTCOME_UNKNOWN)
-        if self._offline is not None and (looks_like_offline_code(code) or self._is_offline()):
-            return self._accept_offline(self._offline, code)
         try:
-            validate_payment_code(code)
-        except PaymentCodeError as exc:
+            kind = classify_scan(code)
+        except ScanCheckFailed as exc:
+            # A damaged scan never reaches the server or offline acceptance.
             logger.info("rejected scanned code %s: %s", mask_code(code), exc)
-            return self._set_notice(messages.CODE_MALFORMED)
+            return self._set_notice(exc.message_key)
+
+        if kind not in (ScanKind.PAYMENT, ScanKind.OFFLINE):
+            logger.info("scanned code %s is a %s code, not a payment code", mask_code(code), kind)
+            return self._set_notice(ErrorCode.CODE_INVALID)
+        if self._offline is not None and (kind is ScanKind.OFFLINE or self._is_offline()):
+            return self._accept_offline(self._offline, code)
+        if kind is ScanKind.OFFLINE:
+            return self._set_notice(messages.OFFLINE_NO_ISSUER_KEYS)
+        if not self._open_redemption("cpm", code):
+            return self._set_notice(messages.STORE_WRITE_FAILED)
 
         self.codes_sent.add(code)
         self._pending_code = code
@@ -329,15 +363,13 @@ class Sale:
     def _redeem(self, api: ApiClient, code: str) -> str | None:
         if self.idempotency_key is None:
             raise InvalidTransition("cpm_waiting without an idempotency key")
-        # NOTE: the code and key live only in memory until the approval is recorded. A
-        # terminal killed after the server booked the redemption but before _record_online
-        # loses both, and ringing the sale up again charges the customer twice
-        # (tests/faults/test_schedules.py, the expected failure). They should be stored
-        # before the first send and resent after a restart.
         try:
             payment = api.redeem_cpm(code, self.total_yen, self.tax_lines, self.idempotency_key)
         except Declined as exc:
+            if self.outcome_unknown and exc.code in TERMINAL_REFUSALS:
+                return self._set_notice(messages.message_key(exc))
             self.outcome_unknown = False
+            self._close_redemption(str(exc.code))
             return self._decline(exc)
         except ApiError as exc:
             # The request may have reached the server: the result is unknown until resent.
@@ -349,7 +381,7 @@ class Sale:
 
     def _accept_offline(self, acceptor: OfflineAcceptor, code: str) -> str | None:
         try:
-            approval = acceptor.accept(code, self.total_yen, self.tax_lines)
+            approval = acceptor.accept(code, self.total_yen, self.tax_lines, clerk=self.clerk)
         except OfflineRejected as exc:
             return self._set_notice(exc.message_key)
         except StoreError:
@@ -384,8 +416,11 @@ class Sale:
         if self.state is not SaleState.MPM_WAITING:
             self._require(SaleState.IDLE, SaleState.AMOUNT_ENTRY, SaleState.CPM_WAITING)
             self.state = SaleState.CANCELLED
-            # A redeem with an unknown outcome may still have charged the customer.
-            return self._set_notice(messages.OUTCOME_UNKNOWN if self.outcome_unknown else None)
+            if not self.outcome_unknown:
+                return self._set_notice(None)
+            # The redeem may still have charged the customer: the sync worker finds out.
+            self._release_redemptions()
+            return self._set_notice(messages.OUTCOME_CHECKED_LATER)
 
         if api is None:
             raise InvalidTransition("cancelling an MPM sale needs the ApiClient")
@@ -425,23 +460,71 @@ class Sale:
         logger.info("sale approved: payment %s, %d yen", payment.payment_id, payment.amount_yen)
 
     def _record_online(self, payment: Payment) -> None:
-        if self.store is None:
+        if self.store is None or self.idempotency_key is None:
             return
-        new = NewCapture(
-            capture_id=self._new_key(),
-            kind="online_payment",
-            amount_yen=payment.amount_yen,
-            method="cpm" if payment.method == "cpm" else "mpm",
-            captured_at=self._now(),
-            tax_lines=tuple(payment.tax_lines or self.tax_lines),
-            payment_id=payment.payment_id,
+        key = self.idempotency_key
+        try:
+            self.capture = self.store.complete_redemption(key, payment, self._now(), recovered=False)
+        except StoreError:
+            # The server has booked this payment already, so the sale stays approved. The
+            # redemption stays open, and the sync worker records the approval after the sale.
+            logger.exception("approved payment %s could not be stored", payment.payment_id)
+            return
+        self._release(key)
+
+    # --- redemptions (see terminal.store) ----------------------------------------------
+
+    def _open_redemption(self, method: RedemptionMethod, code: str | None = None) -> bool:
+        """Record the attempt under ``idempotency_key`` before its first request.
+
+        Returns False when the store cannot record it; the request must then not be sent.
+        """
+        key = self.idempotency_key
+        if self.store is None or key is None:
+            return True
+        new = NewRedemption(
+            key, method, self.total_yen, tuple(self.tax_lines), self._now(), code, self.clerk
         )
         try:
-            self.capture = self.store.record_capture(new)
+            self.store.open_redemption(new)
         except StoreError:
-            # NOTE: the server has booked this payment already, so the sale stays approved;
-            # only the local record and its confirmation entry are missing.
-            logger.exception("approved payment %s could not be stored", payment.payment_id)
+            logger.exception("redemption %s could not be stored, so it is not sent", key)
+            return False
+        # An earlier attempt of this sale that was never resolved is left to the sync worker.
+        self._release_redemptions()
+        self.store.hold_redemption(key)
+        self._held_keys.add(key)
+        return True
+
+    def _save_intent_id(self, intent_id: str) -> None:
+        if self.store is None or self.idempotency_key is None:
+            return
+        try:
+            self.store.set_redemption_intent(self.idempotency_key, intent_id)
+        except StoreError:
+            # The sync worker finds the intent again by creating it with the same key.
+            logger.exception("intent %s of redemption %s not saved", intent_id, self.idempotency_key)
+
+    def _close_redemption(self, outcome: str) -> None:
+        key = self.idempotency_key
+        if self.store is None or key is None:
+            return
+        try:
+            self.store.close_redemption(key, outcome)
+        except StoreError:
+            # Left open: the sync worker repeats the request later and closes it then.
+            logger.exception("redemption %s could not be closed as %s", key, outcome)
+            return
+        self._release(key)
+
+    def _release(self, key: str) -> None:
+        if self.store is not None:
+            self.store.release_redemption(key)
+        self._held_keys.discard(key)
+
+    def _release_redemptions(self) -> None:
+        for key in list(self._held_keys):
+            self._release(key)
 
     def _decline(self, exc: Declined) -> str:
         self.decline_code = exc.code

@@ -11,18 +11,32 @@ Outbox states: ``pending`` until the server acknowledges the entry (``applied`` 
 ``duplicate``), then ``acked``; ``declined`` when the server rejected it, with the reason kept
 on the capture for the merchant. Rows are never deleted.
 
+An online payment is also a *redemption* from the moment before its first request until its
+outcome is known: a CPM code sent for redemption, or an MPM intent created. The redemption
+contains the idempotency key and what is needed to send the same request again, so a terminal
+that stops before it learns the outcome (a crash, a power cut) finds out after a restart
+instead of charging the customer a second time. An approved redemption's capture has the
+idempotency key as its capture id, so recording the same approval twice stores it once.
+Redemption states: ``open`` until the outcome is known, then ``approved`` or ``closed``. An
+approval found after the sale had ended is ``recovered`` and stays on the clerk's screen until
+``acknowledge_recovery`` is called.
+
 SQLite runs in WAL mode with ``synchronous=FULL``, so a committed transaction survives a power
 cut. Every transaction starts with ``BEGIN IMMEDIATE``: the sale worker and the sync worker
 write from different threads, and taking the write lock up front avoids a deadlock when a
 reader later tries to write.
 
-Errors: ``StoreError`` when the database cannot be opened, read or written.
+Each Z report (day close) is a row of ``day_closes``, numbered from 1, one per business day.
+
+Errors: ``StoreError`` when the database cannot be opened, read or written;
+``DayAlreadyClosed`` when a second Z report is recorded for the same business day.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +75,8 @@ DATABASE_FILE_NAME = "terminal.db"
 BUSY_TIMEOUT_S = 30.0
 
 CaptureMethod = Literal["mpm", "cpm", "offline", "refund"]
+RedemptionMethod = Literal["mpm", "cpm"]
+RedemptionState = Literal["open", "approved", "closed"]
 CaptureState = Literal["waiting", "confirmed", "declined"]
 OutboxState = Literal["pending", "acked", "declined"]
 
@@ -83,6 +99,8 @@ captures = Table(
     Column("business_day", String(10)),
     Column("declined_reason", String(40)),
     Column("declined_message", Text),
+    # The clerk chosen on the sale screen when the capture was made; None when none is set.
+    Column("clerk", String(40)),
 )
 
 outbox = Table(
@@ -116,6 +134,49 @@ issuer_keys = Table(
     Column("valid_until", String(40), nullable=False),
 )
 
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("method", String(10), nullable=False),
+    # The CPM code sent, kept only while the outcome is open: it is resent with the same key.
+    Column("code", Text),
+    Column("intent_id", String(64)),
+    Column("amount_yen", Integer, nullable=False),
+    Column("tax_lines", Text, nullable=False),
+    Column("opened_at", String(40), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("outcome", String(40)),
+    Column("recovered", Integer, nullable=False, default=0),
+    Column("acknowledged", Integer, nullable=False, default=1),
+    # Copied to the capture when the payment is approved, also after a restart.
+    Column("clerk", String(40)),
+)
+
+# One row per Z report (精算): the business day it closed and its totals, never changed later.
+day_closes = Table(
+    "day_closes",
+    metadata,
+    Column("z_number", Integer, primary_key=True, autoincrement=False),
+    Column("business_day", String(10), nullable=False, unique=True),
+    Column("closed_at", String(40), nullable=False),
+    Column("totals", Text, nullable=False),
+)
+
+# A cash-out request whose outcome the terminal has not learned yet, kept across restarts so
+# that it is sent again with the same idempotency key instead of being asked for twice.
+pending_cash_outs = Table(
+    "pending_cash_outs",
+    metadata,
+    Column("idempotency_key", String(64), primary_key=True),
+    Column("amount_yen", Integer, nullable=False),
+    Column("requested_at", String(40), nullable=False),
+)
+
+# Columns added after the first release: (table, column, SQL type). A database created
+# before them gets each one by ALTER TABLE when it is opened.
+_ADDED_COLUMNS = (("captures", "clerk", "VARCHAR(40)"), ("redemptions", "clerk", "VARCHAR(40)"))
+
 clock = Table(
     "clock",
     metadata,
@@ -127,6 +188,15 @@ clock = Table(
 
 class StoreError(Exception):
     """The terminal database cannot be opened, read or written."""
+
+
+class DayAlreadyClosed(Exception):
+    """A Z report for this business day exists already; a day is closed once."""
+
+    def __init__(self, business_day: str, z_number: int) -> None:
+        super().__init__(f"business day {business_day} was closed already by Z report {z_number}")
+        self.business_day = business_day
+        self.z_number = z_number
 
 
 @dataclass(frozen=True)
@@ -150,6 +220,7 @@ class NewCapture:
     payment_id: str | None = None
     offline_code: str | None = None
     seen_code: SeenOfflineCode | None = None
+    clerk: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +239,35 @@ class Capture:
     business_day: str | None
     declined_reason: str | None
     declined_message: str | None
+    clerk: str | None = None
+
+
+@dataclass(frozen=True)
+class NewRedemption:
+    """An online payment about to be requested for the first time."""
+
+    key: str
+    method: RedemptionMethod
+    amount_yen: int
+    tax_lines: Sequence[TaxLine]
+    opened_at: datetime
+    code: str | None = None
+    clerk: str | None = None
+
+
+@dataclass(frozen=True)
+class Redemption:
+    key: str
+    method: RedemptionMethod
+    code: str | None
+    intent_id: str | None
+    amount_yen: int
+    tax_lines: list[TaxLine]
+    opened_at: datetime
+    state: RedemptionState
+    outcome: str | None
+    recovered: bool
+    acknowledged: bool
 
 
 @dataclass(frozen=True)
@@ -176,6 +276,16 @@ class OutboxEntry:
 
     entry: protocol.SyncEntry
     attempts: int
+
+
+@dataclass(frozen=True)
+class DayCloseRecord:
+    """A stored Z report: its number, the business day it closed, and its totals as JSON."""
+
+    z_number: int
+    business_day: str
+    closed_at: datetime
+    totals_json: str
 
 
 @dataclass(frozen=True)
@@ -203,8 +313,12 @@ class Store:
         self.path = path
         self._engine = _sqlite_engine(path)
         self._capture_listeners: list[Callable[[], None]] = []
+        # Keys of open redemptions that a live sale in this process is still resolving itself.
+        self._held_keys: set[str] = set()
+        self._held_lock = threading.Lock()
         try:
             metadata.create_all(self._engine)
+            _add_missing_columns(self._engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open terminal database {path}: {exc}") from exc
 
@@ -232,35 +346,21 @@ class Store:
         recorded in the same transaction, so a code is marked used exactly when its payment is.
         """
         with self._transaction(f"recording capture {new.capture_id}") as connection:
-            last_seq = connection.execute(select(func.max(captures.c.seq))).scalar_one()
-            seq = (last_seq or 0) + 1
-            connection.execute(captures.insert().values(_capture_row(new, seq)))
-            if new.seen_code is not None:
-                connection.execute(
-                    seen_offline_codes.insert().values(
-                        wallet_id=new.seen_code.wallet_id,
-                        serial=new.seen_code.serial,
-                        counter=new.seen_code.counter,
-                        fingerprint=new.seen_code.fingerprint,
-                        capture_id=new.capture_id,
-                    )
-                )
-            connection.execute(
-                outbox.insert().values(
-                    entry_id=new.capture_id, seq=seq, state="pending", attempts=0
-                )
-            )
+            seq = _insert_capture(connection, new)
         logger.info(
             "recorded capture %s seq %d: %s %d yen", new.capture_id, seq, new.kind, new.amount_yen
         )
-        capture = self.capture(new.capture_id)
+        return self._committed(new.capture_id)
+
+    def _committed(self, capture_id: str) -> Capture:
+        capture = self.capture(capture_id)
         assert capture is not None, "a committed capture is readable"
         for listener in self._capture_listeners:
             # The capture is committed, so a failing listener must not make it look unrecorded.
             try:
                 listener()
             except Exception:
-                logger.exception("capture listener failed after capture %s", new.capture_id)
+                logger.exception("capture listener failed after capture %s", capture_id)
         return capture
 
     def capture(self, capture_id: str) -> Capture | None:
@@ -352,6 +452,167 @@ class Store:
         with self._transaction("counting declined entries") as connection:
             return int(connection.execute(query).scalar_one())
 
+    # --- redemptions --------------------------------------------------------------------
+
+    def open_redemption(self, new: NewRedemption) -> None:
+        """Record an online payment request before it is first sent; the same key again is kept."""
+        row = {
+            "key": new.key,
+            "method": new.method,
+            "code": new.code,
+            "amount_yen": new.amount_yen,
+            "tax_lines": _tax_lines_json(new.tax_lines),
+            "opened_at": new.opened_at.isoformat(timespec="seconds"),
+            "state": "open",
+            "recovered": 0,
+            "acknowledged": 1,
+            "clerk": new.clerk,
+        }
+        with self._transaction(f"opening redemption {new.key}") as connection:
+            exists = connection.execute(
+                select(redemptions.c.key).where(redemptions.c.key == new.key)
+            ).first()
+            if exists is None:
+                connection.execute(redemptions.insert().values(row))
+
+    def set_redemption_intent(self, key: str, intent_id: str) -> None:
+        with self._transaction(f"saving the intent of redemption {key}") as connection:
+            connection.execute(
+                update(redemptions).where(redemptions.c.key == key).values(intent_id=intent_id)
+            )
+
+    def close_redemption(self, key: str, outcome: str) -> None:
+        """Close an open redemption that charged nothing (declined, cancelled, expired)."""
+        with self._transaction(f"closing redemption {key}") as connection:
+            closed = connection.execute(
+                update(redemptions)
+                .where(redemptions.c.key == key, redemptions.c.state == "open")
+                .values(state="closed", outcome=outcome[:40], code=None)
+            ).rowcount
+        if closed:
+            logger.info("redemption %s closed: %s", key, outcome)
+
+    def complete_redemption(
+        self, key: str, payment: protocol.Payment, captured_at: datetime, *, recovered: bool
+    ) -> Capture:
+        """Record the approved payment of a redemption as a capture with id ``key``, once.
+
+        The capture, its outbox entry and the redemption's new state are committed together.
+        When the capture exists already (the sale and the sync worker both learned of the
+        approval), it is returned unchanged; a sale that sees the approval itself clears the
+        ``recovered`` mark, since the clerk saw the result.
+        """
+        with self._transaction(f"completing redemption {key}") as connection:
+            row = connection.execute(select(redemptions).where(redemptions.c.key == key)).first()
+            if row is None:
+                raise StoreError(f"redemption {key} does not exist in {self.path}")
+            if row.state == "approved":
+                if not recovered:
+                    _mark_seen(connection, key)
+                existing = connection.execute(
+                    select(captures).where(captures.c.capture_id == key)
+                ).first()
+                if existing is None:
+                    raise StoreError(f"approved redemption {key} has no capture in {self.path}")
+                return _capture_from_row(existing._mapping)
+            new = NewCapture(
+                capture_id=key,
+                kind="online_payment",
+                amount_yen=payment.amount_yen,
+                method=cast(RedemptionMethod, row.method),
+                captured_at=captured_at,
+                tax_lines=tuple(payment.tax_lines or _tax_lines_from_json(row.tax_lines)),
+                payment_id=payment.payment_id,
+                clerk=row.clerk,
+            )
+            seq = _insert_capture(connection, new)
+            connection.execute(
+                update(redemptions)
+                .where(redemptions.c.key == key)
+                .values(
+                    state="approved", outcome="approved", code=None,
+                    recovered=int(recovered), acknowledged=int(not recovered),
+                )
+            )
+        logger.info(
+            "recorded %s payment %s as capture seq %d (%d yen)%s",
+            row.method, payment.payment_id, seq, payment.amount_yen,
+            ", found after the sale ended" if recovered else "",
+        )
+        return self._committed(key)
+
+    def redemption(self, key: str) -> Redemption | None:
+        with self._transaction("reading a redemption") as connection:
+            row = connection.execute(select(redemptions).where(redemptions.c.key == key)).first()
+        return None if row is None else _redemption_from_row(row._mapping)
+
+    def open_redemptions(self, *, include_held: bool = True) -> list[Redemption]:
+        """Return the redemptions whose outcome is not known yet, oldest first.
+
+        With ``include_held=False``, those a live sale holds (see ``hold_redemption``) are left
+        out: the sync worker resolves only redemptions no sale is waiting on.
+        """
+        found = self._redemptions(redemptions.c.state == "open")
+        if include_held:
+            return found
+        with self._held_lock:
+            return [redemption for redemption in found if redemption.key not in self._held_keys]
+
+    def hold_redemption(self, key: str) -> None:
+        """Mark a redemption as being resolved by a live sale, until ``release_redemption``."""
+        with self._held_lock:
+            self._held_keys.add(key)
+
+    def release_redemption(self, key: str) -> None:
+        with self._held_lock:
+            self._held_keys.discard(key)
+
+    def unacknowledged_recoveries(self) -> list[Redemption]:
+        """Return approvals found after their sale had ended that the clerk has not confirmed."""
+        return self._redemptions(
+            (redemptions.c.state == "approved") & (redemptions.c.acknowledged == 0)
+        )
+
+    def acknowledge_recovery(self, key: str) -> None:
+        with self._transaction(f"acknowledging redemption {key}") as connection:
+            _mark_seen(connection, key)
+
+    def _redemptions(self, condition: Any) -> list[Redemption]:
+        query = select(redemptions).where(condition).order_by(redemptions.c.opened_at)
+        with self._transaction("listing redemptions") as connection:
+            rows = connection.execute(query).all()
+        return [_redemption_from_row(row._mapping) for row in rows]
+
+    # --- cash-out requests -------------------------------------------------------------
+
+    def open_cash_out(self, idempotency_key: str, amount_yen: int, requested_at: datetime) -> None:
+        """Record a cash-out request before it is sent; the same key again is kept."""
+        with self._transaction(f"recording cash-out request {idempotency_key}") as connection:
+            exists = connection.execute(
+                select(pending_cash_outs.c.idempotency_key).where(
+                    pending_cash_outs.c.idempotency_key == idempotency_key
+                )
+            ).first()
+            if exists is None:
+                connection.execute(pending_cash_outs.insert().values(
+                    idempotency_key=idempotency_key, amount_yen=amount_yen,
+                    requested_at=requested_at.isoformat(timespec="seconds"),
+                ))
+
+    def close_cash_out(self, idempotency_key: str) -> None:
+        """Forget a cash-out request once the server has answered it."""
+        with self._transaction(f"closing cash-out request {idempotency_key}") as connection:
+            connection.execute(pending_cash_outs.delete().where(
+                pending_cash_outs.c.idempotency_key == idempotency_key
+            ))
+
+    def pending_cash_out(self) -> tuple[str, int] | None:
+        """Return (idempotency key, amount) of the oldest unanswered cash-out request, if any."""
+        query = select(pending_cash_outs).order_by(pending_cash_outs.c.requested_at).limit(1)
+        with self._transaction("reading pending cash-out requests") as connection:
+            row = connection.execute(query).first()
+        return None if row is None else (row.idempotency_key, row.amount_yen)
+
     # --- offline codes -----------------------------------------------------------------
 
     def offline_code_seen(self, code: SeenOfflineCode) -> bool:
@@ -384,6 +645,44 @@ class Store:
         )
         with self._transaction("summing offline payments") as connection:
             return int(connection.execute(query).scalar_one() or 0)
+
+    # --- day closes (Z reports) ---------------------------------------------------------
+
+    def record_day_close(
+        self, business_day: str, closed_at: datetime, totals_json: str
+    ) -> DayCloseRecord:
+        """Store the Z report closing ``business_day`` with the next Z number, once per day.
+
+        The check and the insert run in one ``BEGIN IMMEDIATE`` transaction, so of two closes
+        of the same day that race, one stores its report and the other raises DayAlreadyClosed.
+        """
+        with self._transaction(f"closing business day {business_day}") as connection:
+            existing = connection.execute(
+                select(day_closes.c.z_number).where(day_closes.c.business_day == business_day)
+            ).scalar_one_or_none()
+            if existing is not None:
+                raise DayAlreadyClosed(business_day, int(existing))
+            last = connection.execute(select(func.max(day_closes.c.z_number))).scalar_one()
+            z_number = (last or 0) + 1
+            connection.execute(day_closes.insert().values(
+                z_number=z_number, business_day=business_day,
+                closed_at=closed_at.isoformat(timespec="seconds"), totals=totals_json,
+            ))
+        logger.info("closed business day %s with Z report %d", business_day, z_number)
+        return DayCloseRecord(z_number, business_day, closed_at, totals_json)
+
+    def day_closes(self) -> list[DayCloseRecord]:
+        """Return every stored Z report, newest first."""
+        query = select(day_closes).order_by(day_closes.c.z_number.desc())
+        with self._transaction("listing Z reports") as connection:
+            rows = connection.execute(query).all()
+        return [_day_close_from_row(row._mapping) for row in rows]
+
+    def day_close(self, business_day: str) -> DayCloseRecord | None:
+        query = select(day_closes).where(day_closes.c.business_day == business_day)
+        with self._transaction("reading a Z report") as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _day_close_from_row(row._mapping)
 
     # --- issuer keys and clock ---------------------------------------------------------
 
@@ -436,18 +735,91 @@ def _sqlite_engine(path: Path) -> Engine:
     return engine
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Add the columns of ``_ADDED_COLUMNS`` that a database made by an older release lacks."""
+    with engine.begin() as connection:
+        for table_name, column, sql_type in _ADDED_COLUMNS:
+            present = {
+                row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table_name})")
+            }
+            if column not in present:
+                connection.exec_driver_sql(
+                    f"ALTER TABLE {table_name} ADD COLUMN {column} {sql_type}"
+                )
+                logger.info("added column %s.%s to the terminal database", table_name, column)
+
+
+def _day_close_from_row(row: Any) -> DayCloseRecord:
+    return DayCloseRecord(
+        z_number=row["z_number"],
+        business_day=row["business_day"],
+        closed_at=parse_utc(row["closed_at"]),
+        totals_json=row["totals"],
+    )
+
+
+def _insert_capture(connection: Connection, new: NewCapture) -> int:
+    """Insert a capture, its offline code if any and its outbox entry; return its seq."""
+    last_seq = connection.execute(select(func.max(captures.c.seq))).scalar_one()
+    seq = (last_seq or 0) + 1
+    connection.execute(captures.insert().values(_capture_row(new, seq)))
+    if new.seen_code is not None:
+        connection.execute(
+            seen_offline_codes.insert().values(
+                wallet_id=new.seen_code.wallet_id,
+                serial=new.seen_code.serial,
+                counter=new.seen_code.counter,
+                fingerprint=new.seen_code.fingerprint,
+                capture_id=new.capture_id,
+            )
+        )
+    connection.execute(
+        outbox.insert().values(entry_id=new.capture_id, seq=seq, state="pending", attempts=0)
+    )
+    return seq
+
+
+def _mark_seen(connection: Connection, key: str) -> None:
+    connection.execute(update(redemptions).where(redemptions.c.key == key).values(acknowledged=1))
+
+
+def _tax_lines_json(tax_lines: Sequence[TaxLine]) -> str:
+    return json.dumps([line.model_dump(mode="json") for line in tax_lines])
+
+
+def _tax_lines_from_json(text: str) -> list[TaxLine]:
+    return [TaxLine.model_validate(line) for line in json.loads(text)]
+
+
+def _redemption_from_row(row: Any) -> Redemption:
+    return Redemption(
+        key=row["key"],
+        method=row["method"],
+        code=row["code"],
+        intent_id=row["intent_id"],
+        amount_yen=row["amount_yen"],
+        tax_lines=_tax_lines_from_json(row["tax_lines"]),
+        opened_at=parse_utc(row["opened_at"]),
+        state=row["state"],
+        outcome=row["outcome"],
+        recovered=bool(row["recovered"]),
+        acknowledged=bool(row["acknowledged"]),
+    )
+
+
 def _capture_row(new: NewCapture, seq: int) -> dict[str, object]:
     return {
         "capture_id": new.capture_id,
         "seq": seq,
         "kind": new.kind,
         "amount_yen": new.amount_yen,
-        "tax_lines": json.dumps([line.model_dump(mode="json") for line in new.tax_lines]),
+        "tax_lines": _tax_lines_json(new.tax_lines),
         "method": new.method,
         "state": "waiting",
         "payment_id": new.payment_id,
         "offline_code": new.offline_code,
         "captured_at": new.captured_at.isoformat(timespec="seconds"),
+        "clerk": new.clerk,
     }
 
 
@@ -457,7 +829,7 @@ def _capture_from_row(row: Any) -> Capture:
         seq=row["seq"],
         kind=row["kind"],
         amount_yen=row["amount_yen"],
-        tax_lines=[TaxLine.model_validate(line) for line in json.loads(row["tax_lines"])],
+        tax_lines=_tax_lines_from_json(row["tax_lines"]),
         method=row["method"],
         state=row["state"],
         captured_at=parse_utc(row["captured_at"]),
@@ -467,6 +839,7 @@ def _capture_from_row(row: Any) -> Capture:
         business_day=row["business_day"],
         declined_reason=row["declined_reason"],
         declined_message=row["declined_message"],
+        clerk=row["clerk"],
     )
 
 

@@ -19,6 +19,10 @@ Rules the engine keeps:
   together do not all retry at the same moment when it returns.
 - Every response's ``server_time`` updates the ``ServerClock`` offset, which the request signer
   uses, so a terminal with a wrong clock keeps authenticating.
+- Open redemptions that no live sale holds (an online payment whose outcome the terminal never
+  learned, see ``terminal.store``) are resolved before the outbox is drained: a CPM redeem is
+  sent again with the same code and key, and an MPM intent is cancelled, or read back when it
+  was paid. An approval found this way is recorded as a capture and shown to the clerk.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 import logging
 import random as random_module
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -36,12 +40,16 @@ from terminal.clock import ServerClock
 from terminal.protocol import (
     MAX_SYNC_BATCH,
     ErrorCode,
+    Intent,
     IssuerKeyList,
+    Payment,
     SyncBatch,
     SyncResponse,
+    TaxLine,
 )
 from terminal.keys import utc_timestamp
-from terminal.store import OutboxEntry, Store
+from terminal.sale import TERMINAL_REFUSALS
+from terminal.store import OutboxEntry, Redemption, Store
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +73,18 @@ class SyncApi(Protocol):
     def issuer_keys(self) -> IssuerKeyList: ...
 
     def sync(self, batch: SyncBatch) -> SyncResponse: ...
+
+    def redeem_cpm(
+        self, code: str, amount_yen: int, tax_lines: Sequence[TaxLine], idempotency_key: str
+    ) -> Payment: ...
+
+    def create_intent(
+        self, amount_yen: int, tax_lines: Sequence[TaxLine], idempotency_key: str
+    ) -> Intent: ...
+
+    def wait_intent(self, intent_id: str, wait_s: float) -> Intent: ...
+
+    def cancel_intent(self, intent_id: str) -> Intent: ...
 
 
 @dataclass(frozen=True)
@@ -92,6 +112,8 @@ class OutboxStatus:
     clock_warning: bool = False
     last_error: str | None = None
     retry_at: datetime | None = None  # device time of the next attempt after a failure
+    unresolved_count: int = 0  # online payments of ended sales whose outcome is being checked
+    recovered: tuple[Redemption, ...] = ()  # approvals found after their sale, not yet confirmed
 
 
 @dataclass(frozen=True)
@@ -150,6 +172,8 @@ class SyncEngine:
             clock_warning=self.clock.warning,
             last_error=self.last_error,
             retry_at=self.retry_at,
+            unresolved_count=len(self.store.open_redemptions(include_held=False)),
+            recovered=tuple(self.store.unacknowledged_recoveries()),
         )
 
     # --- probing -------------------------------------------------------------------------
@@ -180,6 +204,73 @@ class SyncEngine:
             return
         self.store.replace_issuer_keys(key_list.keys)
         self._keys_fetched_at = now
+
+    # --- redemptions ---------------------------------------------------------------------
+
+    def has_unresolved(self) -> bool:
+        return bool(self.store.open_redemptions(include_held=False))
+
+    def resolve_redemptions(self) -> bool:
+        """Find the outcome of every open redemption no sale holds; False when a request failed."""
+        for redemption in self.store.open_redemptions(include_held=False):
+            if not self._resolve(redemption):
+                return False
+        return True
+
+    def _resolve(self, redemption: Redemption) -> bool:
+        try:
+            if redemption.method == "cpm":
+                self._resolve_cpm(redemption)
+            else:
+                self._resolve_mpm(redemption)
+        except Declined as exc:
+            if exc.code in TERMINAL_REFUSALS:
+                self._failed(f"checking redemption {redemption.key} was refused: {exc.code}")
+                return False
+            self.store.close_redemption(redemption.key, str(exc.code))
+        except ApiError as exc:
+            self._failed(f"checking redemption {redemption.key} failed: {exc}")
+            return False
+        self._succeeded()
+        return True
+
+    def _resolve_cpm(self, redemption: Redemption) -> None:
+        if redemption.code is None:
+            # Only a closed redemption loses its code, so this row was edited by hand.
+            logger.error("open CPM redemption %s has no code; it cannot be checked", redemption.key)
+            return
+        payment = self._api.redeem_cpm(
+            redemption.code, redemption.amount_yen, redemption.tax_lines, redemption.key
+        )
+        self._record_recovered(redemption, payment)
+
+    def _resolve_mpm(self, redemption: Redemption) -> None:
+        intent_id = redemption.intent_id
+        if intent_id is None:
+            # The first request's response was lost; the same key returns the same intent.
+            created = self._api.create_intent(
+                redemption.amount_yen, redemption.tax_lines, redemption.key
+            )
+            intent_id = created.intent_id
+        try:
+            intent = self._api.cancel_intent(intent_id)
+        except Declined as exc:
+            if exc.code is not ErrorCode.INTENT_ALREADY_PAID:
+                raise
+            intent = self._api.wait_intent(intent_id, 0)
+        if intent.status == "approved" and intent.payment is not None:
+            self._record_recovered(redemption, intent.payment)
+        elif intent.status in ("cancelled", "expired"):
+            self.store.close_redemption(redemption.key, intent.status)
+
+    def _record_recovered(self, redemption: Redemption, payment: Payment) -> None:
+        logger.warning(
+            "payment %s of %d yen was approved after its sale ended (redemption %s)",
+            payment.payment_id, payment.amount_yen, redemption.key,
+        )
+        self.store.complete_redemption(
+            redemption.key, payment, self.clock.now(), recovered=True
+        )
 
     # --- sending -------------------------------------------------------------------------
 
@@ -343,7 +434,7 @@ class SyncWorker:
         self._wake.set()
 
     def run_once(self) -> OutboxStatus:
-        """Run one step on the calling thread: drain if anything is pending, else probe.
+        """Run one step on the calling thread: resolve and drain if anything waits, else probe.
 
         Until the server has responded since the last failure, the step probes first, so the
         clock offset is measured before a signed batch goes out.
@@ -352,9 +443,9 @@ class SyncWorker:
         if not engine.due():
             return self._publish(engine.status())
 
-        if engine.store.waiting().count == 0:
+        if engine.store.waiting().count == 0 and not engine.has_unresolved():
             engine.probe()
-        elif engine.online is True or engine.probe():
+        elif (engine.online is True or engine.probe()) and engine.resolve_redemptions():
             engine.drain(on_progress=self._report_progress)
         return self._publish(engine.status())
 

@@ -5,6 +5,11 @@ offline, payments are kept on the terminal, and the strip says so, with the numb
 payments waiting. While a backlog is being sent, a progress bar counts the entries. Entries the
 server declined are counted on a red button that opens their list. A clock warning appears
 when the device clock is far from the server's.
+
+An online payment whose result the terminal did not learn during its sale (a restart, or a
+clerk who stopped waiting) is checked in the background. While that runs, a line tells the clerk
+not to ring the sale up again; an approval found that way is shown, one at a time, until the
+clerk confirms it with 「確認しました」.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from terminal import messages
+from terminal.japan_time import format_japan_time
+from terminal.store import Redemption
 from terminal.sync import OutboxStatus
 from ui.errors import clerk_message
 from ui.widgets import big_button, format_yen, styled_label
@@ -46,6 +53,7 @@ class ConnectionBanner(QWidget):
     """Shows an ``OutboxStatus``: online state, waiting payments, progress, declines, clock."""
 
     declined_requested = Signal()
+    recovery_confirmed = Signal(str)  # the redemption key of the approval the clerk confirmed
 
     def __init__(self, lang: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +76,18 @@ class ConnectionBanner(QWidget):
         self.state.row.addWidget(self.declined_button)
         self.clock = _Line("clock_warning", self)
         self.clock.hide()
+        self.checking = _Line("checking_payment", self)
+        self.checking.hide()
+        self.recovered = _Line("recovered_payment", self)
+        self.recovered.label.setWordWrap(True)
+        self.recovered_button = big_button(self.tr("確認しました"), "primary", self.recovered)
+        self.recovered_button.setObjectName("recovered_confirm")
+        self.recovered_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.recovered_button.clicked.connect(self._confirm_recovery)
+        self.recovered.row.addWidget(self.recovered_button)
+        self.recovered.hide()
+        self._shown_recovery: Redemption | None = None
+        self._confirmed_keys: set[str] = set()
         self._sent_timer = QTimer(self)
         self._sent_timer.setSingleShot(True)
         self._sent_timer.setInterval(SENT_SHOWN_MS)
@@ -76,7 +96,7 @@ class ConnectionBanner(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(4)
-        for line in (self.state, self.clock):
+        for line in (self.recovered, self.checking, self.state, self.clock):
             column.addWidget(line)
         self.show_status(self.status)
 
@@ -91,6 +111,8 @@ class ConnectionBanner(QWidget):
         self._show_progress(status, previous)
         self._show_declined(status)
         self._show_clock(status)
+        self._show_checking(status)
+        self._show_recovered(status)
 
     # --- lines -----------------------------------------------------------------------------
 
@@ -141,6 +163,39 @@ class ConnectionBanner(QWidget):
     def _show_clock(self, status: OutboxStatus) -> None:
         self.clock.setVisible(status.clock_warning)
         self.clock.label.setText(clerk_message(messages.CLOCK_WRONG, self._lang))
+
+    def _show_checking(self, status: OutboxStatus) -> None:
+        self.checking.setVisible(status.unresolved_count > 0)
+        self.checking.label.setText(
+            self.tr("前回の会計の結果を確認しています（{count}件）。"
+                    "確認が終わるまで、同じお客様の会計をやり直さないでください。").format(
+                count=status.unresolved_count
+            )
+        )
+
+    def _show_recovered(self, status: OutboxStatus) -> None:
+        waiting = [r for r in status.recovered if r.key not in self._confirmed_keys]
+        self._shown_recovery = waiting[0] if waiting else None
+        self.recovered.setVisible(self._shown_recovery is not None)
+        if self._shown_recovery is None:
+            return
+        opened_at = format_japan_time(self._shown_recovery.opened_at, "%H:%M")
+        text = self.tr("{time} の会計 {amount} は承認されていました。"
+                       "もう一度会計しないでください。").format(
+            time=opened_at, amount=format_yen(self._shown_recovery.amount_yen)
+        )
+        if len(waiting) > 1:
+            text += self.tr("（ほかに {count}件）").format(count=len(waiting) - 1)
+        self.recovered.label.setText(text)
+
+    def _confirm_recovery(self) -> None:
+        if self._shown_recovery is None:
+            return
+        key = self._shown_recovery.key
+        # Hidden at once; the store is updated on a worker and the next status agrees.
+        self._confirmed_keys.add(key)
+        self.recovery_confirmed.emit(key)
+        self._show_recovered(self.status)
 
     @staticmethod
     def _set_property(widget: QWidget, name: str, value: str) -> None:

@@ -299,11 +299,11 @@ def start_driver(
 
 
 def approved_in(lines: Sequence[str]) -> dict[str, int]:
-    """Return capture id -> amount of every APPROVED line."""
+    """Return capture id -> amount of every APPROVED and RECOVERED line."""
     approved: dict[str, int] = {}
     for line in lines:
         parts = line.split()
-        if parts and parts[0] == "APPROVED":
+        if parts and parts[0] in ("APPROVED", "RECOVERED"):
             approved[parts[1]] = int(parts[2])
     return approved
 

@@ -13,19 +13,19 @@ online unless the sync worker has found the server unreachable. Then the clerk s
 code, the terminal shows the "show the offline code" notice, and the clerk scans the offline code.
 
 Every approval prints one line ``APPROVED <capture_id> <amount_yen>`` and flushes stdout, which
-is the moment the clerk sees 承認. Other lines: ``DECLINED <item> <reason>``,
-``REJECTED <item> <message key>``, ``UNKNOWN <item>`` (an online redeem whose outcome is still
-unknown after the retries; it is resent before exit), ``SKIPPED <item>`` (done by an earlier
-run), and ``DRAINED`` when every capture is acknowledged.
+is the moment the clerk sees 承認. An approval the terminal found after the sale had ended (the
+clerk reads it on the status strip) prints ``RECOVERED <capture_id> <amount_yen>``. Other
+lines: ``DECLINED <item> <reason>``, ``REJECTED <item> <message key>``, ``UNKNOWN <item>`` (an
+online redeem whose outcome is still unknown after the resends; the sale is cancelled, the sync
+worker finds the outcome, and the item is looked at again), ``SKIPPED <item>`` (done by an
+earlier run), and ``DRAINED`` when every capture is acknowledged.
 
-Restarts: an offline payment whose code the store has already taken is skipped. An online
-payment writes its code to ``<data dir>/driver_journal.jsonl`` before the first send and uses
-idempotency keys derived from ``--seed`` and the item index, so a run after a crash resends the
-same code with the same key and the server returns the first payment instead of a second one.
-
-The journal is this driver's own addition: ``terminal.sale.Sale`` keeps an unknown redeem
-outcome in memory only. ``--no-journal`` turns it off and takes fresh keys, which is what the
-Qt terminal does after a restart.
+Restarts: the driver knows an item's earlier attempts as the clerk would, from what the terminal
+shows. Idempotency keys are derived from ``--seed`` and the item index, so the driver can look up
+the terminal's redemptions of an item. An item whose offline code the store has taken, or whose
+online redemption was approved, is not taken again. While a redemption of the item is still open
+(the terminal stopped before it learned the outcome), the driver waits for the sync worker to
+resolve it, as the clerk waits for the status strip.
 
 Crash points for the tests: ``--kill-after-commit N`` sends SIGKILL to this process right after
 the N-th capture of this run is committed and before its APPROVED line,
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -49,7 +50,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,19 +64,20 @@ from terminal.enrolment import terminal_id_path
 from terminal.keys import Signer, key_path, load_private_key
 from terminal.offline import OfflineAcceptor
 from terminal.sale import Key, Sale, SaleState
-from terminal.store import Store, open_store
+from terminal.store import Redemption, open_store
 from terminal.sync import Backoff, SyncEngine, SyncWorker
 
 logger = logging.getLogger("terminal_driver")
 
-JOURNAL_FILE_NAME = "driver_journal.jsonl"
 EXIT_NOT_DRAINED = 3
 MAX_AMOUNT_YEN = 100_000
 # Resends of an online redeem whose outcome is unknown, and the pause between them.
 RESEND_ATTEMPTS = 8
 RESEND_PAUSE_S = 0.2
-# How often the drain wait checks the outbox.
+# How often the drain wait checks the outbox, and the redemption wait the store.
 DRAIN_POLL_S = 0.05
+# Attempts of one item are numbered; no item takes more than this many in a test.
+MAX_ATTEMPTS = 100
 # What the clerk scans when the customer first shows an online code while the terminal is
 # offline. The terminal never sends it, so it needs no valid check digit.
 OFFLINE_PLACEHOLDER_CODE = "91" + "0" * 18
@@ -117,13 +119,11 @@ class Counter:
     def __init__(self, args: argparse.Namespace) -> None:
         data_dir: Path = args.data_dir
         self.seed: int = args.seed
-        self.journal_path = data_dir / JOURNAL_FILE_NAME
         self.clock = ServerClock()
         signer = Signer(load_private_key(key_path(data_dir)), clock=self.clock.now)
         terminal_id = terminal_id_path(data_dir).read_text(encoding="utf-8").strip()
 
         self.store = open_store(data_dir)
-        self.use_journal: bool = not args.no_journal
         self.sale_api = ApiClient(
             args.server_url, terminal_id, signer, timeout_s=args.timeout_s,
             transport=_kill_transport("/v1/payments/cpm", args.kill_after_redeem),
@@ -154,19 +154,59 @@ class Counter:
 
     # --- one payment -------------------------------------------------------------------
 
-    def take(self, item: Item, journal: dict[int, str]) -> bool:
-        """Take one payment; return False when an online redeem is left with an unknown outcome."""
-        if item.index in journal:
-            return self._resend_online(item, journal[item.index])
+    def take(self, item: Item, deadline: float) -> bool:
+        """Take one payment; return False when its outcome is still unknown."""
+        if self._taken_offline(item):
+            emit(f"SKIPPED {item.index}")
+            return True
+        earlier = self._redemptions(item)
+        if any(redemption.state == "open" for redemption in earlier):
+            if not self._wait_resolved(item, deadline):
+                return False
+            earlier = self._redemptions(item)
+        approved = [redemption for redemption in earlier if redemption.state == "approved"]
+        if approved:
+            self._report_earlier(item, approved[0])
+            return True
         if item.online and not self.worker.offline:
             online_code = self._fetch_online_code()
             if online_code is not None:
-                return self._pay_online(item, online_code, journal)
-        self._pay_offline(item)
+                return self._pay_online(item, online_code, attempt=len(earlier))
+        self._pay_offline(item, attempt=len(earlier))
         return True
 
-    def _pay_offline(self, item: Item) -> None:
-        sale = self._new_sale(item, is_offline=lambda: True)
+    def _taken_offline(self, item: Item) -> bool:
+        return any(capture.offline_code == item.offline_code for capture in self.store.captures())
+
+    def _redemptions(self, item: Item) -> list[Redemption]:
+        """Return the terminal's redemptions of this item's attempts, in attempt order."""
+        found = []
+        for attempt in range(MAX_ATTEMPTS):
+            redemption = self.store.redemption(item_key(self.seed, item.index, attempt))
+            if redemption is None:
+                break
+            found.append(redemption)
+        return found
+
+    def _wait_resolved(self, item: Item, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            if not any(redemption.state == "open" for redemption in self._redemptions(item)):
+                return True
+            self.worker.wake()
+            time.sleep(DRAIN_POLL_S)
+        return False
+
+    def _report_earlier(self, item: Item, redemption: Redemption) -> None:
+        capture = self.store.capture(redemption.key)
+        assert capture is not None, "an approved redemption has its capture"
+        if redemption.recovered and not redemption.acknowledged:
+            emit(f"RECOVERED {capture.capture_id} {capture.amount_yen}")
+            self.store.acknowledge_recovery(redemption.key)
+        else:
+            emit(f"SKIPPED {item.index}")
+
+    def _pay_offline(self, item: Item, attempt: int) -> None:
+        sale = self._new_sale(item, attempt, is_offline=lambda: True)
         if item.online:
             # The customer showed a 20-digit code first; offline, the terminal requests the other.
             notice = sale.submit_code(self.sale_api, OFFLINE_PLACEHOLDER_CODE)
@@ -181,20 +221,8 @@ class Counter:
         else:
             emit(f"REJECTED {item.index} {notice}")
 
-    def _pay_online(self, item: Item, online_code: str, journal: dict[int, str]) -> bool:
-        if self.use_journal:
-            self._journal(item.index, online_code)
-            journal[item.index] = online_code
-        sale = self._new_sale(item)
-        sale.submit_code(self.sale_api, online_code)
-        return self._finish_online(item, sale)
-
-    def _resend_online(self, item: Item, online_code: str) -> bool:
-        """Redo an online payment that an earlier attempt or run sent with the same key."""
-        if self.store.capture(item_key(self.seed, item.index, 1)) is not None:
-            emit(f"SKIPPED {item.index}")
-            return True
-        sale = self._new_sale(item, is_offline=lambda: False)
+    def _pay_online(self, item: Item, online_code: str, attempt: int) -> bool:
+        sale = self._new_sale(item, attempt)
         sale.submit_code(self.sale_api, online_code)
         return self._finish_online(item, sale)
 
@@ -209,15 +237,16 @@ class Counter:
             return True
         if sale.outcome_unknown:
             emit(f"UNKNOWN {item.index}")
+            sale.cancel()
+            sale.reset()
             return False
         emit(f"DECLINED {item.index} {sale.decline_code}")
         return True
 
-    def _new_sale(self, item: Item, is_offline: Callable[[], bool] | None = None) -> Sale:
-        if self.use_journal:
-            keys: Iterator[str] = (item_key(self.seed, item.index, n) for n in range(100))
-        else:
-            keys = (uuid.uuid4().hex for _ in range(100))
+    def _new_sale(
+        self, item: Item, attempt: int, is_offline: Callable[[], bool] | None = None
+    ) -> Sale:
+        keys = (item_key(self.seed, item.index, n) for n in itertools.count(attempt))
         sale = Sale(
             MAX_AMOUNT_YEN,
             new_key=lambda: next(keys),
@@ -249,13 +278,6 @@ class Counter:
         code: str = response.json()["code"]
         return code
 
-    def _journal(self, index: int, online_code: str) -> None:
-        line = json.dumps({"item": index, "code": online_code}) + "\n"
-        with self.journal_path.open("a", encoding="utf-8") as journal_file:
-            journal_file.write(line)
-            journal_file.flush()
-            os.fsync(journal_file.fileno())
-
     # --- draining ----------------------------------------------------------------------
 
     def wait_drained(self, deadline: float) -> bool:
@@ -268,7 +290,7 @@ class Counter:
 
 
 def item_key(seed: int, index: int, n: int) -> str:
-    """Return the n-th key that the sale of item ``index`` takes, the same in every run."""
+    """Return the key of attempt ``n`` at item ``index``, the same in every run."""
     return hashlib.sha256(f"{seed}:{index}:{n}".encode()).hexdigest()[:32]
 
 
@@ -299,30 +321,15 @@ def read_items(path: Path) -> list[Item]:
     ]
 
 
-def read_journal(path: Path) -> dict[int, str]:
-    """Return the online code sent for each item, skipping a line torn by a crash."""
-    journal: dict[int, str] = {}
-    if not path.exists():
-        return journal
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        journal[int(entry["item"])] = str(entry["code"])
-    return journal
-
-
 def run(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.max_run_s
     items = read_items(args.items)
     counter = Counter(args)
     counter.worker.start()
     try:
-        journal = read_journal(counter.journal_path)
-        unresolved = _take_all(counter, items, journal, args.pause_s)
+        unresolved = _take_all(counter, items, deadline, args.pause_s)
         while unresolved and time.monotonic() < deadline:
-            unresolved = [item for item in unresolved if not counter.take(item, journal)]
+            unresolved = [item for item in unresolved if not counter.take(item, deadline)]
         if not counter.wait_drained(deadline) or unresolved:
             return EXIT_NOT_DRAINED
         emit("DRAINED")
@@ -332,11 +339,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _take_all(
-    counter: Counter, items: Sequence[Item], journal: dict[int, str], pause_s: float
+    counter: Counter, items: Sequence[Item], deadline: float, pause_s: float
 ) -> list[Item]:
     unresolved = []
     for item in items:
-        if not counter.take(item, journal):
+        if not counter.take(item, deadline):
             unresolved.append(item)
         time.sleep(pause_s)
     return unresolved
@@ -358,10 +365,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kill-after-commit", type=int, default=0, metavar="N")
     parser.add_argument("--kill-during-sync", type=int, default=0, metavar="N")
     parser.add_argument("--kill-after-redeem", type=int, default=0, metavar="N")
-    parser.add_argument(
-        "--no-journal", action="store_true",
-        help="keep no record of online redeems across restarts, as the Qt terminal does",
-    )
     return parser
 
 

@@ -162,22 +162,20 @@ def test_kill_after_sync_response_books_once(world: World) -> None:
     assert ledger_problems(world, terminal, approved) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="terminal.sale keeps an unknown CPM outcome in memory only, so a terminal killed"
-    " after the server booked a redeem has no record of it, and the sale rung up again is"
-    " charged a second time",
-)
 def test_kill_after_online_redeem_books_once(world: World) -> None:
     terminal = enrol_terminal(world, "REDEEM")
     inputs = write_inputs(terminal.data_dir, world, funded_wallet(world), [Payment(800, True)])
 
     with FaultProxy(_upstream(world), FaultPlan(seed=12)) as proxy:
-        killed = start_driver(
-            terminal, proxy.url, inputs, 12, ["--no-journal", "--kill-after-redeem", "1"]
-        )
+        killed = start_driver(terminal, proxy.url, inputs, 12, ["--kill-after-redeem", "1"])
         assert killed.wait(DRIVER_LIMIT_S) == -9
-        restarted = start_driver(terminal, proxy.url, inputs, 12, ["--no-journal"])
+        restarted = start_driver(terminal, proxy.url, inputs, 12)
         assert restarted.wait(DRIVER_LIMIT_S) == 0
 
+    approved = approved_in(restarted.seen)
+    assert killed.seen == []
+    assert [line.split()[0] for line in restarted.seen] == ["RECOVERED", "DRAINED"]
+    assert list(approved.values()) == [800]
+    assert sync_statuses(world, terminal) == [(next(iter(approved)), "online_payment", "applied")]
     assert _payment_rows(world, terminal) == [("cpm", 800)]
+    assert ledger_problems(world, terminal, approved) == []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from offline_helpers import (
+    OfflineWallet,
     certificate_row,
     offline_entry,
     offline_wallet,
@@ -14,8 +15,11 @@ from offline_helpers import (
 )
 from settle_helpers import Server
 
-from server import issuer, offline
+from server import issuer, ledger, offline
+from server.models import ISSUANCE_ACCOUNT_ID
+from server.settings import iso_utc
 from terminal import offline_code, protocol
+from terminal.protocol import ValueKind
 
 WEEK_S = 7 * 24 * 3600
 DAY_S = 24 * 3600
@@ -182,3 +186,47 @@ def test_release_returns_unused_reserve(server: Server) -> None:
     assert again == []
     assert holder.wallet.balance_yen() == 10_000 - 1_200
     assert server.merchant_balance_yen(offline.reserve_account_id(holder.wallet.wallet_id)) == 0
+
+
+def _give_premium(server: Server, wallet_id: str, amount_yen: int, expires_at: datetime) -> None:
+    with server.state.db.write() as session:
+        ledger.issue(
+            session, transfer_id=f"premium-{wallet_id}", issuer_id=ISSUANCE_ACCOUNT_ID,
+            destination_id=server.wallet_row(wallet_id).account_id, amount_yen=amount_yen,
+            now=server.clock(), kind=ValueKind.PREMIUM_LOCAL, expires_at=expires_at,
+        )
+
+
+def test_reserve_skips_value_expiring_before_release(server: Server) -> None:
+    wallet = server.new_wallet(2_000)
+    _give_premium(server, wallet.wallet_id, 4_000, server.clock() + timedelta(days=2))
+
+    response = request_certificate(wallet, 3_000)
+
+    assert response.status_code == 402, response.text
+    message = response.json()["error"]["message"]
+    settle_until = server.clock() + timedelta(seconds=WEEK_S + server.settings.offline_max_age_s)
+    assert f"stays valid until {iso_utc(settle_until)}" in message
+    assert wallet.balance_yen() == 6_000
+
+
+def test_reserve_outlives_expiring_premium(server: Server) -> None:
+    wallet = server.new_wallet(3_000)
+    _give_premium(server, wallet.wallet_id, 4_000, server.clock() + timedelta(days=2))
+    key = Ed25519PrivateKey.generate()
+    response = request_certificate(wallet, 3_000, key)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    holder = OfflineWallet(wallet, key, protocol.b64decode(body["certificate"]), body["serial"])
+    captured_at = server.clock()
+    entry = offline_entry(holder.code(captured_at), 3_000, captured_at)
+
+    # The terminal stays offline until the premium points have expired, then syncs.
+    server.clock.advance(3 * DAY_S)
+    terminal = server.new_terminal()
+    results = send_batch(terminal, [entry], device_time=server.clock())
+
+    assert results[0]["status"] == "applied"
+    assert server.merchant_balance_yen(terminal.merchant_id) == 3_000
+    assert wallet.balance_yen() == 0
+    server.assert_conserved()
