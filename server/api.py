@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server import auth, issuer, merchants, offline, payments, sync, wallets
+from server import auth, issuer, merchants, offline, payments, reports, sync, wallets
 from server.api_errors import install_error_handlers
 from server.body_limit import BodyLimitMiddleware
 from server.db import Database, init_db
@@ -79,6 +79,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(_terminal_routes(state), prefix=API_PREFIX)
     app.include_router(_wallet_routes(state), prefix=API_PREFIX)
     app.include_router(_common_routes(state), prefix=API_PREFIX)
+    # Imported here because settlement_api imports ServerState and TerminalDep from this module.
+    from server.settlement_api import settlement_routes
+
+    app.include_router(settlement_routes(state), prefix=API_PREFIX)
     return app
 
 
@@ -217,6 +221,13 @@ def _terminal_routes(state: ServerState) -> APIRouter:
             return payments.refund_model(session, row)
 
         return state.write(action)
+
+    @router.get("/reports/day")
+    def day_report(
+        terminal: TerminalDep, business_day: Annotated[str, Query(max_length=10)]
+    ) -> protocol.ServerDayReport:
+        return state.read(lambda session: reports.day_report(
+            session, terminal, business_day, settings.clock()))
 
     return router
 

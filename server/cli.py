@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from server import issuer, ledger, merchants, offline
+from server import issuer, ledger, merchants, offline, settlement_cli
 from server.db import Database, init_db
 from server.errors import ServerError
 from server.merchants import NewMerchant
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "return the unused offline reserve of expired certificates to their wallets")
     add("offline-report",
         "print offline payments beyond a reserve or with a reused code, and blocked wallets")
+    settlement_cli.add_commands(add)
     return parser
 
 
@@ -124,12 +125,15 @@ def _run(args: argparse.Namespace) -> int:
         elif args.command == "balance":
             with db.read() as session:
                 merchant = merchants.get_merchant(session, args.merchant)
-                kinds = ledger.balance(session, merchant.account_id, now=utc_now())
+                # A merchant keeps expired premium points; see ledger.held_balance.
+                kinds = ledger.held_balance(session, merchant.account_id)
             print(f"total {sum(kinds.values())} yen")
             for kind, amount in kinds.items():
                 print(f"{kind.value} {amount} yen")
         elif args.command in _OFFLINE_COMMANDS:
             _OFFLINE_COMMANDS[args.command](db)
+        elif args.command in settlement_cli.COMMANDS:
+            settlement_cli.COMMANDS[args.command](args, db)
         else:
             print(f"schema of {_shown_url(args.db)} is up to date")
     finally:

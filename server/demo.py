@@ -1,4 +1,9 @@
-"""Demo data: one shop with a terminal activation code and a funded wallet."""
+"""Demo data: one shop with a terminal activation code and a funded wallet.
+
+The shop also gets a fee plan of its own (``demo``) and a payout bank account, so the
+terminal's cash-out screen works in the demo. The plan is assigned to the demo shop only, so a
+``default`` plan loaded by the operator stays as it is.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from server import merchants, wallets
+from server import bank_accounts, fees, merchants, wallets
 from server.db import Database
 from server.settings import utc_now
 
@@ -23,6 +28,27 @@ DEMO_MERCHANT = merchants.NewMerchant(
     # A made-up corporate number whose check digit is valid (1 for base 380001002345).
     invoice_registration_number="T1380001002345",
     merchant_category_code="5499",
+)
+# The demo shop's fee plan: 300 yen a month plus 2 % of the first 100,000 yen cashed out in a
+# month, 1.5 % up to 1,000,000 yen and 1 % above, at most 30,000 yen metered a month.
+DEMO_FEE_PLAN_TOML = """
+[plans.demo]
+fixed_monthly_yen = 300
+monthly_cap_yen = 30000
+tiers = [
+  { from_yen = 0, rate_bp = 200 },
+  { from_yen = 100000, rate_bp = 150 },
+  { from_yen = 1000000, rate_bp = 100 },
+]
+"""
+DEMO_FEE_PLAN_NAME = "demo"
+# 東邦銀行 会津営業部 (bank 0126, branch 401), an ordinary account with a made-up number.
+DEMO_BANK_ACCOUNT = bank_accounts.BankAccountDetails(
+    bank_code="0126",
+    branch_code="401",
+    account_type=1,
+    account_number="1234567",
+    holder_name="アイヅコインシヨウテン",
 )
 DEMO_TERMINAL_LABEL = "REGI-1"
 DEMO_WALLET_BALANCE_YEN = 10_000
@@ -43,7 +69,7 @@ class DemoSeed:
 def seed_demo(
     target: Session | Engine | Database, *, wallet_balance_yen: int = DEMO_WALLET_BALANCE_YEN
 ) -> DemoSeed:
-    """Create the demo shop, a terminal activation code and a wallet holding coin.
+    """Create the demo shop with its fee plan and bank account, an activation code and a wallet.
 
     A ``Session`` is used as it is and left for the caller to commit; an ``Engine`` or
     ``Database`` gets its own committed transaction.
@@ -58,6 +84,9 @@ def seed_demo(
 def _seed(session: Session, wallet_balance_yen: int) -> DemoSeed:
     now = utc_now()
     merchant = merchants.create_merchant(session, DEMO_MERCHANT, now=now)
+    fees.save_plans(session, fees.parse_plans(DEMO_FEE_PLAN_TOML), now=now)
+    fees.assign_plan(session, merchant.id, DEMO_FEE_PLAN_NAME, now=now)
+    bank_accounts.set_bank_account(session, merchant.id, DEMO_BANK_ACCOUNT, now=now)
     activation = merchants.issue_activation(
         session, merchant.id, DEMO_TERMINAL_LABEL, now=now, ttl_s=DEMO_ACTIVATION_TTL_S
     )

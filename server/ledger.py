@@ -167,6 +167,9 @@ _DELIVERED_LOTS = select(*_LOT_COLUMNS).where(
     _LOTS.c.account_id == bindparam("account_id"),
     _LOTS.c.remaining_yen > 0,
 )
+_HELD_LOTS = select(*_LOT_COLUMNS).where(
+    _LOTS.c.account_id == bindparam("account_id"), _LOTS.c.remaining_yen > 0
+)
 _UPDATE_LOT = (
     update(_LOTS)
     .where(_LOTS.c.seq == bindparam("lot_seq"))
@@ -250,8 +253,13 @@ def pay(
     destination_id: str,
     amount_yen: int,
     now: datetime,
+    unexpired_until: datetime | None = None,
 ) -> TransferResult:
-    """Move ``amount_yen`` from a non-issuing account, spending its lots in spend order."""
+    """Move ``amount_yen`` from a non-issuing account, spending its lots in spend order.
+
+    With ``unexpired_until``, only lots still unexpired at that later moment are spent, for
+    value set aside to be spent until then.
+    """
     _require_positive(amount_yen)
     connection = _connection(session)
     source_is_issuing, _ = _lock_account(connection, source_id, destination_id)
@@ -259,7 +267,8 @@ def pay(
         raise ValueError(f"account {source_id} is an issuing account; use issue()")
 
     booking = _Booking(transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen, "")
-    lots = _spendable_lots(connection, source_id, now)
+    spendable_at = now if unexpired_until is None else max(now, unexpired_until)
+    lots = _spendable_lots(connection, source_id, spendable_at)
     return _book_from_lots(connection, booking, lots, now, "spendable")
 
 
@@ -270,12 +279,17 @@ def reverse(
     original_transfer_id: str,
     amount_yen: int,
     now: datetime,
+    other_held_value: bool = False,
 ) -> TransferResult:
     """Return part of a payment: take lots the payment delivered back to the payer.
 
     The least restricted value goes back first (coin before premium points), and within a
     kind the lot that expires last, so the payer gets the most usable value. Each returned
     portion keeps its kind and expiry.
+
+    With ``other_held_value``, a shop that has since spent those lots (a cash-out, a payment
+    to a supplier) returns other value it holds for the rest: the same kinds as the payment
+    first, unexpired before expired, oldest first.
     """
     _require_positive(amount_yen)
     connection = _connection(session)
@@ -290,9 +304,29 @@ def reverse(
     booking = _Booking(transfer_id, PURPOSE_REVERSAL, source_id, destination_id, amount_yen,
                        parameters)
     lots = _delivered_lots(connection, original_transfer_id, source_id)
-    return _book_from_lots(
-        connection, booking, lots, now, f"of payment {original_transfer_id}"
-    )
+    label = f"of payment {original_transfer_id}"
+    if other_held_value and sum(lot.remaining_yen for lot in lots) < amount_yen:
+        lots += _other_held_lots(connection, source_id, original_transfer_id, lots, now)
+        label = f"of payment {original_transfer_id} and other held value"
+    return _book_from_lots(connection, booking, lots, now, label)
+
+
+def _other_held_lots(
+    connection: Connection, account_id: str, transfer_id: str, delivered: list[_Lot],
+    now: datetime,
+) -> list[_Lot]:
+    """Return the account's lots other than ``delivered``, in the order a refund takes them."""
+    paid_kinds = set(_delivered_kinds(connection, transfer_id, account_id))
+    taken = {lot.seq for lot in delivered}
+    rows = connection.execute(_HELD_LOTS, {"account_id": account_id})
+    others = [_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
+              for seq, kind, expires_at, remaining_yen in rows if seq not in taken]
+
+    def order(lot: _Lot) -> tuple[bool, bool, int]:
+        expired = lot.expires_at is not None and lot.expires_at <= now
+        return (lot.kind not in paid_kinds, expired, lot.seq)
+
+    return sorted(others, key=order)
 
 
 def _book_from_lots(
@@ -315,6 +349,63 @@ def _book_from_lots(
         return existing
     portions = _take_from_lots(connection, lots, booking.amount_yen)
     return _deliver(connection, booking, portions)
+
+
+# --- value held by merchants ----------------------------------------------------------------
+# Expiry limits where a wallet may spend premium points, not what a shop may keep: value a
+# merchant was paid never expires in its hands. These functions count and spend every lot an
+# account holds, expired or not. They are for merchant accounts and the operator's clearing
+# accounts; wallets keep using ``balance`` and ``pay``.
+
+
+def held_balance(session: Session, account_id: str) -> dict[ValueKind, int]:
+    """Return the amount of each kind a non-issuing account holds, expired lots included."""
+    connection = _connection(session)
+    if connection.execute(_ACCOUNT_IS_ISSUING, {"account_id": account_id}).scalar() is None:
+        raise UnknownAccount(f"account {account_id} does not exist")
+    rows = connection.execute(
+        select(_LOTS.c.value_kind, func.sum(_LOTS.c.remaining_yen))
+        .where(_LOTS.c.account_id == account_id, _LOTS.c.remaining_yen > 0)
+        .group_by(_LOTS.c.value_kind)
+    ).all()
+    return {ValueKind(kind): int(total) for kind, total in rows if total}
+
+
+def pay_held(
+    session: Session,
+    *,
+    transfer_id: str,
+    source_id: str,
+    destination_id: str,
+    amount_yen: int,
+    now: datetime,
+    delivered_by: str | None = None,
+) -> TransferResult:
+    """Move ``amount_yen`` from a non-issuing account, spending its lots oldest first.
+
+    Expired lots are spent like any other, and the destination receives them with their kinds
+    and expiries. With ``delivered_by``, only the lots that transfer delivered to the source
+    are spent, so a clearing account passes on exactly the value one transfer put there. The
+    transfer is a payment, so ``reverse`` can return it.
+    """
+    _require_positive(amount_yen)
+    connection = _connection(session)
+    source_is_issuing, _ = _lock_account(connection, source_id, destination_id)
+    if source_is_issuing:
+        raise ValueError(f"account {source_id} is an issuing account; use issue()")
+
+    booking = _Booking(transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen, "")
+    if delivered_by is None:
+        rows = connection.execute(_HELD_LOTS, {"account_id": source_id})
+        label = "held"
+    else:
+        rows = connection.execute(
+            _DELIVERED_LOTS, {"transfer_id": delivered_by, "account_id": source_id}
+        )
+        label = f"delivered by transfer {delivered_by}"
+    lots = sorted((_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
+                   for seq, kind, expires_at, remaining_yen in rows), key=lambda lot: lot.seq)
+    return _book_from_lots(connection, booking, lots, now, label)
 
 
 def transfer_kinds(session: Session, transfer_id: str) -> dict[ValueKind, int]:

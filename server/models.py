@@ -7,7 +7,7 @@ stable order also carry an integer ``seq``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,11 +15,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -37,6 +39,11 @@ NAMING_CONVENTION = {
 }
 
 ISSUANCE_ACCOUNT_ID = "issuance"
+# The operator's account that receives merchant fees.
+FEE_ACCOUNT_ID = "fees"
+# Holds cashed-out coin until the bank reports the payout paid (then it is retired to the
+# issuance account) or failed (then it returns to the merchant).
+PAYOUT_CLEARING_ACCOUNT_ID = "payout-clearing"
 
 # SQLite only autoincrements INTEGER PRIMARY KEY, PostgreSQL gets a 64-bit sequence.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
@@ -354,4 +361,135 @@ class SyncResultRow(Base):
     __table_args__ = (
         UniqueConstraint("terminal_id", "entry_id"),
         Index("ix_sync_results_terminal_payment", "terminal_id", "payment_id"),
+    )
+
+
+# --- fees, cash-outs and payouts ------------------------------------------------------------
+
+
+class FeePlanRow(Base):
+    """A named fee plan, loaded from a TOML file by ``chiiki-settle fee-plan-load``.
+
+    ``tiers`` is a list of ``{"from_yen": int, "rate_bp": int}`` sorted by ``from_yen``, the
+    first starting at 0; ``monthly_cap_yen`` None means no cap.
+    """
+
+    __tablename__ = "fee_plans"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fixed_monthly_yen: Mapped[int] = mapped_column(BigInteger)
+    monthly_cap_yen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    tiers: Mapped[list[dict[str, int]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MerchantFeePlan(Base):
+    """The fee plan assigned to a merchant; merchants without one use the plan "default"."""
+
+    __tablename__ = "merchant_fee_plans"
+
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    plan_name: Mapped[str] = mapped_column(ForeignKey("fee_plans.name"))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MerchantBankAccount(Base):
+    """The bank account a merchant's cash-outs are paid to, in Zengin form."""
+
+    __tablename__ = "merchant_bank_accounts"
+
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    bank_code: Mapped[str] = mapped_column(String(4))
+    branch_code: Mapped[str] = mapped_column(String(3))
+    # 1 ordinary (普通), 2 current (当座), 4 savings (貯蓄).
+    account_type: Mapped[int] = mapped_column(Integer)
+    account_number: Mapped[str] = mapped_column(String(7))
+    # Half-width katakana as the bank records it, at most 30 characters (the Zengin field).
+    holder_name: Mapped[str] = mapped_column(String(30))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PayoutBatch(Base):
+    """One Zengin transfer file written for one sending bank account and transfer date."""
+
+    __tablename__ = "payout_batches"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    transfer_date: Mapped[date] = mapped_column(Date)
+    sender_bank_code: Mapped[str] = mapped_column(String(4))
+    consignor_code: Mapped[str] = mapped_column(String(10))
+    file_name: Mapped[str] = mapped_column(String(400))
+    # The file as written, so it can be checked against what the bank received.
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    cash_out_count: Mapped[int] = mapped_column(Integer)
+    total_yen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CashOut(Base):
+    """A merchant's request to turn coin into yen on its bank account.
+
+    ``status`` moves requested -> in_file (a payout batch wrote it) -> paid or failed.
+    ``amount_yen`` left the merchant's balance: ``fee_yen`` to the fee account and ``net_yen``
+    to the payout clearing account, to be paid to the bank account copied into this row.
+    """
+
+    __tablename__ = "cash_outs"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    terminal_id: Mapped[str | None] = mapped_column(ForeignKey("terminals.id"), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    # YYYY-MM in Japan time: the month whose volume and fixed fee this cash-out counts in.
+    month: Mapped[str] = mapped_column(String(7))
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    fee_yen: Mapped[int] = mapped_column(BigInteger)
+    fixed_fee_yen: Mapped[int] = mapped_column(BigInteger)
+    metered_fee_yen: Mapped[int] = mapped_column(BigInteger)
+    net_yen: Mapped[int] = mapped_column(BigInteger)
+    fee_plan: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    payout_date: Mapped[date] = mapped_column(Date)
+    bank_code: Mapped[str] = mapped_column(String(4))
+    branch_code: Mapped[str] = mapped_column(String(3))
+    account_type: Mapped[int] = mapped_column(Integer)
+    account_number: Mapped[str] = mapped_column(String(7))
+    holder_name: Mapped[str] = mapped_column(String(30))
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("payout_batches.id"), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    in_file_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "idempotency_key"),
+        CheckConstraint("net_yen > 0 AND fee_yen >= 0 AND amount_yen = fee_yen + net_yen",
+                        name="amount_split"),
+        Index("ix_cash_outs_merchant_month", "merchant_id", "month"),
+        Index("ix_cash_outs_status_payout_date", "status", "payout_date"),
+    )
+
+
+class MerchantTransferRow(Base):
+    """A payment in coin from one merchant to another, e.g. a shop paying its supplier."""
+
+    __tablename__ = "merchant_transfers"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    recipient_merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    terminal_id: Mapped[str] = mapped_column(ForeignKey("terminals.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    transfer_id: Mapped[str] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    amount_yen: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "idempotency_key"),
+        Index("ix_merchant_transfers_merchant_created", "merchant_id", "created_at"),
+        Index("ix_merchant_transfers_recipient_created", "recipient_merchant_id", "created_at"),
     )

@@ -409,7 +409,7 @@ def refund_payment(
     transfer_id = f"refund:{terminal.id}:{request.idempotency_key}"
     try:
         ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=payment.transfer_id,
-                       amount_yen=request.amount_yen, now=now)
+                       amount_yen=request.amount_yen, now=now, other_held_value=True)
     except IdempotencyConflict as exc:
         logger.info("refund on payment %s rejected: %s", payment_id, exc.message)
         raise _key_used(request.idempotency_key, "refund") from None

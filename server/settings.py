@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
+from server.business_days import parse_cutoff
 from terminal.protocol import MAX_BODY_BYTES
 
 DEFAULT_DATABASE_URL = "sqlite:///chiiki-settle.db"
@@ -48,6 +49,10 @@ class Settings:
     offline_certificate_validity_s: int = 7 * 24 * 3600
     offline_max_allowance_yen: int = 30_000
     offline_max_age_s: int = 24 * 3600
+    # Cash-outs requested before this Japan time on a bank business day are paid out that day.
+    # The banks' same-day window (Zengin core time) closes at 15:30; 14:00 leaves the operator
+    # time to write and send the transfer file.
+    payout_cutoff: time = time(14, 0)
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     @classmethod
@@ -66,6 +71,7 @@ class Settings:
                 env, "CHIIKI_OFFLINE_CERTIFICATE_VALIDITY_S", 7 * 24 * 3600),
             offline_max_allowance_yen=_read_int(env, "CHIIKI_OFFLINE_MAX_ALLOWANCE_YEN", 30_000),
             offline_max_age_s=_read_int(env, "CHIIKI_OFFLINE_MAX_AGE_S", 24 * 3600),
+            payout_cutoff=_read_cutoff(env, "CHIIKI_PAYOUT_CUTOFF", "14:00"),
         )
 
 
@@ -76,6 +82,15 @@ def _read_flag(env: Mapping[str, str], name: str) -> bool:
     if value in ("", "0", "false", "no", "off"):
         return False
     raise ValueError(f"{name}={value!r} is invalid; set it to 1 or 0")
+
+
+def _read_cutoff(env: Mapping[str, str], name: str, default: str) -> time:
+    value = env.get(name, default)
+    try:
+        return parse_cutoff(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is invalid; set it to HH:MM in Japan time,"
+                         f" e.g. {default}") from None
 
 
 def _read_int(env: Mapping[str, str], name: str, default: int) -> int:

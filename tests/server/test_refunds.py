@@ -4,6 +4,7 @@ import threading
 
 import httpx
 import pytest
+from money_helpers import cash_out, sell, shop
 from settle_helpers import Server, TerminalClient, WalletClient
 
 from server import payments
@@ -149,3 +150,30 @@ def test_refund_amount_strict(server: Server, amount: object) -> None:
     assert response.status_code == 422
     assert "expected a whole number of yen" in response.json()["error"]["message"]
     assert wallet.balance_yen() == 0
+
+
+def test_refund_after_cash_out(server: Server) -> None:
+    terminal = shop(server)
+    first_sale = sell(server, terminal, 1_000)
+    sell(server, terminal, 1_000)
+    assert cash_out(terminal, 1_500).status_code == 200
+    left_yen = server.merchant_balance_yen(terminal.merchant_id)
+
+    response = _refund(terminal, first_sale, 300)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["payment"]["refunded_yen"] == 300
+    assert server.merchant_balance_yen(terminal.merchant_id) == left_yen - 300
+    server.assert_conserved()
+
+
+def test_refund_beyond_held_value_rejected(server: Server) -> None:
+    terminal = shop(server)
+    sale = sell(server, terminal, 1_000)
+    assert cash_out(terminal, 1_000).status_code == 200
+
+    response = _refund(terminal, sale, 300)
+
+    assert response.status_code == 402, response.text
+    assert response.json()["error"]["code"] == "insufficient_funds"
+    server.assert_conserved()
