@@ -266,6 +266,58 @@ class ApiClient:
         )
         return self._parse(self._send(call), protocol.Refund, call)
 
+    def day_report(self, business_day: str) -> protocol.ServerDayReport:
+        """Fetch the server's totals of ``business_day`` (YYYY-MM-DD) for the day close."""
+        call = _Call(
+            "GET",
+            "/reports/day",
+            params={"business_day": business_day},
+            log_ids=f"business_day={business_day}",
+        )
+        return self._parse(self._send(call), protocol.ServerDayReport, call)
+
+    # --- money: balance, cash-outs, statements -------------------------------------------
+
+    def merchant_balance(self) -> protocol.MerchantBalance:
+        call = _Call("GET", "/merchant/balance")
+        return self._parse(self._send(call), protocol.MerchantBalance, call)
+
+    def preview_cash_out(self, amount_yen: int) -> protocol.CashOutPreview:
+        """Ask for the fee, net amount and payout date of a cash-out; books nothing."""
+        call = _Call(
+            "GET",
+            "/cash-outs/preview",
+            params={"amount_yen": str(amount_yen)},
+            log_ids=f"amount_yen={amount_yen}",
+        )
+        return self._parse(self._send(call), protocol.CashOutPreview, call)
+
+    def request_cash_out(self, amount_yen: int, idempotency_key: str) -> protocol.CashOut:
+        """Book a cash-out; the same key again returns the first one instead of a second."""
+        request = protocol.CashOutCreate(amount_yen=amount_yen, idempotency_key=idempotency_key)
+        call = _Call(
+            "POST",
+            "/cash-outs",
+            request.model_dump(mode="json"),
+            log_ids=f"idempotency_key={idempotency_key} amount_yen={amount_yen}",
+        )
+        return self._parse(self._send(call), protocol.CashOut, call)
+
+    def list_cash_outs(self, limit: int = 50) -> list[protocol.CashOut]:
+        call = _Call("GET", "/cash-outs", params={"limit": str(limit)})
+        return self._parse(self._send(call), protocol.CashOutList, call).cash_outs
+
+    def statement_csv(self, month: str) -> str:
+        """Fetch the merchant's statement of ``month`` (YYYY-MM) as CSV text."""
+        call = _Call("GET", f"/statements/{quote(month, safe='')}", log_ids=f"month={month}")
+        response = self._send(call)
+        try:
+            return response.content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(
+                f"{call.method} {_full_path(call)} returned a body that is not UTF-8"
+            ) from exc
+
     def issuer_keys(self) -> protocol.IssuerKeyList:
         """Fetch the public keys that sign offline certificates; no signature needed."""
         call = _Call("GET", "/issuer-keys", signed=False)

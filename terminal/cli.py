@@ -15,18 +15,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-USAGE = """usage: chiiki-pos [run] [--config FILE] [--lang ja|en]
+USAGE = """usage: chiiki-pos [run] [--config FILE] [--lang ja|en] [--fullscreen]
        chiiki-pos demo [--lang ja|en] [--data-dir DIR] [--offscreen] [--screenshot DIR [--tour]]
        chiiki-pos print-test --printer URL [--paper-width 58|80]
        chiiki-pos enrol --activation-code CODE [--config FILE]
-       chiiki-pos hash-pin
+       chiiki-pos hash-pin [--technician]
 
   run         open the terminal (the default)
   demo        start a demo server, printer emulator and customer phone on this machine
   print-test  print a test page: network://HOST:PORT, usb://VID:PID,
               serial:///dev/ttyUSB0?baudrate=19200, file:///dev/usb/lp0
   enrol       register this terminal with the server, once, using the operator's code
-  hash-pin    read a manager PIN (4-8 digits) and print the manager_pin_hash config line
+  hash-pin    read a manager PIN (4-8 digits) and print the manager_pin_hash config line;
+              with --technician, the technician_pin_hash line for the maintenance screens
 """
 
 
@@ -90,15 +91,16 @@ def hash_pin_main(argv: Sequence[str]) -> int:
     """Read a PIN twice without echo and print the configuration line that stores its hash."""
     from terminal.config import ConfigError, hash_pin
 
-    if argv:
-        print("hash-pin takes no arguments; it asks for the PIN", file=sys.stderr)
+    role = "technician" if list(argv) == ["--technician"] else "manager"
+    if argv and role == "manager":
+        print("hash-pin takes only --technician; it asks for the PIN", file=sys.stderr)
         return 2
-    pin = getpass.getpass("manager PIN (4-8 digits): ")
+    pin = getpass.getpass(f"{role} PIN (4-8 digits): ")
     if getpass.getpass("the same PIN again: ") != pin:
         print("error: the two PINs differ; run hash-pin again", file=sys.stderr)
         return 1
     try:
-        print(f'manager_pin_hash = "{hash_pin(pin)}"')
+        print(f'{role}_pin_hash = "{hash_pin(pin)}"')
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

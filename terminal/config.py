@@ -7,13 +7,20 @@ Every key has a default, and a missing file means all defaults. A bad value rais
     data_dir = "/var/lib/chiiki-pos"
     language = "ja"                      # ja or en
     manager_pin_hash = "pbkdf2_sha256$600000$<salt>$<hash>"   # set with hash_pin()
+    technician_pin_hash = "pbkdf2_sha256$600000$<salt>$<hash>"  # hash-pin --technician
 
     [printer]
-    url = "network://192.0.2.10:9100"    # also usb://VID:PID, serial:///dev/ttyUSB0, file:///PATH
+    url = "network://192.0.2.10:9100"    # also usb://VID:PID, serial:///dev/ttyUSB0, file:///PATH, cups://QUEUE
     paper_width_mm = 58                  # 58 or 80
+    profile = "TM-T88V"                  # a python-escpos capability profile (native QR, cutter)
+    kanji = true                         # the printer has a kanji font; false prints Japanese as images
+    open_drawer = "never"                # never or on_sale: kick the cash drawer with each sale's receipt
+    drawer_pin = 2                       # drawer kick connector pin, 2 or 5
+    drawer_on_ms = 100                   # drawer pulse on time, even, 2 to 510 ms
+    drawer_off_ms = 100                  # drawer pulse off time, even, 2 to 510 ms
 
     [scanner]
-    kind = "wedge"                       # wedge or serial
+    kind = "wedge"                       # wedge, serial, evdev or camera
     prefix = ""
     suffix = "enter"                     # enter, tab, cr, lf or crlf
     max_interkey_ms = 30
@@ -22,6 +29,12 @@ Every key has a default, and a missing file means all defaults. A bad value rais
     repeat_window_ms = 1500
     port = ""                            # serial scanners only, such as /dev/ttyACM0
     baudrate = 9600
+    terminator = "any"                   # serial: any, cr, lf, crlf, tab, etx or none
+    inter_byte_timeout_ms = 50           # serial with terminator "none": silence that ends a code
+    camera_id = ""                       # camera scanners only: Qt camera id or name, "" = default
+    decoder = "auto"                     # camera QR decoder: auto, zxing or zbar
+    device = ""                          # evdev only: /dev/input/by-id/usb-…-event-kbd
+    keymap = "us"                        # evdev: the layout the scanner is set to, us or jis
 
     [offline]                            # offline payments taken while the server is unreachable
     max_payment_yen = 5000               # largest single offline payment
@@ -46,13 +59,14 @@ import os
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
 import httpx
 
 from drivers.printer.errors import PrinterConfigError
+from drivers.printer.profile import printer_profile
 from drivers.printer.urls import DummyTarget, parse_printer_url
 
 logger = logging.getLogger(__name__)
@@ -72,9 +86,17 @@ PIN_LENGTHS = range(4, 9)
 
 PAPER_WIDTHS_MM = (58, 80)
 LANGUAGES = ("ja", "en")
-SCANNER_KINDS = ("wedge", "serial")
+# The clerk chooser shows every name as a button on one screen, so the list stays short.
+MAX_CLERKS = 12
+# The terminal database keeps the clerk in a 40-character column.
+MAX_CLERK_NAME_CHARS = 40
+SCANNER_KINDS = ("wedge", "serial", "evdev", "camera")
+SCANNER_KEYMAPS = ("us", "jis")
+# "auto" is drivers.scanner.decoders.DEFAULT_DECODER, then the other when its library is missing.
+SCANNER_DECODERS = ("auto", "zxing", "zbar")
 SCANNER_SUFFIXES = ("enter", "tab", "cr", "lf", "crlf")
 SCANNER_LAYOUTS = ("same", "us_on_jis", "jis_on_us")
+SCANNER_TERMINATORS = ("any", "cr", "lf", "crlf", "tab", "etx", "none")
 
 
 class ConfigError(ValueError):
@@ -97,11 +119,19 @@ def default_config_path() -> Path:
 class PrinterConfig:
     url: str = "network://127.0.0.1:9100"
     paper_width_mm: Literal[58, 80] = 58
+    profile: str = "default"
+    kanji: bool = True
+    open_drawer: Literal["never", "on_sale"] = "never"
+    drawer_pin: Literal[2, 5] = 2
+    # ESC p sends each time in 2 ms units as one byte, so 2-510 ms. 100 ms suits common
+    # solenoid drawers; python-escpos's own default is the same 50 units.
+    drawer_on_ms: int = 100
+    drawer_off_ms: int = 100
 
 
 @dataclass(frozen=True)
 class ScannerConfig:
-    kind: Literal["wedge", "serial"] = "wedge"
+    kind: Literal["wedge", "serial", "evdev", "camera"] = "wedge"
     prefix: str = ""
     suffix: Literal["enter", "tab", "cr", "lf", "crlf"] = "enter"
     # Keyboard-wedge scanners type one key every 1-10 ms, people at more than 80 ms per key, so
@@ -114,6 +144,19 @@ class ScannerConfig:
     repeat_window_ms: int = 1500
     port: str = ""
     baudrate: int = 9600
+    # Serial scanners: what ends a code ("any" is the first of CR, LF, Tab or ETX), and for
+    # "none" the silence that ends one. USB serial adapters pass bytes on every 16 ms (the FTDI
+    # latency timer default), so 50 ms does not cut a code in two.
+    terminator: Literal["any", "cr", "lf", "crlf", "tab", "etx", "none"] = "any"
+    inter_byte_timeout_ms: int = 50
+    # Camera scanners: the Qt camera id or description, "" for the system's default camera.
+    camera_id: str = ""
+    decoder: Literal["auto", "zxing", "zbar"] = "auto"
+    # Evdev scanners: the input device, grabbed so its keys reach nothing else, and the
+    # keyboard layout the scanner is set to, which turns its key codes into characters. Key
+    # codes are read before the host's layout and input method, so ``layout`` does not apply.
+    device: str = ""
+    keymap: Literal["us", "jis"] = "us"
 
 
 @dataclass(frozen=True)
@@ -139,6 +182,11 @@ class TerminalConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     language: Literal["ja", "en"] = "ja"
     manager_pin_hash: str = ""
+    # Opens the technician's screens (devices, diagnostics, enrolment); empty locks them.
+    technician_pin_hash: str = ""
+    # Clerk names for the clerk chooser on the sale screen and the day close's per-clerk
+    # lines; empty hides both.
+    clerks: tuple[str, ...] = ()
     printer: PrinterConfig = field(default_factory=PrinterConfig)
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
     offline: OfflineConfig = field(default_factory=OfflineConfig)
@@ -184,6 +232,8 @@ def parse_config(document: Mapping[str, Any], path: Path) -> TerminalConfig:
         data_dir=Path(data_dir).expanduser(),
         language=reader.choice(document, "language", defaults.language, LANGUAGES),
         manager_pin_hash=reader.get(document, "manager_pin_hash", "", _check_pin_hash),
+        technician_pin_hash=reader.get(document, "technician_pin_hash", "", _check_pin_hash),
+        clerks=tuple(reader.get(document, "clerks", [], _check_clerks)),
         printer=_parse_printer(reader, reader.table(document, "printer")),
         scanner=_parse_scanner(reader, reader.table(document, "scanner")),
         offline=_parse_offline(reader, reader.table(document, "offline")),
@@ -199,13 +249,25 @@ def _parse_printer(reader: _Reader, table: Mapping[str, Any]) -> PrinterConfig:
         paper_width_mm=reader.choice(
             table, "printer.paper_width_mm", defaults.paper_width_mm, PAPER_WIDTHS_MM
         ),
+        profile=reader.get(table, "printer.profile", defaults.profile, _check_printer_profile),
+        kanji=reader.choice(table, "printer.kanji", defaults.kanji, (True, False)),
+        open_drawer=reader.choice(
+            table, "printer.open_drawer", defaults.open_drawer, ("never", "on_sale")
+        ),
+        drawer_pin=reader.choice(table, "printer.drawer_pin", defaults.drawer_pin, (2, 5)),
+        drawer_on_ms=reader.get(
+            table, "printer.drawer_on_ms", defaults.drawer_on_ms, _check_drawer_pulse_ms
+        ),
+        drawer_off_ms=reader.get(
+            table, "printer.drawer_off_ms", defaults.drawer_off_ms, _check_drawer_pulse_ms
+        ),
     )
 
 
 def _parse_scanner(reader: _Reader, table: Mapping[str, Any]) -> ScannerConfig:
     defaults = ScannerConfig()
     reader.reject_unknown(table, "scanner.", [f.name for f in fields(ScannerConfig)])
-    return ScannerConfig(
+    config = ScannerConfig(
         kind=reader.choice(table, "scanner.kind", defaults.kind, SCANNER_KINDS),
         prefix=reader.get(table, "scanner.prefix", defaults.prefix, _check_str),
         suffix=reader.choice(table, "scanner.suffix", defaults.suffix, SCANNER_SUFFIXES),
@@ -223,7 +285,35 @@ def _parse_scanner(reader: _Reader, table: Mapping[str, Any]) -> ScannerConfig:
         baudrate=reader.get(
             table, "scanner.baudrate", defaults.baudrate, _int_between(1200, 921_600)
         ),
+        terminator=reader.choice(
+            table, "scanner.terminator", defaults.terminator, SCANNER_TERMINATORS
+        ),
+        inter_byte_timeout_ms=reader.get(
+            table,
+            "scanner.inter_byte_timeout_ms",
+            defaults.inter_byte_timeout_ms,
+            _int_between(10, 2000),
+        ),
+        camera_id=reader.get(table, "scanner.camera_id", defaults.camera_id, _check_str),
+        decoder=reader.choice(table, "scanner.decoder", defaults.decoder, SCANNER_DECODERS),
+        device=reader.get(table, "scanner.device", defaults.device, _check_str),
+        keymap=reader.choice(table, "scanner.keymap", defaults.keymap, SCANNER_KEYMAPS),
     )
+    if config.kind == "evdev" and not config.device:
+        raise reader.error(
+            "scanner.device",
+            config.device,
+            'an evdev scanner needs its input device, such as '
+            '"/dev/input/by-id/usb-…-event-kbd" (stays the same when replugged)',
+        )
+    if config.kind == "serial" and not config.port:
+        raise reader.error(
+            "scanner.port",
+            config.port,
+            'a serial scanner needs its port, such as "/dev/serial/by-id/usb-…-if00" '
+            '(stays the same when replugged) or "/dev/ttyACM0"',
+        )
+    return config
 
 
 def _parse_offline(reader: _Reader, table: Mapping[str, Any]) -> OfflineConfig:
@@ -325,6 +415,18 @@ def _check_str(value: object) -> str | None:
     return None if isinstance(value, str) else "use a quoted string"
 
 
+def _check_clerks(value: object) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        return 'use a list of quoted names, e.g. ["佐藤", "鈴木"]'
+    if len(value) > MAX_CLERKS:
+        return f"list at most {MAX_CLERKS} clerks"
+    if any(not name.strip() or len(name) > MAX_CLERK_NAME_CHARS for name in value):
+        return f"give each clerk a name of 1 to {MAX_CLERK_NAME_CHARS} characters"
+    if len(set(value)) != len(value):
+        return "list each clerk once"
+    return None
+
+
 def _check_path(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return "use a quoted, non-empty directory path"
@@ -360,7 +462,7 @@ def _check_server_url(value: object) -> str | None:
 
 PRINTER_URL_EXAMPLES = (
     'use a printer URL such as "network://192.0.2.10:9100", "usb://04b8:0202", '
-    '"serial:///dev/ttyUSB0?baudrate=19200" or "file:///dev/usb/lp0"'
+    '"serial:///dev/ttyUSB0?baudrate=19200", "file:///dev/usb/lp0" or "cups://QUEUE"'
 )
 
 
@@ -373,6 +475,22 @@ def _check_printer_url(value: object) -> str | None:
         return str(exc)
     if isinstance(target, DummyTarget):
         return f"dummy:// prints nothing and is for tests only; {PRINTER_URL_EXAMPLES}"
+    return None
+
+
+def _check_printer_profile(value: object) -> str | None:
+    if not isinstance(value, str):
+        return "use a quoted printer profile name such as \"TM-T88V\""
+    try:
+        printer_profile(value)
+    except PrinterConfigError as exc:
+        return str(exc)
+    return None
+
+
+def _check_drawer_pulse_ms(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 510 or value % 2:
+        return "use an even whole number of milliseconds from 2 to 510"
     return None
 
 
@@ -396,13 +514,79 @@ def _int_between(low: int, high: int) -> Callable[[object], str | None]:
     return check
 
 
+# --- writing -----------------------------------------------------------------------------
+
+CONFIG_HEADER = (
+    "# chiiki-pos terminal configuration, written by the technician's screens.\n"
+    "# Every key is listed; see terminal/config.py for what each one means.\n"
+)
+
+
+def render_config(config: TerminalConfig) -> str:
+    """Write ``config`` as TOML text: top-level keys first, then one table per section.
+
+    The keys come from the dataclass fields, so a setting added to a section is written too.
+    """
+    top_lines: list[str] = []
+    tables: list[str] = []
+    for config_field in fields(config):
+        if config_field.name == "source":
+            continue
+        value = getattr(config, config_field.name)
+        if is_dataclass(value) and not isinstance(value, type):
+            rows = [f"{f.name} = {_toml_value(getattr(value, f.name))}" for f in fields(value)]
+            tables.append("\n".join([f"[{config_field.name}]", *rows]))
+        else:
+            top_lines.append(f"{config_field.name} = {_toml_value(value)}")
+    return CONFIG_HEADER + "\n" + "\n\n".join(["\n".join(top_lines), *tables]) + "\n"
+
+
+def write_config(config: TerminalConfig, path: Path) -> TerminalConfig:
+    """Replace the file at ``path`` with ``config`` and return the configuration read back.
+
+    The new text is parsed and checked with ``parse_config`` before anything is written, and
+    the file is replaced atomically (write, fsync, rename), so a power cut leaves the old file
+    or the new one. Comments in the old file are not kept. Raises ConfigError.
+    """
+    text = render_config(config)
+    written = parse_config(tomllib.loads(text), path)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("w", encoding="utf-8") as partial_file:
+            partial_file.write(text)
+            partial_file.flush()
+            os.fsync(partial_file.fileno())
+        os.replace(partial, path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {path}: {exc.strerror}; check that this user may write to "
+            f"{path.parent}"
+        ) from exc
+    logger.info("wrote the configuration to %s", path)
+    return written
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, Path):
+        return _toml_repr(str(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, bool | int | str):
+        return _toml_repr(value)
+    if isinstance(value, float):
+        return repr(value)
+    raise ConfigError(f"cannot write {value!r} ({type(value).__name__}) to a TOML file")
+
+
 # --- manager PIN -------------------------------------------------------------------------
 
 
 def hash_pin(pin: str, iterations: int = PIN_HASH_ITERATIONS, salt: bytes | None = None) -> str:
-    """Hash a manager PIN (4 to 8 digits) with PBKDF2-HMAC-SHA256 for ``manager_pin_hash``."""
+    """Hash a PIN (4 to 8 digits) with PBKDF2-HMAC-SHA256 for ``manager_pin_hash`` or
+    ``technician_pin_hash``."""
     if not (pin.isascii() and pin.isdigit() and len(pin) in PIN_LENGTHS):
-        raise ConfigError(f"a manager PIN has {PIN_LENGTHS.start} to {PIN_LENGTHS.stop - 1} digits")
+        raise ConfigError(f"a PIN has {PIN_LENGTHS.start} to {PIN_LENGTHS.stop - 1} digits")
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", pin.encode("ascii"), salt, iterations)
     return "$".join([PIN_HASH_SCHEME, str(iterations), _b64(salt), _b64(digest)])
@@ -417,13 +601,13 @@ def verify_pin(pin: str, pin_hash: str) -> bool:
     parsed = _parse_pin_hash(pin_hash)
     if parsed is None:
         if pin_hash:
-            logger.warning("manager_pin_hash is malformed; no manager PIN is accepted")
+            logger.warning("the PIN hash is malformed, so no PIN matches it; run hash-pin again")
         return False
     iterations, salt, expected = parsed
     try:
         actual = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8", "replace"), salt, iterations)
     except (ValueError, OverflowError) as exc:
-        logger.warning("manager PIN check failed: %s", exc)
+        logger.warning("PIN check failed: %s", exc)
         return False
     return hmac.compare_digest(actual, expected)
 

@@ -29,7 +29,18 @@ NO_ITEMS = "no_items"
 CODE_ALREADY_SENT = "code_already_sent"
 CODE_MALFORMED = "code_malformed"
 OUTCOME_UNKNOWN = "outcome_unknown"
+OUTCOME_CHECKED_LATER = "outcome_checked_later"
 SCANNER_KANA_MODE = "scanner_kana_mode"
+SCANNER_DATA_UNREADABLE = "scanner_data_unreadable"
+SCANNER_DATA_UNTERMINATED = "scanner_data_unterminated"
+SCANNER_DISCONNECTED = "scanner_disconnected"
+SCANNER_CONNECTED = "scanner_connected"
+SCANNER_DEVICE_UNUSABLE = "scanner_device_unusable"
+SCANNER_DEVICE_BUSY = "scanner_device_busy"
+CAMERA_DECODER_MISSING = "camera_decoder_missing"
+CAMERA_UNAVAILABLE = "camera_unavailable"
+CAMERA_NOT_FOUND = "camera_not_found"
+CAMERA_FAILED = "camera_failed"
 SHOW_OFFLINE_CODE = "show_offline_code"
 OFFLINE_NO_ISSUER_KEYS = "offline_no_issuer_keys"
 OFFLINE_CERTIFICATE_EXPIRED = "offline_certificate_expired"
@@ -142,9 +153,48 @@ MESSAGES_JA: dict[str, str] = {
     OUTCOME_UNKNOWN: (
         "支払いの結果を確認できていません。「再送」を押して結果を確認してください。"
     ),
+    OUTCOME_CHECKED_LATER: (
+        "この支払いの結果はまだわかりません。端末が自動で確認し、"
+        "承認されていた場合は画面上部に表示します。それまで同じお客様の会計をやり直さないでください。"
+    ),
     SCANNER_KANA_MODE: (
         "スキャナーの文字がかなで入力されました。日本語入力をオフ（半角英数）にして、"
         "もう一度読み取ってください。"
+    ),
+    SCANNER_DATA_UNREADABLE: (
+        "スキャナーから読み取れないデータが届きました。もう一度読み取ってください。"
+        "続く場合は、技術担当者にスキャナーの通信速度（ボーレート）の設定を確認してもらってください。"
+    ),
+    SCANNER_DATA_UNTERMINATED: (
+        "スキャナーからのデータが途中で止まりました。もう一度読み取ってください。"
+        "続く場合は、技術担当者にスキャナーの末尾文字（サフィックス）の設定を確認してもらってください。"
+    ),
+    SCANNER_DISCONNECTED: (
+        "スキャナーが外れました。スキャナーのケーブルを差し直してください。"
+        "つながると自動で使えるようになります。"
+    ),
+    SCANNER_CONNECTED: "スキャナーがつながりました。読み取りができます。",
+    SCANNER_DEVICE_UNUSABLE: (
+        "この端末はスキャナーを開けないため、読み取りができません。技術担当者に連絡してください。"
+    ),
+    SCANNER_DEVICE_BUSY: (
+        "スキャナーが別のプログラムに使われているため、読み取りができません。"
+        "端末を再起動し、直らない場合は技術担当者に連絡してください。"
+    ),
+    CAMERA_DECODER_MISSING: (
+        "カメラでコードを読み取る部品（libzbar0 または zxing-cpp）が入っていないため、"
+        "カメラは使えません。ほかの操作はできます。技術担当者に連絡してください。"
+    ),
+    CAMERA_UNAVAILABLE: (
+        "この端末にはカメラを動かす部品が入っていないため、カメラは使えません。"
+        "ほかの操作はできます。技術担当者に連絡してください。"
+    ),
+    CAMERA_NOT_FOUND: (
+        "設定されたカメラが見つかりません。カメラがつながっているか確認し、"
+        "直らない場合は技術担当者に連絡してください。"
+    ),
+    CAMERA_FAILED: (
+        "カメラが止まりました。端末を再起動してください。直らない場合は技術担当者に連絡してください。"
     ),
     ErrorCode.OFFLINE_CODE_INVALID: (
         "このオフライン支払いコードは確認できませんでした。"
@@ -158,6 +208,15 @@ MESSAGES_JA: dict[str, str] = {
     ),
     ErrorCode.CERTIFICATE_ACTIVE: (
         "オフライン支払いの準備はすでに済んでいます。アプリの表示を確認してください。"
+    ),
+    ErrorCode.BANK_ACCOUNT_MISSING: (
+        "出金先の銀行口座が登録されていません。運営事務局に口座の登録を依頼してください。"
+    ),
+    ErrorCode.FEE_PLAN_MISSING: (
+        "手数料プランが設定されていないため、出金できません。運営事務局に連絡してください。"
+    ),
+    ErrorCode.AMOUNT_BELOW_FEE: (
+        "出金額が手数料より少ないため、出金できません。金額を増やしてください。"
     ),
     SHOW_OFFLINE_CODE: (
         "サーバーに接続できないため、通常の支払いコードは使えません。"
@@ -296,8 +355,49 @@ MESSAGES_EN: dict[str, str] = {
     OUTCOME_UNKNOWN: (
         "The payment result is not confirmed yet. Press Resend to get the result."
     ),
+    OUTCOME_CHECKED_LATER: (
+        "The result of this payment is not known yet. The terminal checks it by itself and "
+        "shows it at the top of the screen if it was approved. Until then, do not ring up "
+        "this customer's sale again."
+    ),
     SCANNER_KANA_MODE: (
         "The scanner typed kana. Turn Japanese input off (half-width alphanumeric) and scan "
+        "again."
+    ),
+    SCANNER_DATA_UNREADABLE: (
+        "The scanner sent data that cannot be read. Scan again, and if it repeats, ask a "
+        "technician to check the scanner's baud rate."
+    ),
+    SCANNER_DATA_UNTERMINATED: (
+        "The scanner's data stopped before the end of the code. Scan again, and if it "
+        "repeats, ask a technician to check the scanner's suffix setting."
+    ),
+    SCANNER_DISCONNECTED: (
+        "The scanner is disconnected. Plug its cable back in; it works again as soon as it "
+        "is connected."
+    ),
+    SCANNER_CONNECTED: "The scanner is connected and ready to scan.",
+    SCANNER_DEVICE_UNUSABLE: (
+        "This terminal cannot open the scanner, so it cannot scan. Call a technician."
+    ),
+    SCANNER_DEVICE_BUSY: (
+        "Another program is using the scanner, so it cannot scan. Restart the terminal, and "
+        "call a technician if that does not help."
+    ),
+    CAMERA_DECODER_MISSING: (
+        "The camera cannot read codes because no QR decoder (libzbar0 or zxing-cpp) is "
+        "installed. Everything else works. Contact your technician."
+    ),
+    CAMERA_UNAVAILABLE: (
+        "The camera cannot be used because this terminal lacks the camera libraries. "
+        "Everything else works. Contact your technician."
+    ),
+    CAMERA_NOT_FOUND: (
+        "The configured camera was not found. Check that it is connected, and contact your "
+        "technician if it still does not work."
+    ),
+    CAMERA_FAILED: (
+        "The camera stopped. Restart the terminal, and contact your technician if it happens "
         "again."
     ),
     ErrorCode.OFFLINE_CODE_INVALID: (
@@ -313,6 +413,15 @@ MESSAGES_EN: dict[str, str] = {
     ),
     ErrorCode.CERTIFICATE_ACTIVE: (
         "Offline payment is already set up for this wallet. Check the app."
+    ),
+    ErrorCode.BANK_ACCOUNT_MISSING: (
+        "No bank account is registered for cash-outs. Ask the operator to register it."
+    ),
+    ErrorCode.FEE_PLAN_MISSING: (
+        "Cash-outs are not possible because no fee plan is set. Contact the operator."
+    ),
+    ErrorCode.AMOUNT_BELOW_FEE: (
+        "The amount does not cover the fee, so it cannot be cashed out. Enter a larger amount."
     ),
     SHOW_OFFLINE_CODE: (
         "The server cannot be reached, so the usual payment code cannot be used. Ask the "

@@ -73,6 +73,9 @@ class ErrorCode(StrEnum):
     OFFLINE_ALLOWANCE_EXCEEDED = "offline_allowance_exceeded"
     WALLET_BLOCKED = "wallet_blocked"
     CERTIFICATE_ACTIVE = "certificate_active"
+    BANK_ACCOUNT_MISSING = "bank_account_missing"
+    FEE_PLAN_MISSING = "fee_plan_missing"
+    AMOUNT_BELOW_FEE = "amount_below_fee"
 
 
 ERROR_STATUS: dict[ErrorCode, int] = {
@@ -97,6 +100,9 @@ ERROR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: 402,
     ErrorCode.WALLET_BLOCKED: 403,
     ErrorCode.CERTIFICATE_ACTIVE: 409,
+    ErrorCode.BANK_ACCOUNT_MISSING: 409,
+    ErrorCode.FEE_PLAN_MISSING: 409,
+    ErrorCode.AMOUNT_BELOW_FEE: 422,
 }
 
 
@@ -317,6 +323,137 @@ class SyncResult(BaseModel):
 
 class SyncResponse(BaseModel):
     results: list[SyncResult]
+    server_time: str
+
+
+# --- cash-outs and merchant payments ----------------------------------------------------
+#
+# A merchant's balance is everything it was paid, premium points included: value never expires
+# in a shop's hands. A cash-out takes ``amount_yen`` from that balance, keeps the fee and sends
+# the rest (``net_yen``) to the shop's bank account on ``payout_date`` (YYYY-MM-DD, a bank
+# business day in Japan). Its status moves requested -> in_file -> paid or failed; a failed
+# payout returns the whole amount, fee included, to the balance.
+
+CashOutStatus = Literal["requested", "in_file", "paid", "failed"]
+
+# Most cash-outs one list returns.
+MAX_CASH_OUT_LIST = 200
+
+
+class MerchantBalance(BaseModel):
+    merchant_id: str
+    total_yen: Yen
+    kinds: dict[ValueKind, Yen]
+    pending_payout_yen: Yen = Field(
+        description="Net amount of cash-outs requested or in a transfer file, not yet paid"
+    )
+
+
+class BankAccountSummary(BaseModel):
+    bank_code: str = Field(description="4-digit Zengin bank code")
+    branch_code: str = Field(description="3-digit branch code")
+    account_type: Literal[1, 2, 4] = Field(description="1 ordinary, 2 current, 4 savings")
+    account_number_last4: str = Field(description="Last four digits, for display")
+    holder_name: str = Field(description="Account holder in half-width katakana")
+
+
+class CashOutPreview(BaseModel):
+    amount_yen: Yen
+    balance_yen: Yen
+    fee_yen: Yen = Field(description="fixed_fee_yen + metered_fee_yen")
+    fixed_fee_yen: Yen = Field(
+        description="The plan's monthly part, charged on the month's first cash-out"
+    )
+    metered_fee_yen: Yen
+    net_yen: Yen = Field(description="amount_yen - fee_yen, paid to the bank account")
+    payout_date: str
+    fee_plan: str
+    month: str = Field(description="YYYY-MM in Japan time")
+    month_volume_yen: Yen = Field(description="The month's cash-outs before this one")
+    bank_account: BankAccountSummary
+
+
+class CashOutCreate(BaseModel):
+    amount_yen: Yen = Field(ge=1, description="Taken from the balance; the fee comes out of it")
+    idempotency_key: str = IdempotencyKey
+
+
+class CashOut(BaseModel):
+    cash_out_id: str
+    status: CashOutStatus
+    amount_yen: Yen
+    fee_yen: Yen
+    fixed_fee_yen: Yen
+    metered_fee_yen: Yen
+    net_yen: Yen
+    payout_date: str
+    month: str
+    created_at: str
+    settled_at: str | None = None
+    failure_reason: str | None = None
+    bank_account: BankAccountSummary
+
+
+class CashOutList(BaseModel):
+    cash_outs: list[CashOut]
+
+
+class MerchantTransferCreate(BaseModel):
+    recipient_merchant_id: str = Field(min_length=1, max_length=40)
+    amount_yen: Yen = Field(ge=1)
+    idempotency_key: str = IdempotencyKey
+    note: str = Field(default="", max_length=40, description="Shown on both statements")
+
+
+class MerchantTransfer(BaseModel):
+    transfer_id: str
+    merchant_id: str
+    recipient_merchant_id: str
+    recipient_name: str
+    amount_yen: Yen
+    note: str
+    created_at: str
+    balance_yen: Yen = Field(description="The paying merchant's balance after the transfer")
+
+
+# --- day reports ------------------------------------------------------------------------
+
+
+class CountTotal(BaseModel):
+    """How many entries of one kind, and their sum in yen."""
+
+    count: int = Field(default=0, strict=True, ge=0)
+    amount_yen: Yen = 0
+
+
+class DayTotals(BaseModel):
+    """A business day's payments and refunds as the server applied them."""
+
+    payments_by_method: dict[Literal["mpm", "cpm", "offline"], CountTotal]
+    payments: CountTotal
+    refunds: CountTotal
+    net_yen: Yen = Field(description="payments.amount_yen - refunds.amount_yen")
+    ledger_net_yen: Yen = Field(
+        description="What the payments and refunds moved on the merchant's ledger account"
+    )
+    ledger_kinds: dict[ValueKind, Yen] = Field(
+        description="ledger_net_yen by value kind (coin, premium points)"
+    )
+
+
+class ServerDayReport(BaseModel):
+    """GET /reports/day: the server's totals of one business day for the calling terminal.
+
+    Counted are sync entries the server applied with this business day: online payments the
+    terminal confirmed, offline payments and refunds. ``terminal`` covers the calling terminal,
+    ``merchant`` every terminal of its merchant.
+    """
+
+    business_day: str = Field(description="YYYY-MM-DD in Japan time")
+    merchant_id: str
+    terminal_id: str
+    terminal: DayTotals
+    merchant: DayTotals
     server_time: str
 
 

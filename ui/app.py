@@ -14,23 +14,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from terminal.api_client import ApiClient, ApiError
 from terminal.clock import ServerClock
-from terminal.config import ConfigError, TerminalConfig, load_config, verify_pin
+from terminal.config import (
+    ConfigError,
+    TerminalConfig,
+    default_config_path,
+    load_config,
+    verify_pin,
+)
 from terminal.enrolment import EnrolmentError, load_enrolment
 from terminal.offline import OfflineAcceptor
 from terminal.protocol import TerminalInfo
+from terminal.receipt_jobs import open_receipt_jobs
 from terminal.store import Store, StoreError, open_store
 from terminal.sync import PROBE_INTERVAL_S, SyncApi, SyncEngine, SyncWorker
+from ui.camera import CameraScanner, attach_camera_scanner
 from ui.connection import OfflineParts, SyncStatusBridge
+from ui.evdev_scanning import EvdevScanning, attach_evdev_scanner
 from ui.i18n import TranslationError, install_translator
 from ui.printing import PrinterReceipts
 from ui.scanning import ScanFilter, detector_for
+from ui.serial_scanning import SerialScanning, attach_serial_scanner
 from ui.services import PaymentApi, ReceiptSink, TerminalServices, new_idempotency_key
 from ui.terminal_window import TerminalWindow
 from ui.terminal_info import TerminalInfoError, load_terminal_info
+from ui.technician.context import TechnicianContext
+from ui.technician.setup import run_setup
 from ui.theme import apply_theme
 from ui.worker import TaskRunner
 
@@ -44,9 +56,21 @@ class Terminal:
     services: TerminalServices
     scan_filter: ScanFilter
     offline: OfflineParts
+    camera: CameraScanner | None = None  # set when the [scanner] kind is "camera"
+    serial_scanner: SerialScanning | None = None  # set when the [scanner] kind is "serial"
+    evdev_scanner: EvdevScanning | None = None  # set when the [scanner] kind is "evdev"
 
     def close(self) -> None:
-        """Stop the sale's timers, the sync worker and the database; safe to call twice."""
+        """Stop the scanner reader, the sale's timers, the sync worker and the database.
+
+        Safe to call twice.
+        """
+        if self.camera is not None:
+            self.camera.close()
+        if self.serial_scanner is not None:
+            self.serial_scanner.stop()
+        if self.evdev_scanner is not None:
+            self.evdev_scanner.stop()
         self.window.controller.shutdown()
 
 
@@ -81,6 +105,7 @@ def build_terminal(
     clock: ServerClock | None = None,
     sync_api: SyncApi | None = None,
     probe_interval_s: float = PROBE_INTERVAL_S,
+    config_path: Path | None = None,
 ) -> Terminal:
     """Assemble the terminal window, its services and the application-wide scan filter.
 
@@ -88,6 +113,7 @@ def build_terminal(
     ``ApiClient`` without retries of its own) a sync worker starts. It sends the outbox and
     reports to the screens whether the server is reachable. Without it nothing is sent, as in
     tests of the screens alone. ``clock`` should be the one the API client's signer uses.
+    ``config_path`` (default: ``config.source``) is where the technician's screens save settings.
     """
     runner = TaskRunner(app)
     offline = _open_offline_parts(app, config, info, store, clock, sync_api, probe_interval_s)
@@ -95,20 +121,41 @@ def build_terminal(
     services = TerminalServices(
         api=api,
         receipts=receipts
-        or PrinterReceipts(info, config.printer.url, config.printer.paper_width_mm),
+        or PrinterReceipts(
+            info, config.printer, open_receipt_jobs(config.data_dir), lock_dir=config.data_dir
+        ),
         runner=runner,
         lang=lang,
         verify_manager_pin=lambda pin: verify_pin(pin, pin_hash),
         max_amount_yen=info.max_amount_yen,
         long_poll_s=long_poll_s,
         offline=offline,
+        technician=TechnicianContext(
+            config, config_path or config.source, info.terminal_id, health_api=sync_api
+        ),
+        clerks=config.clerks,
     )
     scan_filter = ScanFilter(detector_for(config.scanner), app)
     scan_filter.install(app)
     window = TerminalWindow(services, scan_filter)
+    camera = None
+    if config.scanner.kind == "camera":
+        camera = attach_camera_scanner(
+            config.scanner, window.controller, lang, window.controller
+        )
+    serial_scanner = None
+    if config.scanner.kind == "serial":
+        serial_scanner = attach_serial_scanner(config.scanner, lang, scan_filter, window)
+    evdev_scanner = None
+    if config.scanner.kind == "evdev":
+        evdev_scanner = attach_evdev_scanner(
+            config.scanner, lang, scan_filter, window, window.controller.on_notice
+        )
     if offline.worker is not None:
         offline.worker.start()
-    return Terminal(window, services, scan_filter, offline)
+    return Terminal(
+        window, services, scan_filter, offline, camera, serial_scanner, evdev_scanner
+    )
 
 
 def _open_offline_parts(
@@ -142,7 +189,32 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="chiiki-pos", description="Open the counter terminal.")
     parser.add_argument("--config", type=Path, help="TOML configuration file")
     parser.add_argument("--lang", choices=("ja", "en"), help="screen language (default: config)")
+    parser.add_argument(
+        "--fullscreen",
+        action="store_true",
+        help="fill the whole screen without a window frame, as the kiosk does "
+        "(default: a maximised window)",
+    )
     return parser.parse_args(list(argv))
+
+
+def show_window(window: QWidget, fullscreen: bool) -> None:
+    """Show ``window`` full screen (the kiosk) or maximised (a desktop)."""
+    if fullscreen:
+        window.showFullScreen()
+    else:
+        window.showMaximized()
+
+
+def _run_setup(
+    argv: Sequence[str], config: TerminalConfig, lang: str, config_path: Path, fullscreen: bool
+) -> int:
+    try:
+        app = create_application(argv, lang)
+    except TranslationError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    return run_setup(app, config, config_path, lang, fullscreen=fullscreen)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -158,7 +230,13 @@ def main(argv: Sequence[str]) -> int:
         lang = args.lang or config.language
         signer, terminal_id = load_enrolment(config)
         store = open_store(config.data_dir)
-    except (ConfigError, EnrolmentError, StoreError) as exc:
+    except EnrolmentError as exc:
+        # A terminal that is not enrolled opens the technician's screens, which can enrol it.
+        sys.stderr.write(f"error: {exc}\n")
+        return _run_setup(
+            argv, config, lang, args.config or default_config_path(), args.fullscreen
+        )
+    except (ConfigError, StoreError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
 
@@ -178,9 +256,18 @@ def main(argv: Sequence[str]) -> int:
         return 1
 
     terminal = build_terminal(
-        app, config, api, info, lang, store=store, clock=clock, sync_api=sync_api
+        app,
+        config,
+        api,
+        info,
+        lang,
+        store=store,
+        clock=clock,
+        sync_api=sync_api,
+        config_path=args.config or default_config_path(),
     )
-    terminal.window.showMaximized()
+    show_window(terminal.window, args.fullscreen)
+    terminal.window.controller.receipts.print_waiting_soon()
     code = app.exec()
     terminal.close()
     terminal.services.runner.wait()

@@ -13,7 +13,15 @@ import logging
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from terminal import protocol, refunds
 from terminal.api_client import ApiError
@@ -194,6 +202,9 @@ class HistoryScreen(QWidget):
     back_requested = Signal()
     refund_requested = Signal()
     declined_requested = Signal()
+    technician_requested = Signal()
+    day_close_requested = Signal()
+    money_requested = Signal()
 
     def __init__(self, presenter: HistoryPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -217,14 +228,33 @@ class HistoryScreen(QWidget):
         self.declined_button = big_button(self.tr("受け付けられなかった取引"))
         self.declined_button.setObjectName("history_declined")
         self.declined_button.clicked.connect(self.declined_requested)
+        # Cash-out to yen and the sales CSV, behind the manager PIN like the refund.
+        self.money_button = big_button(self.tr("円に交換・売上"))
+        self.money_button.setObjectName("history_money")
+        self.money_button.clicked.connect(self.money_requested)
+        # The technician's screens; small and beside the title, away from the clerk's buttons.
+        self.technician_button = big_button(self.tr("保守"))
+        self.technician_button.setObjectName("history_technician")
+        self.technician_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.technician_button.clicked.connect(self.technician_requested)
+        # The day close (X and Z reports) behind the manager PIN, beside the title.
+        self.day_close_button = big_button(self.tr("締め（X・Z）"))
+        self.day_close_button.setObjectName("history_day_close")
+        self.day_close_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.day_close_button.clicked.connect(self.day_close_requested)
 
         buttons = QGridLayout()
         buttons.addWidget(self.back_button, 0, 0)
         buttons.addWidget(self.reload_button, 0, 1)
         buttons.addWidget(self.declined_button, 0, 2)
         buttons.addWidget(self.refund_button, 0, 3)
+        buttons.addWidget(self.money_button, 0, 4)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.day_close_button)
+        header.addWidget(self.technician_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        layout.addLayout(header)
         layout.addWidget(self.status)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from terminal import messages, protocol
 from terminal.api_client import ApiClient, Declined
 from terminal.sale import Key, Sale, SaleState
+from terminal.scan_check import ScanCheckFailed, classify_scan
 from ui.errors import clerk_message
 from ui.services import TerminalServices
 
@@ -226,8 +227,18 @@ class SalePresenter(QObject):
     # --- CPM -------------------------------------------------------------------------------
 
     def scan(self, code: str) -> None:
-        """Redeem a scanned payment code; ignored unless the sale waits for a code."""
+        """Redeem a scanned payment code; ignored unless the sale waits for a code.
+
+        A scan that fails its code's own check is rejected here, on the GUI thread, so it
+        never queues behind a running request or reaches the API client.
+        """
         if self.sale.state is not SaleState.CPM_WAITING:
+            return
+        try:
+            classify_scan(code)
+        except ScanCheckFailed as exc:
+            log.info("scan rejected before any request: %s", exc)
+            self.notice.emit(clerk_message(exc.message_key, self._lang()))
             return
         if self._busy:
             self.notice.emit(clerk_message(messages.CODE_ALREADY_SENT, self._lang()))
@@ -243,14 +254,19 @@ class SalePresenter(QObject):
         self._run(lambda: self.sale.resend_code(api), self._after_redeem)
 
     def cancel_cpm(self) -> bool:
-        """Stop waiting for a code; False (with a notice) while a charge may have happened."""
+        """Stop waiting for a code and return to amount entry; False while a request runs.
+
+        After a redeem whose outcome is unknown the sale is not kept for another try: the
+        sync worker finds out whether the customer was charged, and the sale starts afresh.
+        """
         if self._busy or self.sale.state is not SaleState.CPM_WAITING:
             return False
         if self.sale.outcome_unknown:
-            self.notice.emit(clerk_message(messages.OUTCOME_UNKNOWN, self._lang()))
-            return False
-        self.sale.cancel()
-        self.sale.retry()
+            self.sale.cancel()
+            self.sale.reset()
+        else:
+            self.sale.cancel()
+            self.sale.retry()
         self.changed.emit()
         return True
 

@@ -6,13 +6,28 @@ stray typing nor a scanner burst can put text into it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from terminal.tax import REDUCED_RATE_PERCENT, STANDARD_RATE_PERCENT
 from ui.sale import SaleLine, SalePresenter
 from ui.status_banner import ConnectionBanner
 from ui.widgets import Keypad, big_button, format_yen, styled_label
+
+
+# Shares of the space for the amount column and the keypad. Side by side the amount column is
+# wider. Stacked on a portrait screen, the keypad gets as much height as the column above it.
+LANDSCAPE_STRETCH = (3, 2)
+PORTRAIT_STRETCH = (1, 1)
 
 
 class SaleLines(QLabel):
@@ -43,6 +58,7 @@ class SaleScreen(QWidget):
     qr_requested = Signal()
     code_requested = Signal()
     history_requested = Signal()
+    clerk_requested = Signal()
 
     def __init__(self, presenter: SalePresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +92,11 @@ class SaleScreen(QWidget):
         self.history_button = big_button(self.tr("履歴"))
         self.history_button.setObjectName("open_history")
         self.history_button.clicked.connect(self.history_requested)
+        # Names the current clerk and opens the clerk chooser; hidden unless clerks are set up.
+        self.clerk_button = big_button("")
+        self.clerk_button.setObjectName("sale_clerk")
+        self.clerk_button.clicked.connect(self.clerk_requested)
+        self.clerk_button.hide()
         self._build_layout()
 
         presenter.changed.connect(self.refresh)
@@ -87,7 +108,10 @@ class SaleScreen(QWidget):
         display = QFrame(self)
         display.setObjectName("sale_display")
         column = QVBoxLayout(display)
-        column.addWidget(self.entry_caption)
+        caption_row = QHBoxLayout()
+        caption_row.addWidget(self.entry_caption, 1)
+        caption_row.addWidget(self.clerk_button)
+        column.addLayout(caption_row)
         column.addWidget(self.entry)
         column.addWidget(self.lines, 1)
         column.addWidget(self.lines.legend)
@@ -112,13 +136,38 @@ class SaleScreen(QWidget):
         payments.setColumnStretch(1, 2)
         payments.setColumnStretch(2, 1)
         left.addLayout(payments)
-        body = QHBoxLayout()
-        body.addLayout(left, 3)
-        body.addWidget(self.keypad, 2)
+        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.body.addLayout(left, LANDSCAPE_STRETCH[0])
+        self.body.addWidget(self.keypad, LANDSCAPE_STRETCH[1])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        layout.addLayout(self.body, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_orientation(event.size())
+
+    def _fit_orientation(self, size: QSize) -> None:
+        """Put the keypad beside the amount on a landscape screen and below it on a portrait one.
+
+        Side by side, a 720-pixel-wide portrait screen leaves the department and payment
+        buttons narrower than their labels.
+        """
+        portrait = size.height() > size.width()
+        direction = (
+            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
+        )
+        if self.body.direction() == direction:
+            return
+        stretch = PORTRAIT_STRETCH if portrait else LANDSCAPE_STRETCH
+        self.body.setDirection(direction)
+        self.body.setStretch(0, stretch[0])
+        self.body.setStretch(1, stretch[1])
+
+    @property
+    def portrait(self) -> bool:
+        return self.body.direction() == QBoxLayout.Direction.TopToBottom
 
     def refresh(self) -> None:
         presenter = self.presenter

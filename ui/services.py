@@ -13,6 +13,7 @@ from typing import Protocol
 
 from terminal import protocol
 from ui.connection import OfflineParts
+from ui.technician.context import TechnicianContext
 from ui.worker import TaskRunner
 
 
@@ -41,11 +42,15 @@ class PaymentApi(Protocol):
 
 
 class ReceiptSink(Protocol):
-    """Prints receipts; blocking, so presenters call it on a worker thread."""
+    """Prints receipts; blocking, so presenters call it on a worker thread.
 
-    def print_payment(self, payment: protocol.Payment) -> None: ...
+    Each call returns once the printer confirmed the receipt and raises otherwise. A receipt
+    that printed already is not printed again unless ``copy`` is true.
+    """
 
-    def print_refund(self, refund: protocol.Refund) -> None: ...
+    def print_payment(self, payment: protocol.Payment, *, copy: bool = False) -> None: ...
+
+    def print_refund(self, refund: protocol.Refund, *, copy: bool = False) -> None: ...
 
 
 @dataclass
@@ -60,6 +65,10 @@ class TerminalServices:
     long_poll_s: float = 25.0
     # The terminal database, offline acceptance and sync; None only in tests of lone screens.
     offline: OfflineParts | None = None
+    # The technician's screens behind the technician PIN; None leaves them out.
+    technician: TechnicianContext | None = None
+    # Clerk names for the clerk chooser and the day close's per-clerk lines; empty hides both.
+    clerks: tuple[str, ...] = ()
 
     def is_offline(self) -> bool:
         return self.offline is not None and self.offline.is_offline()

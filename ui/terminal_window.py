@@ -15,7 +15,10 @@ from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from terminal import messages, protocol
 from terminal.sale import SaleState
+from ui.cashout_flow import MoneyFlow
 from ui.cpm import CpmScreen
+from ui.day_close_clerk import ClerkChooser, clerk_button_text
+from ui.day_close_flow import DayCloseFlow
 from ui.declined import DeclinedPresenter, DeclinedScreen
 from ui.errors import clerk_message
 from ui.history import HistoryPresenter, HistoryScreen
@@ -27,6 +30,7 @@ from ui.sale import SalePresenter
 from ui.sale_screen import SaleScreen
 from ui.scanning import ScanFilter
 from ui.services import TerminalServices
+from ui.technician.screen import TechnicianScreen
 from ui.widgets import styled_label
 
 log = logging.getLogger(__name__)
@@ -78,11 +82,17 @@ class TerminalController(QObject):
         self.receipts = ReceiptPresenter(services, self)
         self.declined = DeclinedPresenter(services, self)
         self.screens = Screens(self, stack)
+        self.day_close = DayCloseFlow(services, stack)
+        self.clerks = ClerkChooser(services.clerks)
+        stack.addWidget(self.clerks)
         self._last_method = METHOD_MPM
         self._connect_sale()
         self._connect_result()
         self._connect_history()
         self._connect_status()
+        self._connect_day_close()
+        self.technician = self._add_technician(scan_filter)
+        self.money = self._add_money()
         scan_filter.scanned.connect(self.on_scan)
         scan_filter.typed.connect(self.on_typed)
         scan_filter.rejected.connect(
@@ -132,6 +142,66 @@ class TerminalController(QObject):
         parts = self.services.offline
         if parts is not None:
             parts.status.changed.connect(screens.sale.banner.show_status)
+            screens.sale.banner.recovery_confirmed.connect(self.confirm_recovery)
+
+    def _connect_day_close(self) -> None:
+        self.screens.history.day_close_requested.connect(self.open_day_close)
+        self.day_close.left.connect(self.open_history)
+        sale_screen = self.screens.sale
+        if self.services.clerks:
+            sale_screen.clerk_button.setText(clerk_button_text(self.sale.sale.clerk))
+            sale_screen.clerk_button.show()
+        sale_screen.clerk_requested.connect(self.open_clerks)
+        self.clerks.chosen.connect(self.choose_clerk)
+        self.clerks.cancelled.connect(self.back_to_sale)
+
+    def open_day_close(self) -> None:
+        if not self.sale.busy:
+            self.day_close.start()
+
+    def open_clerks(self) -> None:
+        if not self.sale.busy:
+            self.show(self.clerks)
+
+    def choose_clerk(self, clerk: str) -> None:
+        """Record ``clerk`` on the sales from now on; the clerk stays until another is chosen."""
+        self.sale.sale.clerk = clerk
+        self.screens.sale.clerk_button.setText(clerk_button_text(clerk))
+        self.back_to_sale()
+
+    def confirm_recovery(self, key: str) -> None:
+        """Record that the clerk read an approval found after its sale had ended."""
+        parts = self.services.offline
+        if parts is None:
+            return
+        store = parts.store
+        self.services.runner.run(
+            lambda: store.acknowledge_recovery(key),
+            lambda _result: parts.wake(),
+            lambda exc: log.error("confirming recovered payment %s failed: %s", key, exc),
+        )
+
+    def _add_technician(self, scan_filter: ScanFilter) -> TechnicianScreen | None:
+        context = self.services.technician
+        if context is None:
+            self.screens.history.technician_button.hide()
+            return None
+        services = self.services
+        technician = TechnicianScreen(
+            context, services.runner, scan_filter, services.offline, services.lang
+        )
+        self.stack.addWidget(technician)
+        self.screens.history.technician_requested.connect(self.open_technician)
+        technician.closed.connect(self.close_technician)
+        return technician
+
+    def _add_money(self) -> MoneyFlow | None:
+        if not MoneyFlow.available(self.services):
+            self.screens.history.money_button.hide()
+            return None
+        money = MoneyFlow(self.services, self.stack, self.show, self.open_history)
+        self.screens.history.money_requested.connect(money.start)
+        return money
 
     # --- navigation ------------------------------------------------------------------------
 
@@ -161,8 +231,11 @@ class TerminalController(QObject):
         self.show(next_screen if started else self.screens.sale)
 
     def leave_cpm(self) -> None:
+        outcome_unknown = self.sale.outcome_unknown
         if self.sale.cancel_cpm():
             self.show(self.screens.sale)
+            if outcome_unknown:
+                self.on_notice(clerk_message(messages.OUTCOME_CHECKED_LATER, self.services.lang))
 
     def back_to_sale(self) -> None:
         self.sale.back_to_entry()
@@ -177,6 +250,17 @@ class TerminalController(QObject):
             return
         self.show(self.screens.history)
         self.history.load()
+
+    def open_technician(self) -> None:
+        if self.technician is None or self.sale.busy:
+            return
+        self.technician.start()
+        self.show(self.technician)
+
+    def close_technician(self) -> None:
+        if self.technician is not None:
+            self.technician.leave()
+        self.back_to_sale()
 
     def open_declined(self) -> None:
         if self.sale.busy:
@@ -247,6 +331,8 @@ class TerminalController(QObject):
     # --- keyboard and scanner --------------------------------------------------------------
 
     def on_scan(self, code: str) -> None:
+        if self.technician is not None and self.current() is self.technician:
+            return  # the technician's scan test shows scans itself
         if self.current() is self.screens.cpm:
             self.sale.scan(code)
             return

@@ -74,6 +74,10 @@ QFrame#connection_state[online="no"] {{ background: #fce8b2; border: 3px solid {
 QFrame#connection_state[online="no"] QLabel {{ font-size: 18pt; font-weight: bold; color: #3c2a00; }}
 QPushButton#declined_open {{ font-size: 16pt; font-weight: bold; }}
 QFrame#clock_warning {{ border-radius: 6px; background: #fef7e0; border: 2px solid {AMBER}; }}
+QFrame#checking_payment {{ border-radius: 6px; background: #fef7e0; border: 2px solid {AMBER}; }}
+QFrame#checking_payment QLabel {{ font-size: 16pt; font-weight: bold; color: #3c2a00; }}
+QFrame#recovered_payment {{ border-radius: 6px; background: #e6f4ea; border: 3px solid {GREEN}; }}
+QFrame#recovered_payment QLabel {{ font-size: 16pt; font-weight: bold; color: #0d3d1c; }}
 QProgressBar#sync_progress {{ min-height: 36px; font-size: 16pt; font-weight: bold; }}
 QListWidget {{ font-size: 18pt; }}
 QListWidget::item {{ min-height: {MIN_TOUCH_PX}px; }}

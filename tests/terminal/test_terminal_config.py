@@ -104,8 +104,8 @@ def test_bad_paper_width_names_key_value_file(tmp_path: Path) -> None:
             'scanner.suffix = "esc" in {path}: use "enter" or "tab" or "cr" or "lf" or "crlf"',
         ),
         (
-            '[scanner]\nkind = "camera"',
-            'scanner.kind = "camera" in {path}: use "wedge" or "serial"',
+            '[scanner]\nkind = "laser"',
+            'scanner.kind = "laser" in {path}: use "wedge" or "serial" or "evdev" or "camera"',
         ),
         (
             "[scanner]\nmax_interkey_ms = 0",
@@ -298,7 +298,8 @@ def test_verify_pin_never_raises(iterations: str) -> None:
 @pytest.mark.parametrize(
     ("url", "named"),
     [
-        ("cups://TM-T88", "'cups' is not supported"),
+        ("ipp://TM-T88", "'ipp' is not supported"),
+        ("cups://TM T88", "queue name 'TM T88' has a character CUPS does not allow"),
         ("dummy://", "dummy:// prints nothing and is for tests only"),
         ("network://192.0.2.10:99999", "'99999'"),
         ("usb://04b8", "VID:PID"),
@@ -320,4 +321,5 @@ def test_module_docs_list_only_supported_printers() -> None:
     import terminal.config
 
     assert terminal.config.__doc__ is not None
-    assert "cups" not in terminal.config.__doc__
+    assert "cups://QUEUE" in terminal.config.__doc__
+    assert "ipp://" not in terminal.config.__doc__

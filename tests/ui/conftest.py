@@ -145,12 +145,12 @@ class ReceiptLog:
     refunds: list[protocol.Refund] = field(default_factory=list)
     fail_with: Exception | None = None
 
-    def print_payment(self, payment: protocol.Payment) -> None:
+    def print_payment(self, payment: protocol.Payment, *, copy: bool = False) -> None:
         if self.fail_with is not None:
             raise self.fail_with
         self.payments.append(payment)
 
-    def print_refund(self, refund: protocol.Refund) -> None:
+    def print_refund(self, refund: protocol.Refund, *, copy: bool = False) -> None:
         self.refunds.append(refund)
 
 

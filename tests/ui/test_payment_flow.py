@@ -84,13 +84,13 @@ def test_print_failure_offers_reprint(
     qtbot.mouseClick(controller.screens.sale.code_button, Qt.MouseButton.LeftButton)
 
     scan(terminal.window, new_payment_code())
-    qtbot.waitUntil(lambda: "再印刷" in result.print_status.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "もう一度印刷" in result.print_status.text(), timeout=3000)
 
     assert result.headline.text() == "承認"
     assert result.reprint_button.isVisibleTo(terminal.window)
     receipt_log.fail_with = None
     qtbot.mouseClick(result.reprint_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: result.print_status.text() == "レシートを印刷しました", timeout=2000)
+    qtbot.waitUntil(lambda: result.print_status.text() == "印刷済み", timeout=2000)
     assert len(receipt_log.payments) == 1
 
 

@@ -4,6 +4,22 @@
 <context>
     <name>ConnectionBanner</name>
     <message>
+        <source>確認しました</source>
+        <translation>OK, noted</translation>
+    </message>
+    <message>
+        <source>前回の会計の結果を確認しています（{count}件）。確認が終わるまで、同じお客様の会計をやり直さないでください。</source>
+        <translation>Checking the result of an earlier sale ({count}). Until the check is done, do not ring up that customer's sale again.</translation>
+    </message>
+    <message>
+        <source>{time} の会計 {amount} は承認されていました。もう一度会計しないでください。</source>
+        <translation>The {amount} sale at {time} was approved. Do not ring it up again.</translation>
+    </message>
+    <message>
+        <source>（ほかに {count}件）</source>
+        <translation> ({count} more)</translation>
+    </message>
+    <message>
         <location filename="../status_banner.py" line="98"/>
         <source>未送信 {count}件 {total}</source>
         <translation>{count} unsent, {total}</translation>
@@ -149,6 +165,19 @@ Payments are kept safely on the terminal and are sent automatically when the con
 </context>
 <context>
     <name>HistoryScreen</name>
+    <message>
+        <source>締め（X・Z）</source>
+        <translation>Close day (X/Z)</translation>
+    </message>
+    <message>
+        <source>円に交換・売上</source>
+        <translation>Cash out / sales</translation>
+    </message>
+    <message>
+        <location filename="../history.py" line="230"/>
+        <source>保守</source>
+        <translation>Service</translation>
+    </message>
     <message>
         <location filename="../history.py" line="201"/>
         <source>取引履歴</source>
@@ -369,24 +398,54 @@ Payments are kept safely on the terminal and are sent automatically when the con
 <context>
     <name>Printing</name>
     <message>
-        <location filename="../printing.py" line="49"/>
-        <source>レシートを印刷できませんでした。プリンターの電源・用紙・ケーブルを確認して「再印刷」を押してください。お支払いは完了しています。</source>
-        <translation>The receipt did not print. Check the printer&apos;s power, paper and cable, then press Reprint. The payment is complete.</translation>
+        <location filename="../printing.py" line="128"/>
+        <source>用紙がありません。用紙を入れて「もう一度印刷」を押してください。お支払いは完了しています。</source>
+        <translation>The printer is out of paper. Load paper, then press Print again. The payment is complete.</translation>
     </message>
     <message>
-        <location filename="../printing.py" line="55"/>
+        <location filename="../printing.py" line="130"/>
+        <source>プリンターのカバーが開いています。カバーを閉めて「もう一度印刷」を押してください。お支払いは完了しています。</source>
+        <translation>The printer cover is open. Close it, then press Print again. The payment is complete.</translation>
+    </message>
+    <message>
+        <location filename="../printing.py" line="133"/>
+        <source>プリンターが印刷できない状態です。プリンターのランプと用紙を確認して「もう一度印刷」を押してください。お支払いは完了しています。</source>
+        <translation>The printer is offline. Check its lights and paper, then press Print again. The payment is complete.</translation>
+    </message>
+    <message>
+        <location filename="../printing.py" line="137"/>
+        <source>印刷できたか確認できませんでした。レシートが出ていなければ「もう一度印刷」を押してください。お支払いは完了しています。</source>
+        <translation>The printer did not confirm the receipt. If no receipt came out, press Print again. The payment is complete.</translation>
+    </message>
+    <message>
+        <location filename="../printing.py" line="141"/>
+        <source>印刷の途中で止まりました。レシートが出ていなければ「もう一度印刷」を押してください。お支払いは完了しています。</source>
+        <translation>Printing stopped part way. If no receipt came out, press Print again. The payment is complete.</translation>
+    </message>
+    <message>
+        <location filename="../printing.py" line="144"/>
+        <source>プリンターにつながりません。プリンターの電源とケーブルを確認して「もう一度印刷」を押してください。お支払いは完了しています。</source>
+        <translation>The printer cannot be reached. Check its power and cable, then press Print again. The payment is complete.</translation>
+    </message>
+    <message>
+        <location filename="../printing.py" line="148"/>
+        <source>プリンターを別のプログラムが使っています。もう一つの端末アプリを閉じて「もう一度印刷」を押してください。お支払いは完了しています。</source>
+        <translation>Another program is using the printer. Close the other copy of the terminal app, then press Print again. The payment is complete.</translation>
+    </message>
+    <message>
+        <location filename="../printing.py" line="152"/>
         <source>プリンターの設定に問題があり、レシートを印刷できませんでした。お支払いは完了しています。技術担当者に連絡してください。</source>
         <translation>The receipt did not print because of a printer setting. The payment is complete. Contact a technician.</translation>
     </message>
     <message>
-        <location filename="../printing.py" line="61"/>
-        <source>レシートを作れませんでした。お支払いは完了しています。「再印刷」で直らない場合は技術担当者に連絡してください。</source>
-        <translation>The receipt could not be made. The payment is complete. If Reprint does not help, contact a technician.</translation>
+        <location filename="../printing.py" line="156"/>
+        <source>レシートを作れませんでした。お支払いは完了しています。「もう一度印刷」で直らない場合は技術担当者に連絡してください。</source>
+        <translation>The receipt could not be made. The payment is complete. If Print again does not help, contact a technician.</translation>
     </message>
     <message>
-        <location filename="../printing.py" line="67"/>
-        <source>レシートを印刷できませんでした。お支払いは完了しています。「再印刷」を押してください。</source>
-        <translation>The receipt did not print. The payment is complete. Press Reprint.</translation>
+        <location filename="../printing.py" line="159"/>
+        <source>このレシートは印刷中です。レシートが出るまでお待ちください。</source>
+        <translation>This receipt is being printed. Wait for it to come out.</translation>
     </message>
 </context>
 <context>
@@ -475,8 +534,8 @@ Payments are kept safely on the terminal and are sent automatically when the con
     </message>
     <message>
         <location filename="../result.py" line="37"/>
-        <source>再印刷</source>
-        <translation>Reprint</translation>
+        <source>もう一度印刷</source>
+        <translation>Print again</translation>
     </message>
     <message>
         <location filename="../result.py" line="65"/>
@@ -527,8 +586,8 @@ Transaction number {payment_id}</translation>
     </message>
     <message>
         <location filename="../result.py" line="104"/>
-        <source>レシートを印刷しました</source>
-        <translation>Receipt printed</translation>
+        <source>印刷済み</source>
+        <translation>Printed</translation>
     </message>
 </context>
 <context>
@@ -601,6 +660,1105 @@ Transaction number {payment_id}</translation>
         <location filename="../terminal_window.py" line="272"/>
         <source>地域コイン 決済端末</source>
         <translation>Local coin payment terminal</translation>
+    </message>
+</context>
+<context>
+    <name>AddressPage</name>
+    <message>
+        <location filename="../technician/address.py" line="51"/>
+        <source>LANプリンターのアドレス</source>
+        <translation>LAN printer address</translation>
+    </message>
+    <message>
+        <location filename="../technician/address.py" line="68"/>
+        <source>接続を確認</source>
+        <translation>Check connection</translation>
+    </message>
+    <message>
+        <location filename="../technician/address.py" line="71"/>
+        <source>このプリンターを使う</source>
+        <translation>Use this printer</translation>
+    </message>
+    <message>
+        <location filename="../technician/address.py" line="98"/>
+        <source>プリンターのIPアドレスを入力してください（例 192.168.1.50）</source>
+        <translation>Enter the printer&apos;s IP address (for example 192.168.1.50)</translation>
+    </message>
+    <message>
+        <location filename="../technician/address.py" line="121"/>
+        <source>{address} に接続しています…</source>
+        <translation>Connecting to {address}…</translation>
+    </message>
+    <message>
+        <location filename="../technician/address.py" line="133"/>
+        <source>プリンターから応答がありません。電源、LANケーブル、アドレスを確認してください
+{detail}</source>
+        <translation>The printer does not respond. Check its power, LAN cable and address
+{detail}</translation>
+    </message>
+    <message>
+        <location filename="../technician/address.py" line="138"/>
+        <source>応答あり: {status}</source>
+        <translation>Printer responded: {status}</translation>
+    </message>
+</context>
+<context>
+    <name>BundlePage</name>
+    <message>
+        <location filename="../technician/bundle.py" line="52"/>
+        <source>サポート用データの書き出し</source>
+        <translation>Export support data</translation>
+    </message>
+    <message>
+        <location filename="../technician/bundle.py" line="61"/>
+        <source>再検出</source>
+        <translation>Search again</translation>
+    </message>
+    <message>
+        <location filename="../technician/bundle.py" line="63"/>
+        <source>書き出す</source>
+        <translation>Export</translation>
+    </message>
+    <message>
+        <location filename="../technician/bundle.py" line="75"/>
+        <source>書き出し先を選んでください。設定とログから暗証番号・鍵・支払いコードは取り除かれます</source>
+        <translation>Choose where to export. PINs, keys and payment codes are removed from the settings and logs</translation>
+    </message>
+    <message>
+        <location filename="../technician/bundle.py" line="89"/>
+        <source>書き出しています…</source>
+        <translation>Exporting…</translation>
+    </message>
+    <message>
+        <location filename="../technician/bundle.py" line="98"/>
+        <source>書き出しました: {path}</source>
+        <translation>Exported: {path}</translation>
+    </message>
+    <message>
+        <location filename="../technician/bundle.py" line="104"/>
+        <source>書き出せませんでした: {error}</source>
+        <translation>Could not export: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>DevicesPage</name>
+    <message>
+        <location filename="../technician/devices.py" line="110"/>
+        <source>直接読み取り（evdev）</source>
+        <translation>Direct read (evdev)</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="115"/>
+        <source>カメラ（標準のカメラ）</source>
+        <translation>Camera (the default camera)</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="116"/>
+        <source>カメラ {camera}</source>
+        <translation>Camera {camera}</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="45"/>
+        <source>スキャナーとプリンターの選択</source>
+        <translation>Choose scanner and printer</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="58"/>
+        <source>プリンター</source>
+        <translation>Printer</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="59"/>
+        <source>スキャナー</source>
+        <translation>Scanner</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="67"/>
+        <source>再検出</source>
+        <translation>Search again</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="69"/>
+        <source>LANプリンター</source>
+        <translation>LAN printer</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="75"/>
+        <source>保存</source>
+        <translation>Save</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="83"/>
+        <source>機器を探しています…</source>
+        <translation>Searching for devices…</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="97"/>
+        <source>機器が見つかりません。ケーブルと電源を確認して「再検出」を押してください</source>
+        <translation>No devices found. Check the cables and power, then press &quot;Search again&quot;</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="99"/>
+        <source>使う機器を選んで「保存」を押してください</source>
+        <translation>Choose the devices to use and press &quot;Save&quot;</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="107"/>
+        <source>シリアル {port}</source>
+        <translation>Serial {port}</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="108"/>
+        <source>キーボード入力（ウェッジ）</source>
+        <translation>Keyboard input (wedge)</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="130"/>
+        <source>用紙 {width} mm</source>
+        <translation>Paper {width} mm</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="132"/>
+        <source>選択中&#x3000;プリンター: {printer}&#x3000;スキャナー: {scanner}</source>
+        <translation>Chosen: printer {printer}, scanner {scanner}</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="149"/>
+        <source>設定ファイルの場所が決まっていないため保存できません</source>
+        <translation>Cannot save: no configuration file location is set</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="162"/>
+        <source>{path} に保存しました。端末を再起動すると新しい設定で動きます</source>
+        <translation>Saved to {path}. Restart the terminal to use the new settings</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="169"/>
+        <source>保存できませんでした: {error}</source>
+        <translation>Could not save: {error}</translation>
+    </message>
+    <message>
+        <location filename="../technician/devices.py" line="172"/>
+        <source>処理に失敗しました: {error}</source>
+        <translation>Failed: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>DiagnosticsPage</name>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="31"/>
+        <source>診断</source>
+        <translation>Diagnostics</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="37"/>
+        <source>端末</source>
+        <translation>Terminal</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="38"/>
+        <source>プリンター</source>
+        <translation>Printer</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="39"/>
+        <source>サーバー</source>
+        <translation>Server</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="40"/>
+        <source>未送信</source>
+        <translation>Unsent</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="41"/>
+        <source>時計のずれ</source>
+        <translation>Clock offset</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="42"/>
+        <source>バージョン</source>
+        <translation>Versions</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="55"/>
+        <source>更新</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="65"/>
+        <source>調べています…</source>
+        <translation>Checking…</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="84"/>
+        <source>端末ID {terminal}</source>
+        <translation>Terminal ID {terminal}</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="84"/>
+        <source>未登録</source>
+        <translation>not enrolled</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="94"/>
+        <source>{time} に調べました</source>
+        <translation>Checked at {time}</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="100"/>
+        <source>接続できます（応答 {ms:.0f} ms）</source>
+        <translation>Reachable (response in {ms:.0f} ms)</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="102"/>
+        <source>接続できません: {error}</source>
+        <translation>Not reachable: {error}</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="109"/>
+        <source>{count}件 {total}&#x3000;受け付けられなかった取引 {declined}件</source>
+        <translation>{count} waiting, {total}; refused transactions: {declined}</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="115"/>
+        <source>最も古いもの {time}</source>
+        <translation>Oldest: {time}</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="122"/>
+        <source>不明</source>
+        <translation>Unknown</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="124"/>
+        <source>この端末の時計は {seconds:+.1f} 秒ずれています</source>
+        <translation>This terminal&apos;s clock is off by {seconds:+.1f} s</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="126"/>
+        <source>時計を合わせてください</source>
+        <translation>Set the clock</translation>
+    </message>
+    <message>
+        <location filename="../technician/diagnostics_page.py" line="132"/>
+        <source>診断に失敗しました: {error}</source>
+        <translation>Diagnostics failed: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>EnrolPage</name>
+    <message>
+        <location filename="../technician/enrol.py" line="43"/>
+        <source>端末の登録</source>
+        <translation>Enrol terminal</translation>
+    </message>
+    <message>
+        <location filename="../technician/enrol.py" line="53"/>
+        <source>登録する</source>
+        <translation>Enrol</translation>
+    </message>
+    <message>
+        <location filename="../technician/enrol.py" line="75"/>
+        <source>運営者から受け取った登録コード（12文字）を入力してください</source>
+        <translation>Enter the activation code (12 characters) from the operator</translation>
+    </message>
+    <message>
+        <location filename="../technician/enrol.py" line="96"/>
+        <source>サーバーに登録しています…</source>
+        <translation>Enrolling with the server…</translation>
+    </message>
+    <message>
+        <location filename="../technician/enrol.py" line="105"/>
+        <source>登録しました: 端末ID {terminal}（{shop}）。端末を再起動してください</source>
+        <translation>Enrolled: terminal ID {terminal} ({shop}). Restart the terminal</translation>
+    </message>
+    <message>
+        <location filename="../technician/enrol.py" line="115"/>
+        <source>登録できませんでした: {error}</source>
+        <translation>Could not enrol: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>PrintCheckPage</name>
+    <message>
+        <location filename="../technician/print_check.py" line="47"/>
+        <source>印字テスト</source>
+        <translation>Test print</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="57"/>
+        <source>テストページを印刷</source>
+        <translation>Print test page</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="64"/>
+        <source>プリンター: {url}&#x3000;用紙 {width} mm</source>
+        <translation>Printer: {url}, paper {width} mm</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="67"/>
+        <source>「テストページを印刷」を押すと、日本語・QRコード入りのページを印刷します</source>
+        <translation>Press &quot;Print test page&quot; to print a page with Japanese text and a QR code</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="73"/>
+        <source>印刷しています…</source>
+        <translation>Printing…</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="79"/>
+        <source>プリンターの状態: {status}</source>
+        <translation>Printer status: {status}</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="81"/>
+        <source>テストページを送りました。印刷されたページとQRコードを確認してください</source>
+        <translation>Test page sent. Check the printed page and its QR code</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="83"/>
+        <source>印刷できませんでした: {error}</source>
+        <translation>Could not print: {error}</translation>
+    </message>
+    <message>
+        <location filename="../technician/print_check.py" line="85"/>
+        <source>プリンターの問題を直してから、もう一度押してください</source>
+        <translation>Fix the printer problem, then press again</translation>
+    </message>
+</context>
+<context>
+    <name>ScanCheckPage</name>
+    <message>
+        <location filename="../technician/scan_check.py" line="112"/>
+        <source>キー入力を通らないスキャナーのため、受け取った文字は変換後のものです</source>
+        <translation>This scanner does not send key presses, so the characters shown are the decoded code</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="42"/>
+        <source>読み取りテスト</source>
+        <translation>Test scan</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="57"/>
+        <source>受け取った文字</source>
+        <translation>Characters received</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="60"/>
+        <source>読み取り結果</source>
+        <translation>Result</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="62"/>
+        <source>表示を消す</source>
+        <translation>Clear</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="76"/>
+        <source>スキャナーでコードを読んでください。受け取った内容をそのまま表示します</source>
+        <translation>Scan a code. What arrives is shown exactly as received</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="96"/>
+        <source>スキャンとして受け付けました（{count}文字）</source>
+        <translation>Accepted as a scan ({count} characters)</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="97"/>
+        <source>変換後: {code}</source>
+        <translation>After repair: {code}</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="101"/>
+        <source>全角文字や記号の入れ替えを直しました</source>
+        <translation>Full-width characters or swapped symbols were repaired</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="110"/>
+        <source>かな入力がオンです。入力モードを半角英数にしてください</source>
+        <translation>Kana input is on. Switch the input method to half-width alphanumeric</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="111"/>
+        <source>スキャンとして使えません: {reason}</source>
+        <translation>Not usable as a scan: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="118"/>
+        <source>{keys}キーを {ms:.0f} ms で受信</source>
+        <translation>{keys} keys received in {ms:.0f} ms</translation>
+    </message>
+    <message>
+        <location filename="../technician/scan_check.py" line="122"/>
+        <source>人の入力として扱いました（スキャンではありません）</source>
+        <translation>Taken as typing by a person (not a scan)</translation>
+    </message>
+</context>
+<context>
+    <name>TechnicianMenu</name>
+    <message>
+        <location filename="../technician/menu.py" line="25"/>
+        <source>保守メニュー</source>
+        <translation>Service menu</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="29"/>
+        <source>スキャナーとプリンターの選択</source>
+        <translation>Choose scanner and printer</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="30"/>
+        <source>印字テスト</source>
+        <translation>Test print</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="31"/>
+        <source>読み取りテスト</source>
+        <translation>Test scan</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="32"/>
+        <source>診断</source>
+        <translation>Diagnostics</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="33"/>
+        <source>端末の登録</source>
+        <translation>Enrol terminal</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="34"/>
+        <source>サポート用データの書き出し</source>
+        <translation>Export support data</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="44"/>
+        <source>保守を終わる</source>
+        <translation>Leave service menu</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="55"/>
+        <source>端末ID {terminal}&#x3000;設定ファイル {path}</source>
+        <translation>Terminal ID {terminal}, configuration file {path}</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="56"/>
+        <source>未登録</source>
+        <translation>not enrolled</translation>
+    </message>
+    <message>
+        <location filename="../technician/menu.py" line="56"/>
+        <source>なし</source>
+        <translation>none</translation>
+    </message>
+</context>
+<context>
+    <name>TechnicianPinScreen</name>
+    <message>
+        <location filename="../technician/pin.py" line="80"/>
+        <source>保守メニュー：技術者の暗証番号</source>
+        <translation>Service menu: technician PIN</translation>
+    </message>
+    <message>
+        <location filename="../technician/pin.py" line="95"/>
+        <source>技術者の暗証番号が設定されていません。設定ファイルに technician_pin_hash を入れてください</source>
+        <translation>No technician PIN is set. Add technician_pin_hash to the configuration file</translation>
+    </message>
+    <message>
+        <location filename="../technician/pin.py" line="98"/>
+        <source>暗証番号を入力して「OK」を押してください</source>
+        <translation>Enter the PIN and press &quot;OK&quot;</translation>
+    </message>
+    <message>
+        <location filename="../technician/pin.py" line="106"/>
+        <source>確認しています…</source>
+        <translation>Checking…</translation>
+    </message>
+    <message>
+        <location filename="../technician/pin.py" line="119"/>
+        <source>暗証番号が違います。あと {tries} 回まちがえると しばらく使えなくなります</source>
+        <translation>Wrong PIN. After {tries} more wrong tries the PIN is locked for a while</translation>
+    </message>
+    <message>
+        <location filename="../technician/pin.py" line="127"/>
+        <source>暗証番号を確認できませんでした。もう一度入力してください</source>
+        <translation>The PIN could not be checked. Enter it again</translation>
+    </message>
+    <message>
+        <location filename="../technician/pin.py" line="134"/>
+        <source>暗証番号を何度もまちがえたため {minutes} 分間は使えません</source>
+        <translation>Too many wrong PINs: locked for {minutes} min</translation>
+    </message>
+</context>
+<context>
+    <name>TechnicianStatus</name>
+    <message>
+        <source>正常（印刷できます）</source>
+        <translation>OK (ready to print)</translation>
+    </message>
+    <message>
+        <source>状態は不明です: {detail}</source>
+        <translation>Status unknown: {detail}</translation>
+    </message>
+    <message>
+        <source>カバーが開いています</source>
+        <translation>Cover open</translation>
+    </message>
+    <message>
+        <source>用紙がありません</source>
+        <translation>Out of paper</translation>
+    </message>
+    <message>
+        <source>オフラインです</source>
+        <translation>Offline</translation>
+    </message>
+    <message>
+        <source>用紙が残りわずかです</source>
+        <translation>Paper nearly out</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>、</source>
+        <translation>, </translation>
+    </message>
+</context>
+<context>
+    <name>SetupWindow</name>
+    <message>
+        <location filename="../technician/setup.py" line="30"/>
+        <source>地域コイン 決済端末の設定</source>
+        <translation>Local coin payment terminal setup</translation>
+    </message>
+</context>
+<context>
+    <name>CashOut</name>
+    <message>
+        <source>本日 {date}</source>
+        <translation>Today, {date}</translation>
+    </message>
+    <message>
+        <source>{date}（次の銀行営業日）</source>
+        <translation>{date} (next bank business day)</translation>
+    </message>
+    <message>
+        <source>普通</source>
+        <translation>Ordinary</translation>
+    </message>
+    <message>
+        <source>当座</source>
+        <translation>Current</translation>
+    </message>
+    <message>
+        <source>貯蓄</source>
+        <translation>Savings</translation>
+    </message>
+    <message>
+        <source>銀行 {bank}　支店 {branch}　{type} ****{last4}　{holder}</source>
+        <translation>Bank {bank}, branch {branch}, {type} ****{last4}, {holder}</translation>
+    </message>
+    <message>
+        <source>理由不明</source>
+        <translation>reason unknown</translation>
+    </message>
+    <message>
+        <source>失敗（{reason}）</source>
+        <translation>Failed ({reason})</translation>
+    </message>
+    <message>
+        <source>申請済み</source>
+        <translation>Requested</translation>
+    </message>
+    <message>
+        <source>振込ファイル作成済み</source>
+        <translation>In transfer file</translation>
+    </message>
+    <message>
+        <source>入金済み</source>
+        <translation>Paid in</translation>
+    </message>
+</context>
+<context>
+    <name>CashOutAmountScreen</name>
+    <message>
+        <source>円に交換する金額</source>
+        <translation>Amount to cash out</translation>
+    </message>
+    <message>
+        <source>全額</source>
+        <translation>All</translation>
+    </message>
+    <message>
+        <source>やめる</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>手数料を確認</source>
+        <translation>Check the fee</translation>
+    </message>
+    <message>
+        <source>残高を読み込んでいます…</source>
+        <translation>Loading the balance…</translation>
+    </message>
+    <message>
+        <source>交換できる残高 {balance}</source>
+        <translation>Balance available {balance}</translation>
+    </message>
+    <message>
+        <source>振込待ち {pending}</source>
+        <translation>Awaiting payout {pending}</translation>
+    </message>
+</context>
+<context>
+    <name>CashOutConfirmScreen</name>
+    <message>
+        <source>この内容で円に交換しますか</source>
+        <translation>Cash out to yen as shown?</translation>
+    </message>
+    <message>
+        <source>交換する額</source>
+        <translation>Amount</translation>
+    </message>
+    <message>
+        <source>手数料</source>
+        <translation>Fee</translation>
+    </message>
+    <message>
+        <source>口座に入る額</source>
+        <translation>To your bank</translation>
+    </message>
+    <message>
+        <source>振込予定日</source>
+        <translation>Payout date</translation>
+    </message>
+    <message>
+        <source>振込先</source>
+        <translation>Bank account</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>交換の状況</source>
+        <translation>Cash-out status</translation>
+    </message>
+    <message>
+        <source>円に交換する</source>
+        <translation>Cash out</translation>
+    </message>
+    <message>
+        <source>送信しています…</source>
+        <translation>Sending…</translation>
+    </message>
+    <message>
+        <source>円への交換を受け付けました</source>
+        <translation>Cash-out requested</translation>
+    </message>
+    <message>
+        <source>状況は「交換の状況」で確認できます</source>
+        <translation>See its progress under “Cash-out status”</translation>
+    </message>
+    <message>
+        <source>（うち月額 {fixed}）</source>
+        <translation>(monthly part {fixed})</translation>
+    </message>
+</context>
+<context>
+    <name>CashOutListScreen</name>
+    <message>
+        <source>円への交換の状況</source>
+        <translation>Cash-out status</translation>
+    </message>
+    <message>
+        <source>更新</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>読み込んでいます…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <source>まだ円への交換はありません</source>
+        <translation>No cash-outs yet</translation>
+    </message>
+    <message>
+        <source>{requested}　{amount} → 口座へ {net}（{payout}）　{status}</source>
+        <translation>{requested}  {amount} → bank {net} ({payout})  {status}</translation>
+    </message>
+</context>
+<context>
+    <name>CashOutPresenter</name>
+    <message>
+        <source>前回の円への交換の結果を確認しています。画面はそのままでお待ちください</source>
+        <translation>Checking the result of the earlier cash-out. Please wait on this screen</translation>
+    </message>
+    <message>
+        <source>結果を確認しています。画面はそのままでお待ちください</source>
+        <translation>Checking the result. Please wait on this screen.</translation>
+    </message>
+    <message>
+        <source>円への交換にはサーバーとの接続が必要です。ネットワークを確認し、つながってからもう一度お試しください</source>
+        <translation>Cashing out needs a connection to the server. Check the network and try again once it is back.</translation>
+    </message>
+    <message>
+        <source>金額が残高を超えています。残高以下の金額にしてください</source>
+        <translation>The amount is more than the balance. Enter an amount up to the balance.</translation>
+    </message>
+    <message>
+        <source>金額が残高 {balance} を超えています。{balance} 以下にしてください</source>
+        <translation>The amount is more than the balance of {balance}. Enter {balance} or less.</translation>
+    </message>
+</context>
+<context>
+    <name>ExportPresenter</name>
+    <message>
+        <source>売上データの取得にはサーバーとの接続が必要です。つながってからもう一度お試しください</source>
+        <translation>Getting the sales data needs a connection to the server. Try again once it is back.</translation>
+    </message>
+    <message>
+        <source>書き出せませんでした。USBメモリが差し込まれているか確認してください（{error}）</source>
+        <translation>Could not write the files. Check that the USB stick is plugged in ({error}).</translation>
+    </message>
+</context>
+<context>
+    <name>ExportScreen</name>
+    <message>
+        <source>売上・手数料のCSV</source>
+        <translation>Sales and fees CSV</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>再検出</source>
+        <translation>Scan again</translation>
+    </message>
+    <message>
+        <source>中止</source>
+        <translation>Stop</translation>
+    </message>
+    <message>
+        <source>書き出す</source>
+        <translation>Export</translation>
+    </message>
+    <message>
+        <source>月と書き出し先を選んで「書き出す」を押してください</source>
+        <translation>Choose the month and where to save, then press “Export”.</translation>
+    </message>
+    <message>
+        <source>書き出しています…</source>
+        <translation>Exporting…</translation>
+    </message>
+    <message>
+        <source>書き出しました: {statement}、{register}</source>
+        <translation>Exported: {statement}, {register}</translation>
+    </message>
+    <message>
+        <source>書き出しを中止しました。途中のファイルは残っていません</source>
+        <translation>Export stopped. No partly written file was left.</translation>
+    </message>
+</context>
+<context>
+    <name>MoneyMenuScreen</name>
+    <message>
+        <source>売上と円への交換</source>
+        <translation>Sales and cash-out</translation>
+    </message>
+    <message>
+        <source>円に交換</source>
+        <translation>Cash out to yen</translation>
+    </message>
+    <message>
+        <source>交換の状況</source>
+        <translation>Cash-out status</translation>
+    </message>
+    <message>
+        <source>売上・手数料のCSV</source>
+        <translation>Sales and fees CSV</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+</context>
+<context>
+    <name>MoneyScreens</name>
+    <message>
+        <source>円への交換と売上データには責任者の暗証番号が必要です</source>
+        <translation>Cash-out and sales data need the manager PIN</translation>
+    </message>
+</context>
+<context>
+    <name>DayClosePresenter</name>
+    <message>
+        <source>端末のデータベースが使えないため、締め処理ができません。</source>
+        <translation>The terminal database is not available, so the day cannot be closed.</translation>
+    </message>
+    <message>
+        <source>営業日 {day} は精算済みです（精算番号 Z{number}）。「過去の精算」で見て印刷できます。</source>
+        <translation>Business day {day} is closed already (Z{number}). View and print it under "Past Z reports".</translation>
+    </message>
+    <message>
+        <source>この端末ではレポートを印刷できません。</source>
+        <translation>This terminal cannot print reports.</translation>
+    </message>
+    <message>
+        <source>レポートを印刷できませんでした。用紙・カバー・電源を確認して「印刷」を押してください。</source>
+        <translation>The report did not print. Check the paper, the cover and the power, then press "Print".</translation>
+    </message>
+</context>
+<context>
+    <name>DayCloseMenu</name>
+    <message>
+        <source>締め処理</source>
+        <translation>Close the day</translation>
+    </message>
+    <message>
+        <source>点検（X）は何度でも見られます。精算（Z）はその日を締めます。</source>
+        <translation>The X report can be viewed any time. The Z report closes the day.</translation>
+    </message>
+    <message>
+        <source>点検（X）</source>
+        <translation>X report</translation>
+    </message>
+    <message>
+        <source>精算（Z）</source>
+        <translation>Z report (close)</translation>
+    </message>
+    <message>
+        <source>過去の精算</source>
+        <translation>Past Z reports</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+</context>
+<context>
+    <name>DayReportScreen</name>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>印刷</source>
+        <translation>Print</translation>
+    </message>
+    <message>
+        <source>この内容で精算する</source>
+        <translation>Close the day with this</translation>
+    </message>
+    <message>
+        <source>時間帯別売上</source>
+        <translation>Sales by hour</translation>
+    </message>
+    <message>
+        <source>点検（X）　営業日 {day}</source>
+        <translation>X report  Business day {day}</translation>
+    </message>
+    <message>
+        <source>精算（Z）の確認　営業日 {day}</source>
+        <translation>Check the Z report  Business day {day}</translation>
+    </message>
+    <message>
+        <source>精算（Z）Z{number}　営業日 {day}</source>
+        <translation>Z report Z{number}  Business day {day}</translation>
+    </message>
+    <message>
+        <source>サーバー照合：未確認（サーバーに接続できません）</source>
+        <translation>Server check: not done (server not reachable)</translation>
+    </message>
+    <message>
+        <source>サーバー照合：一致</source>
+        <translation>Server check: matches</translation>
+    </message>
+    <message>
+        <source>サーバー照合：不一致　差額 {difference}</source>
+        <translation>Server check: differs by {difference}</translation>
+    </message>
+    <message>
+        <source>QR（スマホで読取）</source>
+        <translation>QR (customer scans)</translation>
+    </message>
+    <message>
+        <source>コード（オンライン）</source>
+        <translation>Code (online)</translation>
+    </message>
+    <message>
+        <source>コード（オフライン）</source>
+        <translation>Code (offline)</translation>
+    </message>
+    <message>
+        <source>売上 計</source>
+        <translation>Sales total</translation>
+    </message>
+    <message>
+        <source>返金</source>
+        <translation>Refunds</translation>
+    </message>
+    <message>
+        <source>純売上</source>
+        <translation>Net sales</translation>
+    </message>
+    <message>
+        <source>確定済み（純額）</source>
+        <translation>Confirmed (net)</translation>
+    </message>
+    <message>
+        <source>送信待ち</source>
+        <translation>Waiting to send</translation>
+    </message>
+    <message>
+        <source>{count}件 {amount}</source>
+        <translation>{count}x {amount}</translation>
+    </message>
+    <message>
+        <source>（担当者なし）</source>
+        <translation>(no clerk)</translation>
+    </message>
+    <message>
+        <source>担当 {name}</source>
+        <translation>Clerk {name}</translation>
+    </message>
+    <message>
+        <source>地域コイン</source>
+        <translation>Local coin</translation>
+    </message>
+    <message>
+        <source>プレミアム（地元店）</source>
+        <translation>Premium (local shops)</translation>
+    </message>
+    <message>
+        <source>プレミアム（全店）</source>
+        <translation>Premium (all shops)</translation>
+    </message>
+    <message>
+        <source>給付</source>
+        <translation>Benefit</translation>
+    </message>
+    <message>
+        <source>　うち {kind}</source>
+        <translation>  of which {kind}</translation>
+    </message>
+    <message>
+        <source>受け付けられなかった取引 {count}件（合計に含みません）</source>
+        <translation>{count} declined entries (not in the totals)</translation>
+    </message>
+</context>
+<context>
+    <name>WaitingWarning</name>
+    <message>
+        <source>送信待ちの取引があります</source>
+        <translation>Payments are waiting to be sent</translation>
+    </message>
+    <message>
+        <source>戻る（送信を待つ）</source>
+        <translation>Back (wait for sending)</translation>
+    </message>
+    <message>
+        <source>送信待ちのまま精算する</source>
+        <translation>Close with waiting payments</translation>
+    </message>
+    <message>
+        <source>サーバーにまだ送信していない取引が {count}件（{amount}）あります。このまま精算すると、この取引は確定前のまま精算レポートに入り、後でサーバーに受け付けられないことがあります。通信が戻るまで待てる場合は「戻る」を押してください。</source>
+        <translation>{count} entries ({amount}) have not been sent to the server yet. If you close the day now, they go into the Z report unconfirmed, and the server may still decline them later. If you can wait until the connection returns, press "Back".</translation>
+    </message>
+</context>
+<context>
+    <name>DayCloseHistory</name>
+    <message>
+        <source>過去の精算</source>
+        <translation>Past Z reports</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>表示</source>
+        <translation>View</translation>
+    </message>
+    <message>
+        <source>印刷</source>
+        <translation>Print</translation>
+    </message>
+    <message>
+        <source>Z{number}　営業日 {day}　純売上 {net}</source>
+        <translation>Z{number}  Business day {day}  Net {net}</translation>
+    </message>
+    <message>
+        <source>まだ精算していません</source>
+        <translation>No day has been closed yet</translation>
+    </message>
+</context>
+<context>
+    <name>HourlyChart</name>
+    <message>
+        <source>売上はありません</source>
+        <translation>No sales</translation>
+    </message>
+    <message>
+        <source>{hour}時</source>
+        <translation>{hour}h</translation>
+    </message>
+    <message>
+        <source>最多 {hour}時台 {amount}</source>
+        <translation>Busiest {hour}:00 {amount}</translation>
+    </message>
+</context>
+<context>
+    <name>ClerkChooser</name>
+    <message>
+        <source>担当：未選択</source>
+        <translation>Clerk: none</translation>
+    </message>
+    <message>
+        <source>担当：{name}</source>
+        <translation>Clerk: {name}</translation>
+    </message>
+    <message>
+        <source>担当者を選んでください</source>
+        <translation>Choose the clerk</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+</context>
+<context>
+    <name>DayCloseFlow</name>
+    <message>
+        <source>締め処理には責任者の暗証番号が必要です</source>
+        <translation>Closing the day needs the manager PIN</translation>
+    </message>
+    <message>
+        <source>読み込んでいます…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <source>印刷しています…</source>
+        <translation>Printing…</translation>
+    </message>
+    <message>
+        <source>印刷しました</source>
+        <translation>Printed</translation>
+    </message>
+    <message>
+        <source>点検（X）は何度でも見られます。精算（Z）はその日を締めます。</source>
+        <translation>The X report can be viewed any time. The Z report closes the day.</translation>
+    </message>
+    <message>
+        <source>精算しました（Z{number}）。レポートを印刷します。</source>
+        <translation>The day is closed (Z{number}). Printing the report.</translation>
     </message>
 </context>
 </TS>
