@@ -97,10 +97,15 @@ def bank_account_for_cash_out(session: Session, merchant_id: str) -> MerchantBan
 def summary(bank_code: str, branch_code: str, account_type: int, account_number: str,
             holder_name: str) -> protocol.BankAccountSummary:
     """Describe an account for the terminal's screen, showing the last four digits only."""
+    directory = default_directory()
+    bank = directory.bank(bank_code)
+    branch = directory.branch(bank_code, branch_code)
     return protocol.BankAccountSummary(
         bank_code=bank_code, branch_code=branch_code,
         account_type=account_type,  # type: ignore[arg-type]
         account_number_last4=account_number[-4:], holder_name=holder_name,
+        bank_name=bank.name if bank is not None else "",
+        branch_name=branch.name if branch is not None else "",
     )
 
 

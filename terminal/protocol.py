@@ -355,6 +355,8 @@ class BankAccountSummary(BaseModel):
     account_type: Literal[1, 2, 4] = Field(description="1 ordinary, 2 current, 4 savings")
     account_number_last4: str = Field(description="Last four digits, for display")
     holder_name: str = Field(description="Account holder in half-width katakana")
+    bank_name: str = Field("", description="Bank name from the Zengin code data; empty if unknown")
+    branch_name: str = Field("", description="Branch name from the Zengin code data; empty if unknown")
 
 
 class CashOutPreview(BaseModel):

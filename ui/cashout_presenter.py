@@ -95,11 +95,13 @@ def account_text(account: protocol.BankAccountSummary) -> str:
         2: QCoreApplication.translate(CONTEXT, "当座"),
         4: QCoreApplication.translate(CONTEXT, "貯蓄"),
     }
-    # NOTE: the server sends bank and branch codes only, so the screen cannot show their names.
+    # A bank or branch missing from the server's code data is shown by its code.
+    bank = account.bank_name or account.bank_code
+    branch = account.branch_name or account.branch_code
     return QCoreApplication.translate(
         CONTEXT, "銀行 {bank}　支店 {branch}　{type} ****{last4}　{holder}"
     ).format(
-        bank=account.bank_code, branch=account.branch_code,
+        bank=bank, branch=branch,
         type=account_types[account.account_type], last4=account.account_number_last4,
         holder=account.holder_name,
     )

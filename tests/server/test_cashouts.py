@@ -64,6 +64,7 @@ def test_preview_shows_fee_net_and_date(server: Server) -> None:
     assert body["bank_account"] == {
         "bank_code": "0001", "branch_code": "001", "account_type": 1,
         "account_number_last4": "4567", "holder_name": "ｱｲﾂﾞｺｲﾝｼﾖｳﾃﾝ",
+        "bank_name": "みずほ", "branch_name": "東京営業部",
     }
     assert _held_yen(server, terminal.merchant_id) == 50_000
 

@@ -12,7 +12,7 @@ from tests.ui.conftest import FakeApi, iso
 
 ACCOUNT = protocol.BankAccountSummary(
     bank_code="0126", branch_code="401", account_type=1, account_number_last4="4567",
-    holder_name="ｱｲﾂﾞｺｲﾝｼﾖｳﾃﾝ",
+    holder_name="ｱｲﾂﾞｺｲﾝｼﾖｳﾃﾝ", bank_name="東邦", branch_name="会津営業部",
 )
 FIXED_FEE_YEN = 300
 # 2 % metered, rounded down, as the demo plan's first tier.

@@ -98,7 +98,7 @@ def test_full_amount_preview_shows_fee_net_date_account(
     assert screens.confirm.fee.text() == f"￥{fee}　（うち月額 ￥{FIXED_FEE_YEN}）"
     assert screens.confirm.net.text() == f"￥{12_000 - fee:,}"
     assert screens.confirm.date.text().startswith("12月7日（月）")
-    assert screens.confirm.account.text() == "銀行 0126　支店 401　普通 ****4567　ｱｲﾂﾞｺｲﾝｼﾖｳﾃﾝ"
+    assert screens.confirm.account.text() == "銀行 東邦　支店 会津営業部　普通 ****4567　ｱｲﾂﾞｺｲﾝｼﾖｳﾃﾝ"
     assert ("preview_cash_out", (12_000,)) in fake_api.calls
 
 
