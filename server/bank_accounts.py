@@ -33,6 +33,10 @@ class BankAccountDetails:
     holder_name: str
 
 
+_HOLDER_NAME_HINT = ("give the account holder's name in kana as the bank records it"
+                     " (口座名義カナ), e.g. キタカタラーメン")
+
+
 def set_bank_account(
     session: Session, merchant_id: str, details: BankAccountDetails, *, now: datetime,
     directory: BankDirectory | None = None,
@@ -75,7 +79,7 @@ def check_details(details: BankAccountDetails, directory: BankDirectory) -> Bank
         raise invalid(f"account_number {details.account_number!r} is invalid; use 1 to 7 digits")
     try:
         holder_name = zengin.to_zengin_kana(details.holder_name, max_length=HOLDER_NAME_CHARS,
-                                            field="holder_name")
+                                            field="holder_name", hint=_HOLDER_NAME_HINT)
     except zengin.ZenginNameError as exc:
         raise invalid(str(exc)) from None
     return BankAccountDetails(bank_code, branch_code, details.account_type,

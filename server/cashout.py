@@ -30,7 +30,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server import bank_accounts, business_days, fees, ledger, tokens
+from server import bank_accounts, business_days, fees, ledger, payments, tokens
 from server.errors import IdempotencyConflict, InsufficientFunds, ServerError, invalid, not_found
 from server.models import (
     FEE_ACCOUNT_ID,
@@ -91,8 +91,7 @@ def merchant_balance(session: Session, merchant_id: str) -> protocol.MerchantBal
 
 def price(session: Session, merchant_id: str, amount_yen: int, settings: Settings) -> Pricing:
     """Price a cash-out of ``amount_yen`` requested now; raise if it cannot be made."""
-    if amount_yen < 1:
-        raise invalid(f"amount_yen {amount_yen} is invalid; cash out at least 1 yen")
+    payments.check_amount(amount_yen, settings)
     now = settings.clock()
     plan = fees.plan_for_merchant(session, merchant_id)
     month = month_of(now)

@@ -11,13 +11,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from server import issuer, ledger, merchants, offline, settlement_cli
-from server.db import Database, init_db
-from server.errors import ServerError
+from server.db import Database, DatabaseNotReady, init_db, open_existing_db
+from server.errors import ServerError, invalid
 from server.merchants import NewMerchant
 from server.settings import DEFAULT_DATABASE_URL, Settings, iso_utc, utc_now
 
 logger = logging.getLogger(__name__)
 
+MAX_PORT = 65535
 _DB_URL_HINT = "use postgresql+psycopg://USER@HOST/DB or sqlite:///FILE"
 
 
@@ -51,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = add("serve", "run the HTTP API")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000,
+                       help="TCP port, 1 to 65535 (default: %(default)s)")
     serve.add_argument("--demo", action="store_true", help="enable demo top-ups of wallets")
 
     balance = add("balance", "print a merchant's balance per value kind")
@@ -77,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except ServerError as exc:
         print(f"chiiki-settle: {exc.message}", file=sys.stderr)
+    except DatabaseNotReady as exc:
+        print(f"chiiki-settle: database {_shown_url(args.db)} {exc.reason}; check --db, or create"
+              " it with chiiki-settle init-db --db URL", file=sys.stderr)
     except ArgumentError as exc:
         # Raised for a URL SQLAlchemy cannot parse and for an unknown dialect or driver,
         # e.g. "postgres://", which SQLAlchemy 2 no longer accepts.
@@ -102,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(args)
 
-    db = init_db(args.db)
+    db = init_db(args.db) if args.command == "init-db" else open_existing_db(args.db)
     try:
         if args.command == "create-merchant":
             details = NewMerchant(
@@ -213,10 +218,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server.api import create_app
 
+    if not 1 <= args.port <= MAX_PORT:
+        raise invalid(f"--port {args.port} is out of range; allowed: 1 to {MAX_PORT}")
     settings = Settings.from_env()
     settings = Settings(**{**settings.__dict__, "database_url": args.db,
                            "demo": args.demo or settings.demo})
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    db = open_existing_db(args.db)
+    try:
+        uvicorn.run(create_app(settings, database=db), host=args.host, port=args.port,
+                    log_config=None)
+    finally:
+        db.dispose()
     return 0
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -29,6 +29,14 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 READ_ONLY_OPTION = "chiiki_read_only"
 # Seconds a SQLite writer waits for the database lock before giving up.
 SQLITE_BUSY_TIMEOUT_S = 30
+
+
+class DatabaseNotReady(Exception):
+    """The database an operator command names does not exist or has no schema yet."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Database:
@@ -156,4 +164,29 @@ def init_db(url: str) -> Database:
     engine = create_db_engine(url)
     migrate(engine)
     logger.info("database ready: %s", make_url(url).render_as_string(hide_password=True))
+    return Database(engine)
+
+
+def open_existing_db(url: str) -> Database:
+    """Open the database at ``url`` and upgrade its schema; never create a new database.
+
+    Raise ``DatabaseNotReady`` when a SQLite file is missing or the database has no schema,
+    so a mistyped URL is reported instead of leaving a fresh, empty database behind.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise DatabaseNotReady("is an in-memory database, which starts empty")
+        if not Path(database).is_file():
+            raise DatabaseNotReady("does not exist")
+    engine = create_db_engine(url)
+    try:
+        if not inspect(engine).has_table("alembic_version"):
+            raise DatabaseNotReady("has no schema")
+        migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    logger.info("database ready: %s", parsed.render_as_string(hide_password=True))
     return Database(engine)

@@ -61,6 +61,13 @@ def shorten(text: str, max_chars: int = MAX_ECHO_CHARS) -> str:
     return text if len(text) <= max_chars else text[:max_chars] + "…"
 
 
+def not_utf8(path: object, exc: UnicodeDecodeError) -> ServerError:
+    """Describe a file that is not UTF-8 by its first invalid byte, with what to do."""
+    byte = exc.object[exc.start]
+    return invalid(f"file {path} is not UTF-8 (invalid byte 0x{byte:02x} at position"
+                   f" {exc.start}); save it as UTF-8")
+
+
 def invalid(message: str) -> ServerError:
     return ServerError(ErrorCode.INVALID_REQUEST, message)
 

@@ -28,6 +28,8 @@ process reads them. Example::
       { from_yen = 1000000, rate_bp = 100 },    # 1.00 % above 1,000,000 yen
     ]
 
+Yen values are whole numbers from 0 to ``MAX_PLAN_YEN`` (100,000,000); rates are 0 to 10000 bp.
+
 A merchant uses the plan assigned with ``chiiki-settle fee-plan-assign``, else the plan
 named ``default``.
 """
@@ -52,6 +54,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_PLAN_NAME = "default"
 BASIS_POINTS_PER_UNIT = 10_000
 _MAX_PLAN_NAME_CHARS = 40
+# Largest yen value a plan may name (fixed part, cap, tier start): 100 million yen.
+MAX_PLAN_YEN = 100_000_000
 
 
 class FeePlanError(ValueError):
@@ -143,10 +147,9 @@ def _parse_plan(name: str, entry: Any) -> FeePlan:
     if unknown:
         raise FeePlanError(f"plans.{name} has unknown keys {unknown}; allowed: fixed_monthly_yen,"
                            " monthly_cap_yen, tiers")
-    fixed_yen = _whole_number(entry.get("fixed_monthly_yen"), f"plans.{name}.fixed_monthly_yen")
+    fixed_yen = _yen(entry.get("fixed_monthly_yen"), f"plans.{name}.fixed_monthly_yen")
     cap_value = entry.get("monthly_cap_yen")
-    cap_yen = None if cap_value is None else _whole_number(cap_value,
-                                                           f"plans.{name}.monthly_cap_yen")
+    cap_yen = None if cap_value is None else _yen(cap_value, f"plans.{name}.monthly_cap_yen")
     tiers = _parse_tiers(name, entry.get("tiers"))
     return FeePlan(name, fixed_yen, cap_yen, tiers)
 
@@ -154,22 +157,21 @@ def _parse_plan(name: str, entry: Any) -> FeePlan:
 def _parse_tiers(name: str, value: Any) -> tuple[FeeTier, ...]:
     if not isinstance(value, list) or not value:
         raise FeePlanError(f"plans.{name}.tiers must be a non-empty list of"
-                           " {{ from_yen = N, rate_bp = N }}")
+                           " { from_yen = N, rate_bp = N }")
     tiers: list[FeeTier] = []
     for index, item in enumerate(value):
         where = f"plans.{name}.tiers[{index}]"
         if not isinstance(item, dict) or set(item) != {"from_yen", "rate_bp"}:
             raise FeePlanError(f"{where} must have exactly from_yen and rate_bp, got {item!r}")
-        tier = FeeTier(_whole_number(item["from_yen"], f"{where}.from_yen"),
-                       _whole_number(item["rate_bp"], f"{where}.rate_bp"))
+        tier = FeeTier(_yen(item["from_yen"], f"{where}.from_yen"),
+                       _whole_number(item["rate_bp"], f"{where}.rate_bp",
+                                     BASIS_POINTS_PER_UNIT, "bp"))
         _check_tier(where, tier, tiers[-1] if tiers else None)
         tiers.append(tier)
     return tuple(tiers)
 
 
 def _check_tier(where: str, tier: FeeTier, previous: FeeTier | None) -> None:
-    if tier.rate_bp > BASIS_POINTS_PER_UNIT:
-        raise FeePlanError(f"{where}.rate_bp = {tier.rate_bp} is above 10000 (100 %)")
     if previous is None:
         if tier.from_yen != 0:
             raise FeePlanError(f"{where}.from_yen = {tier.from_yen}; the first tier must start"
@@ -183,11 +185,18 @@ def _check_tier(where: str, tier: FeeTier, previous: FeeTier | None) -> None:
                            f" {previous.rate_bp}; rates must fall as volume grows")
 
 
-def _whole_number(value: Any, field: str) -> int:
+def _yen(value: Any, field: str) -> int:
+    return _whole_number(value, field, MAX_PLAN_YEN, "yen")
+
+
+def _whole_number(value: Any, field: str, maximum: int, unit: str) -> int:
     if value is None:
         raise FeePlanError(f"{field} is missing")
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise FeePlanError(f"{field} = {value!r} is invalid; expected a whole number, 0 or more")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise FeePlanError(f"{field} = {value!r} is invalid; expected a whole number from 0 to"
+                           f" {maximum} {unit}")
+    if not 0 <= value <= maximum:
+        raise FeePlanError(f"{field} = {value} is out of range; allowed: 0 to {maximum} {unit}")
     return value
 
 

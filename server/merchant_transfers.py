@@ -13,7 +13,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server import ledger, tokens
+from server import ledger, payments, tokens
 from server.errors import IdempotencyConflict, InsufficientFunds, invalid, not_found, shorten
 from server.models import Merchant, MerchantTransferRow, Terminal
 from server.settings import Settings, iso_utc
@@ -27,6 +27,7 @@ def pay_merchant(
     settings: Settings,
 ) -> MerchantTransferRow:
     """Pay another merchant; the same idempotency key again returns the first transfer."""
+    payments.check_amount(request.amount_yen, settings)
     payer = session.get(Merchant, terminal.merchant_id)
     assert payer is not None, "terminals reference their merchant by foreign key"
     recipient = session.get(Merchant, request.recipient_merchant_id)

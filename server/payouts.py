@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from server import business_days, cashout, tokens, zengin
 from server.db import Database
-from server.errors import invalid, not_found
+from server.errors import invalid, not_found, not_utf8
 from server.models import CashOut, PayoutBatch
 from server.zengin_banks import BankDirectory
 from terminal.japan_time import to_japan_time
@@ -87,6 +87,8 @@ def load_senders(path: Path) -> list[zengin.Sender]:
                       " or set CHIIKI_PAYOUT_SENDERS") from None
     except tomllib.TOMLDecodeError as exc:
         raise invalid(f"sender file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
     entries = document.get("senders")
     if not isinstance(entries, list) or not entries:
         raise invalid(f"sender file {path} has no [[senders]] entry")
@@ -186,23 +188,27 @@ def _build_file(group: _Group, transfer_date: date, bank_data: BankDirectory | N
         return zengin.build_transfer_file(group.sender, transfer_date, transfers,
                                           bank_data=bank_data)
     except zengin.ZenginError as first:
-        problems = _problems(group.sender, transfer_date, transfers, bank_data) or [str(first)]
+        problems = _problems(group, transfer_date, bank_data) or [str(first)]
         raise invalid("transfer file not written, no cash-out changed: "
                       + "; ".join(problems)) from None
 
 
-def _problems(
-    sender: zengin.Sender, transfer_date: date, transfers: list[zengin.Transfer],
-    bank_data: BankDirectory | None,
-) -> list[str]:
-    """Build each transfer alone, to name every merchant whose details the file rejects."""
+def _problems(group: _Group, transfer_date: date, bank_data: BankDirectory | None) -> list[str]:
+    """Build each transfer alone, to name every cash-out whose details the file rejects.
+
+    A problem of the sender account fails every transfer alike, so it is listed once.
+    """
     problems: list[str] = []
-    for transfer in transfers:
+    for row in group.rows:
         try:
-            zengin.build_transfer_file(sender, transfer_date, [transfer], bank_data=bank_data)
+            zengin.build_transfer_file(group.sender, transfer_date, [_transfer(row)],
+                                       bank_data=bank_data)
         except zengin.ZenginError as exc:
-            problems.append(f"cash-out {transfer.customer_code1.lstrip('0')}"
-                            f" of merchant {transfer.merchant_id}: {exc}")
+            problem = (f"sender account {group.sender.bank_code}: {exc}"
+                       if exc.merchant_id is None
+                       else f"cash-out {row.id} of merchant {row.merchant_id}: {exc}")
+            if problem not in problems:
+                problems.append(problem)
     return problems
 
 
@@ -255,15 +261,19 @@ def _record(session: Session, group: _Group, transfer_date: date, now: datetime)
 # --- results -------------------------------------------------------------------------------
 
 
-def apply_result_file(db: Database, data: bytes, *, now: datetime) -> ResultSummary:
+def apply_result_file(
+    db: Database, data: bytes, *, now: datetime,
+    result_position: int = zengin.DEFAULT_RESULT_POSITION,
+) -> ResultSummary:
     """Mark the cash-outs in a bank result file paid or failed, all in one transaction.
 
     Any unreadable file, unknown customer code, amount that differs from the cash-out, or
     cash-out not in a file changes nothing. A result repeated from an earlier file (same
-    outcome) is reported as unchanged.
+    outcome) is reported as unchanged. ``result_position`` is the byte of a 120-byte record
+    that holds the result code (see ``zengin.parse_result_file``).
     """
     try:
-        results = zengin.parse_result_file(data)
+        results = zengin.parse_result_file(data, result_position=result_position)
     except zengin.ZenginError as exc:
         raise invalid(f"result file not applied, no cash-out changed: {exc}") from None
     summary = ResultSummary([], [], [])

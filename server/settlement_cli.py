@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from server import bank_accounts, fees, payouts, statements
+from server import bank_accounts, fees, payouts, statements, zengin
 from server.bank_accounts import BankAccountDetails
 from server.db import Database
-from server.errors import invalid
+from server.errors import invalid, not_utf8
 from server.models import CashOut
 from server.settings import iso_utc, utc_now
 
@@ -53,13 +53,20 @@ def add_commands(add: AddCommand) -> None:
                        help=f"sender account TOML file (default: ${SENDERS_ENV})")
     result = add("payout-result", "mark cash-outs paid or failed from a bank result file")
     result.add_argument("file", type=Path, help="result file (120-byte records or CSV)")
+    result.add_argument(
+        "--result-position", type=int, default=zengin.DEFAULT_RESULT_POSITION, metavar="N",
+        help="byte of each 120-byte data record that holds the bank's result code, 112 to 120"
+             " (default: %(default)s); not used for CSV files")
     mark = add("payout-mark", "mark one in-file cash-out paid or failed by hand")
     mark.add_argument("cash_out_id", help="cash-out id")
     mark.add_argument("outcome", choices=["paid", "failed"])
     mark.add_argument("--reason", default=None, help="why it failed, kept on the cash-out")
 
     statement = add("statement", "print a merchant's monthly statement as CSV or HTML")
-    statement.add_argument("merchant", help="merchant id")
+    statement.add_argument("--merchant", dest="merchant_option", metavar="MERCHANT",
+                           help="merchant id")
+    statement.add_argument("merchant", nargs="?", default=None,
+                           help="merchant id, the older form of --merchant")
     statement.add_argument("--month", required=True, help="month in Japan time, YYYY-MM")
     statement.add_argument("--html", action="store_true", help="print a printable HTML page")
 
@@ -130,11 +137,16 @@ def _payout_batch(args: argparse.Namespace, db: Database) -> None:
 
 
 def _payout_result(args: argparse.Namespace, db: Database) -> None:
+    positions = zengin.RESULT_POSITIONS
+    if args.result_position not in positions:
+        raise invalid(f"--result-position {args.result_position} is out of range; allowed:"
+                      f" {positions[0]} to {positions[-1]}")
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         raise invalid(f"result file {args.file} cannot be read: {exc.strerror}") from None
-    summary = payouts.apply_result_file(db, data, now=utc_now())
+    summary = payouts.apply_result_file(db, data, now=utc_now(),
+                                        result_position=args.result_position)
     print(f"paid {len(summary.paid)}, failed {len(summary.failed)},"
           f" already recorded {len(summary.unchanged)}")
     for cash_out_id in summary.failed:
@@ -148,8 +160,13 @@ def _payout_mark(args: argparse.Namespace, db: Database) -> None:
 
 
 def _statement(args: argparse.Namespace, db: Database) -> None:
+    merchant_ids: set[str] = {value for value in (args.merchant_option, args.merchant) if value}
+    if len(merchant_ids) != 1:
+        raise invalid("give the merchant once, as --merchant MERCHANT_ID; run chiiki-settle"
+                      " list-merchants to see the merchant ids")
+    merchant_id = merchant_ids.pop()
     with db.read() as session:
-        built = statements.build_statement(session, args.merchant, args.month)
+        built = statements.build_statement(session, merchant_id, args.month)
         text = statements.to_html(built) if args.html else statements.to_csv(built)
     sys.stdout.write(text)
 
@@ -157,6 +174,8 @@ def _statement(args: argparse.Namespace, db: Database) -> None:
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
     except OSError as exc:
         raise invalid(f"file {path} cannot be read: {exc.strerror}") from None
 

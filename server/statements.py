@@ -18,7 +18,7 @@ from html import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.errors import invalid
+from server.errors import invalid, shorten
 from server.merchants import get_merchant
 from server.models import (
     CashOut,
@@ -32,6 +32,9 @@ from server.models import (
 from terminal.japan_time import JAPAN_TIME_ZONE, to_japan_time
 
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+# Years a statement may cover; outside them the month's bounds would not fit a datetime.
+FIRST_YEAR = 2000
+LAST_YEAR = 2999
 
 # Line types and their Japanese labels, in the order the summary shows them.
 LINE_TYPES = {
@@ -77,8 +80,9 @@ class Statement:
 def month_range(month: str) -> tuple[datetime, datetime]:
     """Return the UTC start and end of a Japan-time month written YYYY-MM."""
     match = _MONTH.fullmatch(month)
-    if match is None:
-        raise invalid(f"month {month!r} is invalid; write it as YYYY-MM, e.g. 2026-11")
+    if match is None or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        raise invalid(f"month {shorten(month)!r} is invalid; write it as YYYY-MM, e.g. 2026-11,"
+                      f" from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
     year, number = int(match.group(1)), int(match.group(2))
     start = datetime(year, number, 1, tzinfo=JAPAN_TIME_ZONE)
     end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=JAPAN_TIME_ZONE)

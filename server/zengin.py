@@ -218,22 +218,25 @@ _SENDER_SUBJECT = _Subject("sender")
 # --- names ---------------------------------------------------------------------------------
 
 
-def to_zengin_kana(text: str, *, max_length: int, field: str, truncate: bool = False) -> str:
+def to_zengin_kana(text: str, *, max_length: int, field: str, truncate: bool = False,
+                   hint: str | None = None) -> str:
     """Convert a name to Zengin characters (see ``server.kana``) of at most ``max_length``.
 
-    ``field`` names the value in messages. A name longer than ``max_length`` after conversion
+    ``field`` names the value in messages; ``hint`` replaces the message's advice, which by
+    default speaks of building a transfer file. A name longer than ``max_length`` after conversion
     raises ``ZenginNameError``, or with ``truncate=True`` is cut, never between a kana and its
     voiced mark. An empty name, or one with a character that has no Zengin form, raises
     ``ZenginNameError``.
     """
-    return _convert_name(_Subject(field), "", text, max_length, truncate)
+    return _convert_name(_Subject(field), "", text, max_length, truncate, hint)
 
 
 def _convert_name(subject: _Subject, field: str, text: str, max_length: int,
-                  truncate: bool) -> str:
+                  truncate: bool, hint: str | None = None) -> str:
     label = subject.name(field) if field else subject.label
     error_field = field or subject.label
-    hint = _HOLDER_HINT if error_field == "holder_name" else _NAME_HINT
+    if hint is None:
+        hint = _HOLDER_HINT if error_field == "holder_name" else _NAME_HINT
 
     def failure(problem: str) -> ZenginNameError:
         return ZenginNameError(f"{label} {problem}", field=error_field,
@@ -543,7 +546,8 @@ def _result_code(record: bytes, number: int, position: int) -> str:
     if code == b" ":
         raise _result_error(
             f"record {number} has no result code at byte {position}; this is a transfer file,"
-            " not the bank's result, or the bank puts the code at another byte (result_position)"
+            " not the bank's result, or the bank puts the code at another byte (give it with"
+            " chiiki-settle payout-result --result-position N, 112 to 120)"
         )
     if _RESULT_CODE_BYTE.fullmatch(code) is None:
         raise _result_error(f"record {number}: result code {code!r} at byte {position} is not"

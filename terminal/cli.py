@@ -95,8 +95,16 @@ def hash_pin_main(argv: Sequence[str]) -> int:
     if argv and role == "manager":
         print("hash-pin takes only --technician; it asks for the PIN", file=sys.stderr)
         return 2
-    pin = getpass.getpass(f"{role} PIN (4-8 digits): ")
-    if getpass.getpass("the same PIN again: ") != pin:
+    try:
+        pin = _read_pin(f"{role} PIN (4-8 digits): ")
+        repeated = _read_pin("the same PIN again: ")
+    except EOFError:
+        print("error: no PIN entered; nothing was written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ncancelled; nothing was written", file=sys.stderr)
+        return 130
+    if repeated != pin:
         print("error: the two PINs differ; run hash-pin again", file=sys.stderr)
         return 1
     try:
@@ -105,6 +113,20 @@ def hash_pin_main(argv: Sequence[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _read_pin(prompt: str) -> str:
+    """Read one line, without echo on a terminal; raise EOFError at end of input.
+
+    Piped input is read from stdin without a prompt, because getpass would write its prompt and
+    an echo warning to stderr around the one line the command prints.
+    """
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError("end of input")
+        return line.rstrip("\r\n")
+    return getpass.getpass(prompt)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ import logging
 import os
 import secrets
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -90,6 +91,12 @@ LANGUAGES = ("ja", "en")
 MAX_CLERKS = 12
 # The terminal database keeps the clerk in a 40-character column.
 MAX_CLERK_NAME_CHARS = 40
+# Unicode bidirectional formatting characters (UAX #9): ALM, LRM, RLM, the embeddings and
+# overrides U+202A-U+202E and the isolates U+2066-U+2069. A clerk name with one can reorder the
+# text around it on the clerk chooser and the day close report.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 SCANNER_KINDS = ("wedge", "serial", "evdev", "camera")
 SCANNER_KEYMAPS = ("us", "jis")
 # "auto" is drivers.scanner.decoders.DEFAULT_DECODER, then the other when its library is missing.
@@ -216,6 +223,13 @@ def load_config(path: Path | None = None) -> TerminalConfig:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # TOML files are UTF-8, but an editor on a Japanese Windows PC may save Shift_JIS instead.
+        invalid_byte = exc.object[exc.start]
+        raise ConfigError(
+            f"configuration file {path} is not UTF-8 "
+            f"(invalid byte 0x{invalid_byte:02X} at position {exc.start}); save it as UTF-8"
+        ) from exc
     return parse_config(document, path)
 
 
@@ -406,9 +420,17 @@ def _toml_repr(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         # JSON string escapes are valid TOML basic-string escapes, and they make a NUL or other
-        # control character visible in the message.
-        return json.dumps(value, ensure_ascii=False)
+        # control character visible in the message. JSON leaves DEL, the C1 controls and the
+        # bidi controls as they are, so those are escaped here, and none can garble the message.
+        quoted = json.dumps(value, ensure_ascii=False)
+        return "".join(f"\\u{ord(char):04x}" if _is_control(char) else char for char in quoted)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_repr(item) for item in value) + "]"
     return str(value)
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS
 
 
 def _check_str(value: object) -> str | None:
@@ -420,6 +442,12 @@ def _check_clerks(value: object) -> str | None:
         return 'use a list of quoted names, e.g. ["佐藤", "鈴木"]'
     if len(value) > MAX_CLERKS:
         return f"list at most {MAX_CLERKS} clerks"
+    for name in value:
+        if any(_is_control(char) for char in name):
+            return (
+                f"clerk {_toml_repr(name)} contains a control character; "
+                "remove it and keep each name on one line"
+            )
     if any(not name.strip() or len(name) > MAX_CLERK_NAME_CHARS for name in value):
         return f"give each clerk a name of 1 to {MAX_CLERK_NAME_CHARS} characters"
     if len(set(value)) != len(value):

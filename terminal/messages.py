@@ -57,6 +57,8 @@ QR_NEEDS_CONNECTION = "qr_needs_connection"
 SYNC_DECLINED_OFFLINE = "sync_declined_offline"
 SYNC_DECLINED_REFUND = "sync_declined_refund"
 SYNC_DECLINED_OTHER = "sync_declined_other"
+REFUND_INSUFFICIENT_FUNDS = "refund_insufficient_funds"
+CASH_OUT_BELOW_FEE = "cash_out_below_fee"
 
 MESSAGES_JA: dict[str, str] = {
     ErrorCode.INVALID_REQUEST: (
@@ -210,13 +212,18 @@ MESSAGES_JA: dict[str, str] = {
         "オフライン支払いの準備はすでに済んでいます。アプリの表示を確認してください。"
     ),
     ErrorCode.BANK_ACCOUNT_MISSING: (
-        "出金先の銀行口座が登録されていません。運営事務局に口座の登録を依頼してください。"
+        "円に交換した代金の振込先の銀行口座が登録されていません。"
+        "運営事務局に口座の登録を依頼してください。"
     ),
     ErrorCode.FEE_PLAN_MISSING: (
-        "手数料プランが設定されていないため、出金できません。運営事務局に連絡してください。"
+        "手数料プランが設定されていないため、円に交換できません。運営事務局に連絡してください。"
     ),
     ErrorCode.AMOUNT_BELOW_FEE: (
-        "出金額が手数料より少ないため、出金できません。金額を増やしてください。"
+        "金額が手数料より少ないため、円に交換できません。手数料より多い金額にしてください。"
+    ),
+    CASH_OUT_BELOW_FEE: (
+        "この金額の手数料は {fee} で、振り込む金額が残らないため、円に交換できません。"
+        "手数料より多い金額にしてください。"
     ),
     SHOW_OFFLINE_CODE: (
         "サーバーに接続できないため、通常の支払いコードは使えません。"
@@ -279,6 +286,10 @@ MESSAGES_JA: dict[str, str] = {
     ),
     SYNC_DECLINED_OTHER: (
         "サーバーがこの取引を受け付けませんでした。店舗の責任者がサポートに連絡してください。"
+    ),
+    REFUND_INSUFFICIENT_FUNDS: (
+        "お店の残高が足りないため返金できません。円への交換の状況を確認し、"
+        "店長または運営に連絡してください。"
     ),
 }
 
@@ -423,6 +434,10 @@ MESSAGES_EN: dict[str, str] = {
     ErrorCode.AMOUNT_BELOW_FEE: (
         "The amount does not cover the fee, so it cannot be cashed out. Enter a larger amount."
     ),
+    CASH_OUT_BELOW_FEE: (
+        "The fee for this amount is {fee}, which leaves nothing to pay out, so it cannot be "
+        "cashed out. Enter an amount larger than the fee."
+    ),
     SHOW_OFFLINE_CODE: (
         "The server cannot be reached, so the usual payment code cannot be used. Ask the "
         "customer to show the Offline payment code in the app, and scan that."
@@ -485,6 +500,10 @@ MESSAGES_EN: dict[str, str] = {
     SYNC_DECLINED_OTHER: (
         "The server did not accept this transaction. The shop manager should contact support."
     ),
+    REFUND_INSUFFICIENT_FUNDS: (
+        "The shop's balance is too low to give this refund. Check the exchanges to yen, and "
+        "contact the shop manager or the operator."
+    ),
 }
 
 class _KeepMissingFields(dict[str, str]):
@@ -506,6 +525,18 @@ def message_key(error: ApiError | ErrorCode | str) -> str:
             return PROTOCOL_ERROR
         return UNKNOWN_ERROR
     return str(error)
+
+
+def refund_message_key(error: ApiError | ErrorCode | str) -> str:
+    """Return the message key for a failed refund.
+
+    A refund is paid from the shop's balance, not the customer's, so ``insufficient_funds`` gets
+    its own text: the customer cannot help, and the shop's exchanges to yen are the usual cause.
+    """
+    key = message_key(error)
+    if key == ErrorCode.INSUFFICIENT_FUNDS:
+        return REFUND_INSUFFICIENT_FUNDS
+    return key
 
 
 def message_for(error: ApiError | ErrorCode | str, lang: Language = "ja", **fields: str) -> str:

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
 
 API_PREFIX = "/v1"
 
@@ -39,6 +41,28 @@ IdempotencyKey = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 # An amount in whole yen. Strict, so JSON true, "100", 1e3 and 100.0 are rejected instead of
 # being converted to an integer.
 Yen = Annotated[int, Field(strict=True)]
+
+# Bidirectional embedding, override and isolate controls, which can make stored text print
+# in a misleading order on statements.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _reject_control_characters(text: str) -> str:
+    for position, char in enumerate(text):
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            raise PydanticCustomError(
+                "control_character",
+                "control character U+{code_point} at position {position} is not allowed;"
+                " send printable text only",
+                {"code_point": f"{ord(char):04X}", "position": position},
+            )
+    return text
+
+
+# Text from a client: ids, notes, codes. Control characters (Unicode category Cc, such as NUL
+# or a newline) and bidi controls are rejected, so they never reach the database, a CSV or a
+# printed statement.
+PlainText = Annotated[str, AfterValidator(_reject_control_characters)]
 
 # Most department lines one sale may carry. A simple register has a few department keys, so
 # 50 leaves room and keeps a request body small.
@@ -128,8 +152,8 @@ class ErrorResponse(BaseModel):
 
 
 class EnrolRequest(BaseModel):
-    activation_code: str = Field(min_length=1, max_length=64)
-    public_key: str = Field(description="Raw Ed25519 public key, URL-safe base64")
+    activation_code: PlainText = Field(min_length=1, max_length=64)
+    public_key: PlainText = Field(description="Raw Ed25519 public key, URL-safe base64")
 
 
 class MerchantInfo(BaseModel):
@@ -192,7 +216,7 @@ class Intent(BaseModel):
 
 
 class CpmRedeem(BaseModel):
-    code: str = Field(min_length=1, max_length=128)
+    code: PlainText = Field(min_length=1, max_length=128)
     amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
     tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
@@ -266,7 +290,8 @@ class IssuerKeyList(BaseModel):
 
 class OfflineCertificateRequest(BaseModel):
     allowance_yen: Yen = Field(ge=1)
-    public_key: str = Field(description="The wallet's raw Ed25519 public key, URL-safe base64")
+    public_key: PlainText = Field(
+        description="The wallet's raw Ed25519 public key, URL-safe base64")
     idempotency_key: str = IdempotencyKey
 
 
@@ -294,13 +319,13 @@ class SyncEntry(BaseModel):
     entry_id: str = IdempotencyKey
     seq: int = Field(strict=True, ge=1, description="The terminal's capture order, from 1")
     kind: SyncKind
-    captured_at: str = Field(description="Device time of capture, ISO 8601")
+    captured_at: PlainText = Field(description="Device time of capture, ISO 8601")
     amount_yen: Yen = Field(ge=1)
     tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
-    offline_code: str | None = Field(
+    offline_code: PlainText | None = Field(
         default=None, max_length=2048, description="offline_payment: the scanned code"
     )
-    payment_id: str | None = Field(
+    payment_id: PlainText | None = Field(
         default=None, description="online_payment: the payment the server approved; refund: "
         "the payment refunded"
     )
@@ -308,7 +333,7 @@ class SyncEntry(BaseModel):
 
 class SyncBatch(BaseModel):
     entries: list[SyncEntry] = Field(min_length=1, max_length=MAX_SYNC_BATCH)
-    device_time: str = Field(description="The terminal's clock when it sent the batch")
+    device_time: PlainText = Field(description="The terminal's clock when it sent the batch")
 
 
 class SyncResult(BaseModel):
@@ -401,10 +426,10 @@ class CashOutList(BaseModel):
 
 
 class MerchantTransferCreate(BaseModel):
-    recipient_merchant_id: str = Field(min_length=1, max_length=40)
+    recipient_merchant_id: PlainText = Field(min_length=1, max_length=40)
     amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
-    note: str = Field(default="", max_length=40, description="Shown on both statements")
+    note: PlainText = Field(default="", max_length=40, description="Shown on both statements")
 
 
 class MerchantTransfer(BaseModel):

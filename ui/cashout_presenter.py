@@ -17,6 +17,7 @@ with the same key before anything else can be confirmed.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
-from terminal import protocol
+from terminal import messages, protocol
 from terminal.api_client import ApiError, Declined, Unreachable
 from terminal.japan_time import to_japan_time
 from terminal.protocol import ErrorCode
@@ -42,6 +43,8 @@ RESEND_INTERVAL_MS = 3000
 CASH_OUT_LIST_LIMIT = 50
 # Cash-out amounts are typed on the keypad; eight digits cover any balance a shop holds.
 MAX_CASH_OUT_DIGITS = 8
+# The fee in the server's amount_below_fee message, as server/cashout.py words it.
+FEE_IN_MESSAGE = re.compile(r"\bfee of (\d+) yen\b")
 
 _WEEKDAYS_JA = "月火水木金土日"
 _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -301,9 +304,17 @@ class CashOutPresenter(QObject):
         if isinstance(exc, Declined) and exc.code == ErrorCode.INSUFFICIENT_FUNDS:
             balance = self.balance
             return self._over_balance_text(None if balance is None else balance.total_yen)
+        if isinstance(exc, Declined) and exc.code == ErrorCode.AMOUNT_BELOW_FEE:
+            return self._below_fee_text(exc)
         if isinstance(exc, Unreachable):
             return self._needs_connection_text()
         return clerk_message(exc, self.lang)
+
+    def _below_fee_text(self, exc: Declined) -> str:
+        fee_yen = fee_in_message(exc.message)
+        if fee_yen is None:
+            return clerk_message(exc, self.lang)
+        return clerk_message(messages.CASH_OUT_BELOW_FEE, self.lang, fee=format_yen(fee_yen))
 
     def _needs_connection_text(self) -> str:
         return self.tr(
@@ -345,3 +356,12 @@ def _forget(store: Store | None, idempotency_key: str) -> None:
         store.close_cash_out(idempotency_key)
     except StoreError:
         log.exception("answered cash-out request %s could not be removed", idempotency_key)
+
+
+def fee_in_message(message: str) -> int | None:
+    """Return the fee named in the server's ``amount_below_fee`` message, or None."""
+    # NOTE: the error body has no fee field, so the fee is read from the server's text, e.g.
+    # "cash-out of 300 yen does not cover its fee of 306 yen (...)". A reworded message falls
+    # back to the text without the fee.
+    match = FEE_IN_MESSAGE.search(message)
+    return None if match is None else int(match.group(1))

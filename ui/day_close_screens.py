@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terminal import messages
 from terminal.day_close import DayReport, reconcile, waiting_count
 from terminal.japan_time import format_japan_time
 from terminal.protocol import CountTotal, ErrorCode, ValueKind
@@ -212,14 +213,16 @@ def _declined_html(report: DayReport, tr: Translate, lang: str) -> str:
     items = []
     for entry in report.declined:
         shown_at = format_japan_time(entry.captured_at, "%m/%d %H:%M")
-        reason = _reason_text(entry.reason, lang)
+        reason = _reason_text(entry.reason, entry.kind, lang)
         items.append(f"<li>{shown_at}　{format_yen(entry.amount_yen)}　{escape(reason)}</li>")
     return f"<p style='color: {RED};'><b>{escape(title)}</b></p><ul>{''.join(items)}</ul>"
 
 
-def _reason_text(reason: str, lang: str) -> str:
+def _reason_text(reason: str, kind: str, lang: str) -> str:
     if reason not in ErrorCode.__members__.values():
         return reason
+    if kind == "refund":
+        return str(clerk_message(messages.refund_message_key(reason), lang))
     return str(clerk_message(reason, lang))
 
 

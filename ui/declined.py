@@ -138,6 +138,7 @@ class DeclinedScreen(QWidget):
             ),
             ErrorCode.NOT_FOUND: self.tr("理由: 元の取引がサーバーに見つかりませんでした"),
             ErrorCode.AMOUNT_MISMATCH: self.tr("理由: 金額がサーバーの記録と違っていました"),
+            ErrorCode.INSUFFICIENT_FUNDS: self.tr("理由: 残高が足りませんでした"),
         }
         # ErrorCode is a StrEnum, so the server's reason string finds its member's entry.
         text = reasons.get(code or "")

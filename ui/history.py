@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from terminal import protocol, refunds
+from terminal import messages, protocol, refunds
 from terminal.api_client import ApiError
 from terminal.japan_time import format_japan_time
 from terminal.protocol import ErrorCode
@@ -190,7 +190,10 @@ class HistoryPresenter(QObject):
 
     def _on_refund_failed(self, exc: BaseException) -> None:
         self._refund_busy = False
-        self.refund_rejected.emit(self._message(exc))
+        if isinstance(exc, ApiError):
+            self.refund_rejected.emit(self._message(messages.refund_message_key(exc)))
+        else:
+            self.refund_rejected.emit(self._message(exc))
 
     def _message(self, error: BaseException | str) -> str:
         return clerk_message(error, self._services.lang)

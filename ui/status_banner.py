@@ -136,6 +136,12 @@ class ConnectionBanner(QWidget):
         self._set_property(self.state, "online", online)
 
     def _show_progress(self, status: OutboxStatus, previous: OutboxStatus) -> None:
+        if status.online is False:
+            # Nothing is being sent while offline, and a leftover 「送信しました」 would
+            # contradict the offline line next to it.
+            self._sent_timer.stop()
+            self.progress.hide()
+            return
         if status.backlog_total > 0:
             self._sent_timer.stop()
             self.progress.setRange(0, status.backlog_total)
@@ -146,7 +152,7 @@ class ConnectionBanner(QWidget):
                 )
             )
             self.progress.show()
-        elif previous.backlog_total > 0 and status.waiting_count == 0:
+        elif previous.backlog_total > 0 and status.waiting_count == 0 and status.online:
             self.progress.setRange(0, previous.backlog_total)
             self.progress.setValue(previous.backlog_total)
             self.progress.setFormat(self.tr("送信しました"))

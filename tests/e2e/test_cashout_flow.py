@@ -120,7 +120,8 @@ def test_cash_out_books_once_despite_lost_response(
     assert money.confirm.net.text() == f"￥{balance_yen - fee_yen:,}"
     assert format_date(payout, "ja") in money.confirm.date.text()
     assert ("本日" in money.confirm.date.text()) == (payout == japan_today())
-    assert "0126" in money.confirm.account.text()
+    assert "東邦" in money.confirm.account.text()
+    assert "会津営業部" in money.confirm.account.text()
     assert "****4567" in money.confirm.account.text()
 
     click(qtbot, money.confirm.confirm_button)

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from server import ledger
 from server.api import ServerState
+from server.db import init_db
 from server.demo import DEMO_MERCHANT
 from server.errors import ServerError
 from server.merchants import create_merchant, issue_activation
@@ -213,3 +215,10 @@ class Server:
         for thread in threads:
             thread.join(60)
         return outcomes
+
+
+def cli_db(tmp_path: Path, name: str = "cli.db") -> str:
+    """Create a SQLite database with the schema, as ``chiiki-settle init-db`` does; return its URL."""
+    url = f"sqlite:///{tmp_path / name}"
+    init_db(url).dispose()
+    return url

@@ -183,6 +183,21 @@ def test_cash_out_over_balance_rejected(server: Server) -> None:
     assert _held_yen(server, terminal.merchant_id) == 5_000
 
 
+@pytest.mark.parametrize("amount_yen", [1_000_001, 99999999999999999999999])
+def test_cash_out_above_max_amount_out_of_range(server: Server, amount_yen: int) -> None:
+    terminal = shop(server, 5_000)
+    message = f"amount_yen {amount_yen} is out of range; allowed: 1 to 1000000 yen"
+
+    preview = terminal.get(f"/v1/cash-outs/preview?amount_yen={amount_yen}")
+    response = cash_out(terminal, amount_yen)
+
+    assert preview.status_code == 422, preview.text
+    assert preview.json()["error"] == {"code": "invalid_request", "message": message}
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == {"code": "invalid_request", "message": message}
+    assert _held_yen(server, terminal.merchant_id) == 5_000
+
+
 def test_cash_out_below_fee_rejected(server: Server) -> None:
     terminal = shop(server, 5_000)
 

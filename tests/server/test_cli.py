@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from settle_helpers import FakeClock
+from settle_helpers import FakeClock, cli_db
 
 from server import cli
 from server.api import create_app
@@ -27,7 +27,7 @@ def _create_merchant(db: str, name: str, capsys: pytest.CaptureFixture[str]) -> 
 def test_list_merchants_counts_terminals(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
     ramen = _create_merchant(db, "喜多方ラーメン", capsys)
     sake = _create_merchant(db, "会津の酒", capsys)
     for label in ("REGI-1", "REGI-2"):
@@ -43,7 +43,7 @@ def test_list_merchants_counts_terminals(
 
 
 def test_list_merchants_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["list-merchants", "--db", f"sqlite:///{tmp_path / 'cli.db'}"]) == 0
+    assert cli.main(["list-merchants", "--db", cli_db(tmp_path)]) == 0
 
     assert "create one with chiiki-settle create-merchant" in capsys.readouterr().out
 
@@ -51,7 +51,7 @@ def test_list_merchants_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_balance_unknown_merchant_hint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
 
     status = cli.main(["balance", "--db", db, "--merchant", "m_nope"])
 

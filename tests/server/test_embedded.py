@@ -10,7 +10,7 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from settle_helpers import FakeClock, TerminalClient, TerminalKey
+from settle_helpers import FakeClock, TerminalClient, TerminalKey, cli_db
 
 from server import cli, ledger
 from server.db import Database, init_db
@@ -88,7 +88,7 @@ class _WallClock(FakeClock):
 
 
 def test_cli_onboards_merchant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
 
     assert cli.main(["init-db", "--db", db]) == 0
     assert cli.main(["create-merchant", "--db", db, "--name", "喜多方ラーメン", "--name-ascii",
@@ -111,7 +111,7 @@ def test_cli_onboards_merchant(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_cli_reports_bad_invoice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
 
     status = cli.main(["create-merchant", "--db", db, "--name", "店", "--name-ascii", "SHOP",
                        "--city-ascii", "AIZU", "--address", "福島県", "--invoice-number",
@@ -124,7 +124,7 @@ def test_cli_reports_bad_invoice(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_cli_unknown_merchant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
 
     status = cli.main(["issue-activation", "--db", db, "--merchant", "m_nobody", "--label", "X"])
 

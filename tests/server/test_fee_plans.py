@@ -109,7 +109,23 @@ def test_plan_without_cap() -> None:
      " { from_yen = 0, rate_bp = 50 }]",
      "plans.a.tiers[1].from_yen = 0 must be above the previous tier's 0"),
     ("[plans.a]\nfixed_monthly_yen = -1\ntiers = [{ from_yen = 0, rate_bp = 1 }]",
-     "plans.a.fixed_monthly_yen = -1 is invalid; expected a whole number, 0 or more"),
+     "plans.a.fixed_monthly_yen = -1 is out of range; allowed: 0 to 100000000 yen"),
+    ("[plans.a]\nfixed_monthly_yen = 99999999999999999999\n"
+     "tiers = [{ from_yen = 0, rate_bp = 1 }]",
+     "plans.a.fixed_monthly_yen = 99999999999999999999 is out of range;"
+     " allowed: 0 to 100000000 yen"),
+    ("[plans.a]\nfixed_monthly_yen = 9223372036854775807\n"
+     "tiers = [{ from_yen = 0, rate_bp = 1 }]",
+     "plans.a.fixed_monthly_yen = 9223372036854775807 is out of range;"
+     " allowed: 0 to 100000000 yen"),
+    ("[plans.a]\nfixed_monthly_yen = 0\nmonthly_cap_yen = 100000001\n"
+     "tiers = [{ from_yen = 0, rate_bp = 1 }]",
+     "plans.a.monthly_cap_yen = 100000001 is out of range; allowed: 0 to 100000000 yen"),
+    ("[plans.a]\nfixed_monthly_yen = 0\ntiers = [{ from_yen = 0, rate_bp = 2 },"
+     " { from_yen = 100000001, rate_bp = 1 }]",
+     "plans.a.tiers[1].from_yen = 100000001 is out of range; allowed: 0 to 100000000 yen"),
+    ("[plans.a]\nfixed_monthly_yen = 0\ntiers = [{ from_yen = 0, rate_bp = -1 }]",
+     "plans.a.tiers[0].rate_bp = -1 is out of range; allowed: 0 to 10000 bp"),
     ("[plans.a]\nfixed_monthly_yen = 1.5\ntiers = [{ from_yen = 0, rate_bp = 1 }]",
      "plans.a.fixed_monthly_yen = 1.5 is invalid"),
     ("[plans.a]\nfixed_monthly_yen = true\ntiers = [{ from_yen = 0, rate_bp = 1 }]",
@@ -120,9 +136,9 @@ def test_plan_without_cap() -> None:
      "tiers = [{ from_yen = 0, rate_bp = 1 }]",
      "plans.a.monthly_cap_yen = 'lots' is invalid"),
     ("[plans.a]\nfixed_monthly_yen = 0\ntiers = [{ from_yen = 0, rate_bp = 10001 }]",
-     "plans.a.tiers[0].rate_bp = 10001 is above 10000"),
+     "plans.a.tiers[0].rate_bp = 10001 is out of range; allowed: 0 to 10000 bp"),
     ("[plans.a]\nfixed_monthly_yen = 0\ntiers = []",
-     "plans.a.tiers must be a non-empty list"),
+     "plans.a.tiers must be a non-empty list of { from_yen = N, rate_bp = N }"),
     ("[plans.a]\nfixed_monthly_yen = 0\nrate = 3\ntiers = [{ from_yen = 0, rate_bp = 1 }]",
      "plans.a has unknown keys ['rate']"),
     ("[plans.a]\nfixed_monthly_yen = 0\ntiers = [{ from_yen = 0 }]",
@@ -194,3 +210,13 @@ def test_reloading_plan_replaces_it(database: Database) -> None:
 
     assert plan.fixed_monthly_yen == 800
     assert names == ["default", "flat"]
+
+
+def test_plan_at_limits_accepted() -> None:
+    text = ("[plans.a]\nfixed_monthly_yen = 100000000\nmonthly_cap_yen = 100000000\n"
+            "tiers = [{ from_yen = 0, rate_bp = 10000 }, { from_yen = 100000000, rate_bp = 0 }]")
+
+    plan = fees.parse_plans(text)[0]
+
+    assert (plan.fixed_monthly_yen, plan.monthly_cap_yen) == (100_000_000, 100_000_000)
+    assert plan.tiers == (fees.FeeTier(0, 10_000), fees.FeeTier(100_000_000, 0))

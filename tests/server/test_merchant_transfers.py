@@ -130,3 +130,50 @@ def test_expired_premium_points_passed_on(server: Server) -> None:
     with server.state.db.read() as session:
         held = ledger.held_balance(session, supplier.merchant_id)
     assert held == {ValueKind.PREMIUM_ALL: 2_000}
+
+
+@pytest.mark.parametrize(("field", "value", "shown", "code_point", "position"), [
+    ("note", "a\u0000b", '"a\\u0000b"', "0000", 1),
+    ("note", "11月分\n野菜", '"11月分\\n野菜"', "000A", 4),
+    ("note", "abc\u202eexe.txt", '"abc\u202eexe.txt"', "202E", 3),
+    ("note", "\u2066x", '"\u2066x"', "2066", 0),
+    ("recipient_merchant_id", "m_\u0000x", '"m_\\u0000x"', "0000", 2),
+])
+def test_merchant_transfer_control_character_rejected(
+    server: Server, field: str, value: str, shown: str, code_point: str, position: int
+) -> None:
+    payer, supplier = _shops(server)
+    body = {"recipient_merchant_id": supplier.merchant_id, "amount_yen": 500,
+            "idempotency_key": "mtransfer-0001", field: value}
+
+    response = payer.post("/v1/merchant-transfers", body)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["message"] == (
+        f"{field} = {shown} is invalid: control character U+{code_point} at position {position}"
+        " is not allowed; send printable text only")
+    assert server.merchant_balance_yen(payer.merchant_id) == 10_000
+    assert server.merchant_balance_yen(supplier.merchant_id) == 0
+
+
+def test_merchant_transfer_note_keeps_japanese_spaces(server: Server) -> None:
+    payer, supplier = _shops(server)
+
+    response = _pay(payer, supplier.merchant_id, 500, note="11月分　野菜 (卸)")
+
+    assert response.status_code == 200, response.text
+    assert response.json()["note"] == "11月分　野菜 (卸)"
+
+
+@pytest.mark.parametrize("amount_yen", [1_000_001, 99999999999999999999999])
+def test_merchant_transfer_above_max_amount_out_of_range(server: Server, amount_yen: int) -> None:
+    payer, supplier = _shops(server)
+
+    response = _pay(payer, supplier.merchant_id, amount_yen)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == {
+        "code": "invalid_request",
+        "message": f"amount_yen {amount_yen} is out of range; allowed: 1 to 1000000 yen",
+    }
+    assert server.merchant_balance_yen(payer.merchant_id) == 10_000

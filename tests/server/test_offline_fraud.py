@@ -16,7 +16,7 @@ from offline_helpers import (
     request_certificate,
     send_batch,
 )
-from settle_helpers import Server
+from settle_helpers import Server, cli_db
 from sqlalchemy import func, select
 
 from server import cli, offline, sync
@@ -255,11 +255,12 @@ def test_offline_command_error_one_line(
     error = capsys.readouterr().err
     assert status == 1
     assert error.count("\n") == 1
-    assert error.startswith(f"chiiki-settle: database sqlite:///{missing} failed:")
+    assert error.startswith(f"chiiki-settle: database sqlite:///{missing} does not exist;")
+    assert not missing.parent.exists()
 
 
 def test_empty_report_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = cli.main(["offline-report", "--db", f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"])
+    status = cli.main(["offline-report", "--db", cli_db(tmp_path, f"{uuid.uuid4().hex}.db")])
 
     assert status == 0
     assert capsys.readouterr().out == "no offline payment exceeded a reserve or reused a code\n"

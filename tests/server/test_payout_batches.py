@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 from money_helpers import MUFG_HEAD_OFFICE, PLAN_TOML, cash_out, shop
-from settle_helpers import Server, TerminalClient
+from settle_helpers import Server, TerminalClient, cli_db
 from sqlalchemy import select, update
 
 from server import business_days, cashout, cli, ledger, merchants, payouts
@@ -162,8 +163,8 @@ def test_zengin_error_names_merchant_and_changes_nothing(
 
     message = caught.value.message
     assert message.startswith("transfer file not written, no cash-out changed: ")
-    assert f"of merchant {mizuho.merchant_id}: " in message
-    assert f"of merchant {mufg.merchant_id}: " in message
+    assert f"cash-out {first} of merchant {mizuho.merchant_id}: " in message
+    assert f"cash-out {second} of merchant {mufg.merchant_id}: " in message
     assert "bank_code" in message
     assert "holder_name" in message
     assert not out.exists()
@@ -171,6 +172,23 @@ def test_zengin_error_names_merchant_and_changes_nothing(
     assert _statuses(server) == {first: "requested", second: "requested"}
     with server.state.db.read() as session:
         assert session.scalars(select(PayoutBatch)).all() == []
+
+
+def test_sender_problem_named_once(server: Server, tmp_path: Path) -> None:
+    _, _, first, second = _two_cash_outs(server)
+    out = tmp_path / "payout.txt"
+    sender = replace(MIZUHO_SENDER, name="地域コイン協議会")
+
+    with pytest.raises(ServerError) as caught:
+        _batch(server, out, [sender])
+
+    message = caught.value.message
+    assert message.startswith("transfer file not written, no cash-out changed: sender account"
+                              " 0001: sender")
+    assert message.count("sender account 0001") == 1
+    assert "cash-out" not in message.removeprefix("transfer file not written, no cash-out")
+    assert not out.exists()
+    assert _statuses(server) == {first: "requested", second: "requested"}
 
 
 def test_existing_output_never_overwritten(server: Server, tmp_path: Path) -> None:
@@ -270,7 +288,7 @@ def test_senders_file_errors_named(tmp_path: Path) -> None:
 
 
 def test_payout_cli_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
     senders = tmp_path / "senders.toml"
     senders.write_text(SENDERS_TOML, encoding="utf-8")
     out = tmp_path / "payout.txt"
@@ -308,7 +326,7 @@ def test_payout_cli_needs_senders(
 ) -> None:
     monkeypatch.delenv("CHIIKI_PAYOUT_SENDERS", raising=False)
 
-    status = cli.main(["payout-batch", "--db", f"sqlite:///{tmp_path / 'cli.db'}", "--date",
+    status = cli.main(["payout-batch", "--db", cli_db(tmp_path), "--date",
                        "2026-04-01", "--out", str(tmp_path / "out.txt")])
 
     assert status == 1
@@ -355,3 +373,43 @@ def _cli_cash_out(db: str, tmp_path: Path) -> str:
             return row.id
     finally:
         database.dispose()
+
+
+def test_payout_result_cli_reads_result_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = cli_db(tmp_path)
+    senders = tmp_path / "senders.toml"
+    senders.write_text(SENDERS_TOML, encoding="utf-8")
+    out = tmp_path / "payout.txt"
+    cash_out_id = _cli_cash_out(db, tmp_path)
+    assert cli.main(["payout-batch", "--db", db, "--date", _next_business_day().isoformat(),
+                     "--out", str(out), "--senders", str(senders)]) == 0
+    result = bytearray(out.read_bytes())
+    result[RECORD + 114] = ord("0")  # byte 115 of the first data record
+    result_path = tmp_path / "result.txt"
+    result_path.write_bytes(bytes(result))
+    capsys.readouterr()
+
+    default_status = cli.main(["payout-result", "--db", db, str(result_path)])
+    default_error = capsys.readouterr().err
+    outside_status = cli.main(["payout-result", "--db", db, str(result_path),
+                               "--result-position", "111"])
+    outside_error = capsys.readouterr().err
+    status = cli.main(["payout-result", "--db", db, str(result_path),
+                       "--result-position", "115"])
+    output = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["payout-result", "--help"])
+    help_text = capsys.readouterr().out
+
+    assert (default_status, outside_status, status) == (1, 1, 0)
+    assert "give it with chiiki-settle payout-result --result-position N, 112 to 120" in (
+        default_error)
+    assert outside_error == ("chiiki-settle: --result-position 111 is out of range; allowed:"
+                             " 112 to 120\n")
+    assert output == "paid 1, failed 0, already recorded 0\n"
+    assert "--result-position N" in " ".join(help_text.split())
+    assert "112 to 120" in " ".join(help_text.split())
+    assert cli.main(["cash-outs", "--db", db, "--status", "paid"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith(f"{cash_out_id}\t")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from money_helpers import PLAN_TOML, cash_out, sell, shop
-from settle_helpers import Server, TerminalClient
+from settle_helpers import Server, TerminalClient, cli_db
 from sqlalchemy import select
 
 from server import cashout, cli, statements
@@ -122,7 +122,8 @@ def test_statement_other_shop_sees_own_only(server: Server) -> None:
     assert terminal.get("/v1/statements/2026-04").status_code == 200
 
 
-@pytest.mark.parametrize("month", ["2026-13", "2026-4", "April", "2026-04-01"])
+@pytest.mark.parametrize("month", ["2026-13", "2026-4", "April", "2026-04-01", "0000-01",
+                                   "9999-12", "1999-12", "3000-01"])
 def test_statement_bad_month_named(server: Server, month: str) -> None:
     terminal = shop(server, 0)
 
@@ -130,7 +131,17 @@ def test_statement_bad_month_named(server: Server, month: str) -> None:
 
     assert response.status_code == 422
     assert response.json()["error"]["message"] == (
-        f"month {month!r} is invalid; write it as YYYY-MM, e.g. 2026-11")
+        f"month {month!r} is invalid; write it as YYYY-MM, e.g. 2026-11, from 2000-01 to 2999-12")
+
+
+@pytest.mark.parametrize("month", ["2000-01", "2999-12"])
+def test_statement_first_and_last_allowed_month_empty(server: Server, month: str) -> None:
+    terminal = shop(server, 0)
+
+    response = terminal.get(f"/v1/statements/{month}")
+
+    assert response.status_code == 200
+    assert _rows(response.text) == []
 
 
 def test_statement_html_printable(server: Server) -> None:
@@ -152,30 +163,49 @@ def test_statement_html_printable(server: Server) -> None:
 
 
 def test_statement_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
     assert cli.main(["create-merchant", "--db", db, "--name", "喜多方ラーメン",
                      "--name-ascii", "KITAKATA RAMEN", "--city-ascii", "KITAKATA",
                      "--address", "福島県喜多方市1-1", "--invoice-number", "T7000012050002"]) == 0
     merchant_id = capsys.readouterr().out.strip()
 
-    csv_status = cli.main(["statement", "--db", db, merchant_id, "--month", "2026-11"])
+    csv_status = cli.main(["statement", "--db", db, "--merchant", merchant_id, "--month",
+                           "2026-11"])
     csv_text = capsys.readouterr().out
+    positional_status = cli.main(["statement", "--db", db, merchant_id, "--month", "2026-11"])
+    positional_text = capsys.readouterr().out
+    missing_status = cli.main(["statement", "--db", db, "--month", "2026-11"])
+    missing_error = capsys.readouterr().err
+    twice_status = cli.main(["statement", "--db", db, "m_other", "--merchant", merchant_id,
+                             "--month", "2026-11"])
+    twice_error = capsys.readouterr().err
     html_status = cli.main(["statement", "--db", db, merchant_id, "--month", "2026-11",
                             "--html"])
     html_text = capsys.readouterr().out
     bad_status = cli.main(["statement", "--db", db, merchant_id, "--month", "11/2026"])
     bad_error = capsys.readouterr().err
+    year_status = cli.main(["statement", "--db", db, merchant_id, "--month", "0000-01"])
+    year_error = capsys.readouterr().err
 
-    assert (csv_status, html_status, bad_status) == (0, 0, 1)
+    assert (csv_status, html_status, bad_status, year_status) == (0, 0, 1, 1)
     assert csv_text.splitlines() == [",".join(statements.CSV_HEADER)]
+    assert (positional_status, positional_text) == (0, csv_text)
+    assert (missing_status, twice_status) == (1, 1)
+    assert missing_error == twice_error == (
+        "chiiki-settle: give the merchant once, as --merchant MERCHANT_ID; run chiiki-settle"
+        " list-merchants to see the merchant ids\n")
     assert "取引はありません No movements" in html_text
     assert "喜多方ラーメン" in html_text
     assert bad_error.strip() == (
-        "chiiki-settle: month '11/2026' is invalid; write it as YYYY-MM, e.g. 2026-11")
+        "chiiki-settle: month '11/2026' is invalid; write it as YYYY-MM, e.g. 2026-11,"
+        " from 2000-01 to 2999-12")
+    assert year_error.strip() == (
+        "chiiki-settle: month '0000-01' is invalid; write it as YYYY-MM, e.g. 2026-11,"
+        " from 2000-01 to 2999-12")
 
 
 def test_fee_plan_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
     plans = tmp_path / "plans.toml"
     plans.write_text(PLAN_TOML, encoding="utf-8")
     broken = tmp_path / "broken.toml"
@@ -201,7 +231,7 @@ def test_fee_plan_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_set_bank_account_cli_names_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = cli_db(tmp_path)
     assert cli.main(["create-merchant", "--db", db, "--name", "喜多方ラーメン",
                      "--name-ascii", "KITAKATA RAMEN", "--city-ascii", "KITAKATA",
                      "--address", "福島県喜多方市1-1", "--invoice-number", "T7000012050002"]) == 0
@@ -211,12 +241,18 @@ def test_set_bank_account_cli_names_field(
 
     bad_status = cli.main([*base, "--account-number", "12-34"])
     bad_error = capsys.readouterr().err
+    kanji_status = cli.main([*base[:-1], "喜多方ラーメン", "--account-number", "1234"])
+    kanji_error = capsys.readouterr().err
     good_status = cli.main([*base, "--account-number", "1234"])
     good_output = capsys.readouterr().out
 
-    assert (bad_status, good_status) == (1, 0)
+    assert (bad_status, kanji_status, good_status) == (1, 1, 0)
     assert bad_error.strip() == ("chiiki-settle: account_number '12-34' is invalid;"
                                  " use 1 to 7 digits")
+    assert kanji_error == (
+        "chiiki-settle: holder_name '喜多方ラーメン' contains '喜' (U+559C) at position 1, which a"
+        " bank transfer file cannot carry; give the account holder's name in kana as the bank"
+        " records it (口座名義カナ), e.g. キタカタラーメン\n")
     assert good_output.strip() == (f"merchant {merchant_id} is paid to bank 0001 branch 001"
                                    " type 1 account 0001234 holder ｷﾀｶﾀﾗ-ﾒﾝ")
 

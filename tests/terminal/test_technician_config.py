@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -89,7 +91,7 @@ def test_hash_pin_prints_technician_line(
 ) -> None:
     from terminal import cli
 
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "1357")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1357\n1357\n"))
 
     assert cli.hash_pin_main(["--technician"]) == 0
 

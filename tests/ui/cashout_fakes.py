@@ -100,7 +100,14 @@ class FakeMoneyApi(FakeApi):
         if amount_yen > self.balance_yen:
             raise Declined("over balance", ErrorCode.INSUFFICIENT_FUNDS, 402)
         if amount_yen - fee_yen(amount_yen) < 1:
-            raise Declined("below fee", ErrorCode.AMOUNT_BELOW_FEE, 422)
+            fee = fee_yen(amount_yen)
+            raise Declined(
+                f"cash-out of {amount_yen} yen does not cover its fee of {fee} yen"
+                f" ({FIXED_FEE_YEN} yen monthly, {fee - FIXED_FEE_YEN} yen metered);"
+                " cash out a larger amount",
+                ErrorCode.AMOUNT_BELOW_FEE,
+                422,
+            )
 
     def _check_reachable(self) -> None:
         if self.unreachable:

@@ -151,7 +151,7 @@ def test_second_cash_out_gets_new_key(
 
 @pytest.mark.parametrize(("setup", "digits", "expected"), [
     ("bank_account_missing", "5000", "運営事務局に口座の登録を依頼してください"),
-    ("none", "300", "手数料より少ない"),
+    ("none", "300", "この金額の手数料は ￥306"),
     ("none", "20000", "残高 ￥12,000 を超えています"),
 ])
 def test_rejections_in_plain_japanese(

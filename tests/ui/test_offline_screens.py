@@ -280,3 +280,11 @@ def test_qr_offline_shows_message(
         messages.QR_NEEDS_CONNECTION, "ja"
     )
     assert "create_intent" not in fake_api.names()
+
+
+def test_declined_refund_reason_named(qtbot: QtBot, make_terminal: Callable[[], Terminal]) -> None:
+    screens = make_terminal().window.controller.screens
+
+    text = screens.declined.reason(ErrorCode.INSUFFICIENT_FUNDS.value)
+
+    assert text == "理由: 残高が足りませんでした"

@@ -29,7 +29,7 @@
         <source>オフライン&#x3000;{waiting}
 お支払いは端末に安全に保存されています。つながると自動で送信します</source>
         <translation>Offline: {waiting}
-Payments are kept safely on the terminal and are sent automatically when the connection returns</translation>
+Payments are saved here and sent once online</translation>
     </message>
     <message>
         <location filename="../status_banner.py" line="106"/>
@@ -82,6 +82,10 @@ Payments are kept safely on the terminal and are sent automatically when the con
 </context>
 <context>
     <name>DeclinedScreen</name>
+    <message>
+        <source>理由: 残高が足りませんでした</source>
+        <translation>Reason: the balance was not enough</translation>
+    </message>
     <message>
         <location filename="../declined.py" line="75"/>
         <source>サーバーが受け付けなかった取引</source>
