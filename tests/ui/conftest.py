@@ -15,11 +15,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from drivers.printer.emulator import PrinterEmulator
+
 from terminal import protocol
 from terminal.api_client import Declined
 from terminal.config import PrinterConfig, ScannerConfig, TerminalConfig, hash_pin
 from terminal.protocol import ErrorCode
+from terminal.receipt_jobs import ReceiptJobs, open_receipt_jobs
 from ui.app import Terminal, build_terminal
+from ui.printing import PrinterReceipts
 from ui.theme import apply_theme
 
 MANAGER_PIN = "2468"
@@ -199,3 +203,25 @@ def make_terminal(
         terminal.window.close()
         qapp.removeEventFilter(terminal.scan_filter)
         terminal.services.runner.wait(5000)
+
+
+@pytest.fixture
+def emulator() -> Iterator[PrinterEmulator]:
+    with PrinterEmulator(paper_width_mm=58, draw_images=False) as running:
+        yield running
+
+
+@pytest.fixture
+def jobs(tmp_path: Path) -> Iterator[ReceiptJobs]:
+    opened = open_receipt_jobs(tmp_path / "receipts")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def emulated_receipts(
+    emulator: PrinterEmulator, jobs: ReceiptJobs, tmp_path: Path
+) -> PrinterReceipts:
+    """The real receipt printer, printing to the emulator with a 58 mm TM-T20II profile."""
+    config = PrinterConfig(url=emulator.url, paper_width_mm=58, profile="TM-T20II")
+    return PrinterReceipts(make_info(), config, jobs, lock_dir=tmp_path)

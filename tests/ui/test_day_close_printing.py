@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,11 +9,9 @@ import pytest
 
 from drivers.printer.emulator import PrinterEmulator
 from terminal import day_close
-from terminal.config import PrinterConfig
 from terminal.protocol import TaxLine
-from terminal.receipt_jobs import ReceiptJobs, open_receipt_jobs
+from terminal.receipt_jobs import ReceiptJobs
 from terminal.store import NewCapture, Store, open_store
-from tests.ui.conftest import make_info
 from ui.day_close import ReportPrinter, report_id
 from ui.printing import PrinterReceipts
 
@@ -22,22 +19,8 @@ NOW = datetime(2024, 5, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def emulator() -> Iterator[PrinterEmulator]:
-    with PrinterEmulator(paper_width_mm=58, draw_images=False) as running:
-        yield running
-
-
-@pytest.fixture
-def jobs(tmp_path: Path) -> Iterator[ReceiptJobs]:
-    opened = open_receipt_jobs(tmp_path / "receipts")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def printer(emulator: PrinterEmulator, jobs: ReceiptJobs, tmp_path: Path) -> PrinterReceipts:
-    config = PrinterConfig(url=emulator.url, paper_width_mm=58, profile="TM-T20II")
-    return PrinterReceipts(make_info(), config, jobs, lock_dir=tmp_path)
+def printer(emulated_receipts: PrinterReceipts) -> PrinterReceipts:
+    return emulated_receipts
 
 
 @pytest.fixture

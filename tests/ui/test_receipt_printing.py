@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from drivers.printer.emulator import PrinterEmulator
 from terminal.config import PrinterConfig
 from terminal.paycode import new_payment_code
-from terminal.receipt_jobs import ReceiptJobs, open_receipt_jobs
+from terminal.receipt_jobs import ReceiptJobs
 from tests.ui.conftest import make_info, make_payment
 from tests.ui.test_scanning import enter_amount, scan
 from ui import i18n
@@ -24,23 +24,9 @@ PAPER_END_MESSAGE = "用紙がありません。用紙を入れて「もう一�
 
 
 @pytest.fixture
-def emulator() -> Iterator[PrinterEmulator]:
-    with PrinterEmulator(paper_width_mm=58, draw_images=False) as running:
-        yield running
-
-
-@pytest.fixture
-def jobs(tmp_path: Path) -> Iterator[ReceiptJobs]:
-    opened = open_receipt_jobs(tmp_path / "receipts")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def receipt_log(emulator: PrinterEmulator, jobs: ReceiptJobs, tmp_path: Path) -> PrinterReceipts:
+def receipt_log(emulated_receipts: PrinterReceipts) -> PrinterReceipts:
     """The real receipt printer, in place of the shared fixture's in-memory log."""
-    config = PrinterConfig(url=emulator.url, paper_width_mm=58, profile="TM-T20II")
-    return PrinterReceipts(make_info(), config, jobs, lock_dir=tmp_path)
+    return emulated_receipts
 
 
 def pay_by_code(qtbot: QtBot, terminal: Terminal, amount: str) -> None:

@@ -3,39 +3,23 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from drivers.printer.emulator import PrinterEmulator, ReceivedJob
 from drivers.printer.job import JobCause, JobOutcome
-from terminal.config import PrinterConfig
-from terminal.receipt_jobs import ReceiptJobs, open_receipt_jobs
-from tests.ui.conftest import make_info, make_payment
+from terminal.receipt_jobs import ReceiptJobs
+from tests.ui.conftest import make_payment
 from ui.app import Terminal
 from ui.printing import PrinterReceipts
 
 
 @pytest.fixture
-def emulator() -> Iterator[PrinterEmulator]:
-    with PrinterEmulator(paper_width_mm=58, draw_images=False) as running:
-        yield running
-
-
-@pytest.fixture
-def jobs(tmp_path: Path) -> Iterator[ReceiptJobs]:
-    opened = open_receipt_jobs(tmp_path / "receipts")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def receipt_log(emulator: PrinterEmulator, jobs: ReceiptJobs, tmp_path: Path) -> PrinterReceipts:
+def receipt_log(emulated_receipts: PrinterReceipts) -> PrinterReceipts:
     """The real receipt printer, in place of the shared fixture's in-memory log."""
-    config = PrinterConfig(url=emulator.url, paper_width_mm=58, profile="TM-T20II")
-    return PrinterReceipts(make_info(), config, jobs, lock_dir=tmp_path)
+    return emulated_receipts
 
 
 def leave_waiting(jobs: ReceiptJobs, url: str, payment_id: str, amount_yen: int, cause: JobCause | None) -> None:
