@@ -4,8 +4,10 @@ One process runs the embedded settlement server (SQLite file, uvicorn on 127.0.0
 terminal core. For each round the wallet fetches a fresh payment code, which is not timed.
 Then the timer starts and the code's keys and Enter go through the wedge detector with scanner
 timing. The sale redeems the scanned code through the signed API client, and the timer stops
-when the sale is approved. The baseline in the same run is an unsigned GET /v1/health round trip on the same
-kind of httpx client, which is the floor any request from the terminal pays.
+when the sale is approved. The sale writes to a terminal store as the Qt terminal does: the
+redemption is committed before the request, and the capture after it (SQLite WAL,
+synchronous=FULL). The baseline in the same run is an unsigned GET /v1/health round trip on the
+same kind of httpx client, which is the floor any request from the terminal pays.
 
 Run from the repository root: python benchmarks/bench_scan_to_approval.py [--rounds N]
 """
@@ -28,6 +30,7 @@ from server.wallet_cli import WalletClient
 from terminal.api_client import ApiClient
 from terminal.keys import Signer, load_or_create_private_key
 from terminal.sale import Sale, SaleState
+from terminal.store import Store, open_store
 
 SCANNER_INTERKEY_MS = 2.0  # a typical USB wedge scanner types one key every 1-10 ms
 PAYMENT_YEN = 100
@@ -44,8 +47,10 @@ def _scan(detector: WedgeDetector, code: str, start_ms: float) -> str:
     return output.scan.text
 
 
-def _scan_round(api: ApiClient, wallet: WalletClient, detector: WedgeDetector, index: int) -> float:
-    sale = Sale(1_000_000)
+def _scan_round(
+    api: ApiClient, wallet: WalletClient, detector: WedgeDetector, store: Store, index: int
+) -> float:
+    sale = Sale(1_000_000, store=store)
     for key in str(PAYMENT_YEN):
         sale.press(key)
     sale.press("10%")
@@ -94,9 +99,13 @@ def main() -> None:
             wallet.create()
             wallet.topup(PAYMENT_YEN * (args.rounds + 10))
             detector = WedgeDetector()
+            store = open_store(Path(tmp) / "terminal")
 
-            _scan_round(api, wallet, detector, 0)  # warm-up: connections and caches
-            scans = [_scan_round(api, wallet, detector, i) for i in range(1, args.rounds + 1)]
+            _scan_round(api, wallet, detector, store, 0)  # warm-up: connections and caches
+            scans = [
+                _scan_round(api, wallet, detector, store, i) for i in range(1, args.rounds + 1)
+            ]
+            store.close()
             with httpx.Client(base_url=server.url) as http:
                 _health_round(http)
                 health = [_health_round(http) for _ in range(args.rounds)]

@@ -26,9 +26,9 @@ was already sent in this sale is never sent again, and after a network failure t
 a redeem is unknown, so only ``resend_code()`` (same code, same key) may follow, never a new code.
 With a ``Store``, each online attempt is also recorded as a redemption before its first request
 (see ``terminal.store``), and the approval's capture takes the attempt's key as its id. While
-the sale waits on an attempt it holds the redemption; once the sale ends or is reset, an attempt
-whose outcome is still unknown is left to the sync worker, which repeats the request with the
-same key and records an approval it finds. So a terminal that stopped mid-request, or a clerk
+the sale waits on an attempt, the sale holds its redemption. Once the sale ends or is reset,
+an attempt whose outcome is still unknown is left to the sync worker, which repeats the
+request with the same key and records an approval it finds. So a terminal that stopped mid-request, or a clerk
 who gave up waiting, never makes the customer pay twice.
 """
 

@@ -499,7 +499,7 @@ class Store:
 
         The capture, its outbox entry and the redemption's new state are committed together.
         When the capture exists already (the sale and the sync worker both learned of the
-        approval), it is returned unchanged; a sale that sees the approval itself clears the
+        approval), it is returned unchanged; a sale that receives the approval itself clears the
         ``recovered`` mark, since the clerk saw the result.
         """
         with self._transaction(f"completing redemption {key}") as connection:
@@ -549,7 +549,7 @@ class Store:
     def open_redemptions(self, *, include_held: bool = True) -> list[Redemption]:
         """Return the redemptions whose outcome is not known yet, oldest first.
 
-        With ``include_held=False``, those a live sale holds (see ``hold_redemption``) are left
+        With ``include_held=False``, those held by a live sale (see ``hold_redemption``) are left
         out: the sync worker resolves only redemptions no sale is waiting on.
         """
         found = self._redemptions(redemptions.c.state == "open")
@@ -600,7 +600,7 @@ class Store:
                 ))
 
     def close_cash_out(self, idempotency_key: str) -> None:
-        """Forget a cash-out request once the server has answered it."""
+        """Forget a cash-out request once the server has responded to it."""
         with self._transaction(f"closing cash-out request {idempotency_key}") as connection:
             connection.execute(pending_cash_outs.delete().where(
                 pending_cash_outs.c.idempotency_key == idempotency_key

@@ -270,7 +270,8 @@ class CashOutPresenter(QObject):
     def _on_request_failed(self, exc: BaseException) -> None:
         self._sending = False
         if isinstance(exc, Declined):
-            # The server answered, so nothing was booked under this key; a new try is a new key.
+            # The server responded with a rejection, so nothing was booked under this key. A new try
+            # takes a new key.
             self.pending = None
             self.rejected.emit(self._message(exc))
             return
@@ -355,7 +356,7 @@ def _forget(store: Store | None, idempotency_key: str) -> None:
     try:
         store.close_cash_out(idempotency_key)
     except StoreError:
-        log.exception("answered cash-out request %s could not be removed", idempotency_key)
+        log.exception("cash-out request %s could not be removed after the response", idempotency_key)
 
 
 def fee_in_message(message: str) -> int | None:
