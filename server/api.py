@@ -20,7 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from server import auth, issuer, merchants, offline, payments, reports, sync, wallets
+from server import (
+    auth,
+    issuer,
+    merchants,
+    offline,
+    payments,
+    reports,
+    sync,
+    value_remaining,
+    wallets,
+)
 from server.api_errors import install_error_handlers
 from server.body_limit import BodyLimitMiddleware
 from server.db import Database, init_db
@@ -79,10 +89,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(_terminal_routes(state), prefix=API_PREFIX)
     app.include_router(_wallet_routes(state), prefix=API_PREFIX)
     app.include_router(_common_routes(state), prefix=API_PREFIX)
-    # Imported here because settlement_api imports ServerState and TerminalDep from this module.
+    # Imported here because these modules import ServerState and TerminalDep from this module.
+    from server import coupon_api, donation_api, premium_api, rally_api
     from server.settlement_api import settlement_routes
 
     app.include_router(settlement_routes(state), prefix=API_PREFIX)
+    for campaign_api in (premium_api, coupon_api, rally_api, donation_api):
+        app.include_router(campaign_api.routes(state), prefix=API_PREFIX)
     return app
 
 
@@ -152,7 +165,7 @@ def _terminal_routes(state: ServerState) -> APIRouter:
     def create_intent(request: protocol.IntentCreate, terminal: TerminalDep) -> protocol.Intent:
         def action(session: Session) -> protocol.Intent:
             view = payments.create_intent(session, terminal, request, settings)
-            return payments.intent_model(view, settings.clock())
+            return payments.intent_model(session, view, settings.clock())
 
         return state.write(action)
 
@@ -181,7 +194,8 @@ def _terminal_routes(state: ServerState) -> APIRouter:
     def cancel_intent(intent_id: str, terminal: TerminalDep) -> protocol.Intent:
         def action(session: Session) -> protocol.Intent:
             now = settings.clock()
-            return payments.intent_model(payments.cancel_intent(session, terminal, intent_id, now), now)
+            return payments.intent_model(
+                session, payments.cancel_intent(session, terminal, intent_id, now), now)
 
         intent = state.write(action)
         state.notifier.notify(intent_id)
@@ -190,7 +204,7 @@ def _terminal_routes(state: ServerState) -> APIRouter:
     @router.post("/payments/cpm")
     def redeem_code(request: protocol.CpmRedeem, terminal: TerminalDep) -> protocol.Payment:
         return state.write(lambda session: payments.payment_model(
-            payments.redeem_code(session, terminal, request, settings)))
+            session,             payments.redeem_code(session, terminal, request, settings)))
 
     @router.post("/sync")
     def sync_batch(batch: protocol.SyncBatch, terminal: TerminalDep) -> protocol.SyncResponse:
@@ -203,14 +217,14 @@ def _terminal_routes(state: ServerState) -> APIRouter:
     ) -> protocol.PaymentList:
         def action(session: Session) -> protocol.PaymentList:
             rows = payments.list_payments(session, terminal, limit)
-            return protocol.PaymentList(payments=[payments.payment_model(row) for row in rows])
+            return protocol.PaymentList(payments=[payments.payment_model(session, row) for row in rows])
 
         return state.read(action)
 
     @router.get("/payments/{payment_id}")
     def get_payment(payment_id: str, terminal: TerminalDep) -> protocol.Payment:
         return state.read(lambda session: payments.payment_model(
-            payments.read_payment(session, terminal, payment_id)))
+            session,             payments.read_payment(session, terminal, payment_id)))
 
     @router.post("/payments/{payment_id}/refunds")
     def refund(
@@ -269,12 +283,23 @@ def _wallet_routes(state: ServerState) -> APIRouter:
         return state.write(lambda session: offline.certificate_model(
             offline.issue_certificate(session, wallet, request, settings)))
 
+    @router.get("/wallet/preferences")
+    def wallet_preferences(wallet: WalletDep) -> value_remaining.WalletPreferences:
+        return value_remaining.preferences(wallet)
+
+    @router.put("/wallet/preferences")
+    def set_wallet_preferences(
+        request: value_remaining.WalletPreferences, wallet: WalletDep
+    ) -> value_remaining.WalletPreferences:
+        return state.write(
+            lambda session: value_remaining.set_preferences(session, wallet, request))
+
     @router.post("/intents/{intent_id}/pay")
     def pay_intent(
         intent_id: str, request: protocol.IntentPay, wallet: WalletDep
     ) -> protocol.Payment:
         payment = state.write(lambda session: payments.payment_model(
-            payments.pay_intent(session, wallet, intent_id, request, settings)))
+            session,             payments.pay_intent(session, wallet, intent_id, request, settings)))
         state.notifier.notify(intent_id)
         return payment
 
@@ -304,7 +329,8 @@ def _common_routes(state: ServerState) -> APIRouter:
 async def _read_intent(state: ServerState, terminal: Terminal, intent_id: str) -> protocol.Intent:
     def action(session: Session) -> protocol.Intent:
         now = state.settings.clock()
-        return payments.intent_model(payments.read_intent(session, terminal, intent_id, now), now)
+        return payments.intent_model(
+            session, payments.read_intent(session, terminal, intent_id, now), now)
 
     return await run_in_threadpool(state.read, action)
 

@@ -5,12 +5,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from types import ModuleType
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from server import issuer, ledger, merchants, offline, settlement_cli
+from server import (
+    benefit_cli,
+    coupon_cli,
+    donation_cli,
+    expiry_cli,
+    issuer,
+    ledger,
+    merchants,
+    offline,
+    premium_cli,
+    rally_cli,
+    settlement_cli,
+)
 from server.db import Database, DatabaseNotReady, init_db, open_existing_db
 from server.errors import ServerError, invalid
 from server.merchants import NewMerchant
@@ -19,6 +32,11 @@ from server.settings import DEFAULT_DATABASE_URL, Settings, iso_utc, utc_now
 logger = logging.getLogger(__name__)
 
 MAX_PORT = 65535
+# Modules that register subcommands with add_commands(add) and run them from COMMANDS.
+_COMMAND_MODULES: tuple[ModuleType, ...] = (
+    settlement_cli, premium_cli, coupon_cli, rally_cli, donation_cli, benefit_cli,
+    expiry_cli,
+)
 _DB_URL_HINT = "use postgresql+psycopg://USER@HOST/DB or sqlite:///FILE"
 
 
@@ -42,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     merchant.add_argument("--invoice-number", required=True, help="registration number, T + 13 digits")
     merchant.add_argument("--phone", default="", help="phone number, e.g. 0242-22-1234")
     merchant.add_argument("--mcc", default="5499", help="merchant category code (default: %(default)s)")
+    merchant.add_argument("--non-local", action="store_true",
+                          help="a shop outside the local scheme (e.g. a national chain): it never"
+                               " receives premium_local points")
+    local = add("set-merchant-local", "say whether a shop takes premium_local points")
+    local.add_argument("--merchant", required=True, help="merchant id")
+    local.add_argument("--local", required=True, choices=["yes", "no"],
+                       help="yes: a local shop; no: outside the local scheme")
 
     add("list-merchants", "print each merchant's id, number of terminals and name")
 
@@ -66,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         "return the unused offline reserve of expired certificates to their wallets")
     add("offline-report",
         "print offline payments beyond a reserve or with a reused code, and blocked wallets")
-    settlement_cli.add_commands(add)
+    for module in _COMMAND_MODULES:
+        module.add_commands(add)
     return parser
 
 
@@ -113,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
             details = NewMerchant(
                 name=args.name, name_ascii=args.name_ascii, city_ascii=args.city_ascii,
                 address=args.address, invoice_registration_number=args.invoice_number,
-                phone=args.phone, merchant_category_code=args.mcc,
+                phone=args.phone, merchant_category_code=args.mcc, is_local=not args.non_local,
             )
             with db.write() as session:
                 print(merchants.create_merchant(session, details, now=utc_now()).id)
@@ -124,6 +150,11 @@ def _run(args: argparse.Namespace) -> int:
                     ttl_s=Settings.from_env().activation_ttl_s,
                 )
             _print_activation(activation, args.merchant, args.label)
+        elif args.command == "set-merchant-local":
+            with db.write() as session:
+                merchants.set_local(session, args.merchant, args.local == "yes")
+            print(f"merchant {args.merchant} {'takes' if args.local == 'yes' else 'does not take'}"
+                  " premium_local points")
         elif args.command == "list-merchants":
             with db.read() as session:
                 _print_merchants(merchants.list_merchants(session))
@@ -137,13 +168,18 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"{kind.value} {amount} yen")
         elif args.command in _OFFLINE_COMMANDS:
             _OFFLINE_COMMANDS[args.command](db)
-        elif args.command in settlement_cli.COMMANDS:
-            settlement_cli.COMMANDS[args.command](args, db)
+        elif (module := _module_of(args.command)) is not None:
+            module.COMMANDS[args.command](args, db)
         else:
             print(f"schema of {_shown_url(args.db)} is up to date")
     finally:
         db.dispose()
     return 0
+
+
+def _module_of(command: str) -> ModuleType | None:
+    """Return the module in ``_COMMAND_MODULES`` that runs ``command``."""
+    return next((module for module in _COMMAND_MODULES if command in module.COMMANDS), None)
 
 
 def _rotate_issuer_key(db: Database) -> None:

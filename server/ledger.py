@@ -44,7 +44,7 @@ from server.errors import (
     LedgerInconsistent,
     UnknownAccount,
 )
-from server.models import Account, Lot, Posting, Transfer, table_of
+from server.models import Account, Lot, Merchant, Posting, Transfer, table_of
 from terminal.protocol import ValueKind
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,28 @@ _KIND_RANK = {kind: rank for rank, kind in enumerate(SPEND_ORDER)}
 PURPOSE_ISSUE = "issue"
 PURPOSE_PAYMENT = "payment"
 PURPOSE_REVERSAL = "reversal"
+PURPOSE_EXPIRY = "expiry"
+# Owner type of wallet accounts: the only accounts whose expired lots are swept back.
+WALLET_OWNER = "wallet"
+# Width of the lots.restriction column: 40 four-digit codes with their commas.
+MAX_RESTRICTION_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What the receiving shop may take: premium_local only at a local shop, and a
+    category-restricted benefit only at a shop of one of its categories."""
+
+    local: bool
+    merchant_category: str | None
+    # When set, only these kinds may be spent (premium sets are bought with coin only).
+    kinds: frozenset[ValueKind] | None = None
+
+
+# Value any shop may receive: coin, premium_all and unrestricted benefit. The offline reserve
+# holds only this, so an approved offline payment is covered at whichever shop took it.
+UNRESTRICTED = Acceptance(local=False, merchant_category=None)
+COIN_ONLY = Acceptance(local=False, merchant_category=None, kinds=frozenset({ValueKind.COIN}))
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,8 @@ class Portion:
     kind: ValueKind
     expires_at: datetime | None
     amount_yen: int
+    restriction: str | None = None
+    funding_account_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,19 @@ class _Lot:
     kind: ValueKind
     expires_at: datetime | None
     remaining_yen: int
+    restriction: str | None
+    funding_account_id: str | None
+
+    def accepted_by(self, acceptance: Acceptance | None) -> bool:
+        if acceptance is None:
+            return True
+        if acceptance.kinds is not None and self.kind not in acceptance.kinds:
+            return False
+        if self.kind is ValueKind.PREMIUM_LOCAL:
+            return acceptance.local
+        if self.restriction is None:
+            return True
+        return acceptance.merchant_category in self.restriction.split(",")
 
 
 # --- statements ----------------------------------------------------------------------------
@@ -156,7 +193,8 @@ _POSTED_KINDS = select(_POSTINGS.c.value_kind, _POSTINGS.c.amount_yen).where(
 )
 _INSERT_POSTING = insert(_POSTINGS)
 
-_LOT_COLUMNS = (_LOTS.c.seq, _LOTS.c.value_kind, _LOTS.c.expires_at, _LOTS.c.remaining_yen)
+_LOT_COLUMNS = (_LOTS.c.seq, _LOTS.c.value_kind, _LOTS.c.expires_at, _LOTS.c.remaining_yen,
+                _LOTS.c.restriction, _LOTS.c.funding_account_id)
 _SPENDABLE_LOTS = select(*_LOT_COLUMNS).where(
     _LOTS.c.account_id == bindparam("account_id"),
     _LOTS.c.remaining_yen > 0,
@@ -222,16 +260,25 @@ def issue(
     now: datetime,
     kind: ValueKind = ValueKind.COIN,
     expires_at: datetime | None = None,
+    categories: Iterable[str] | None = None,
+    funding_account_id: str | None = None,
 ) -> TransferResult:
-    """Create new value of ``kind`` on an issuing account and deliver it to ``destination_id``."""
+    """Create new value of ``kind`` on an issuing account and deliver it to ``destination_id``.
+
+    ``categories`` restricts a benefit to shops of those merchant category codes. The value
+    returns to ``funding_account_id`` (default: the issuer) if it expires in a wallet.
+    """
     _require_positive(amount_yen)
+    restriction = _restriction_of(kind, categories)
+    funding_id = issuer_id if funding_account_id is None else funding_account_id
     connection = _connection(session)
     # Locking the destination makes a repeated transfer id wait for the first one to commit.
     _, issuer_is_issuing = _lock_account(connection, destination_id, issuer_id)
     if not issuer_is_issuing:
         raise ValueError(f"account {issuer_id} is not an issuing account")
 
-    parameters = _canonical({"kind": kind.value, "expires_at": _iso_or_none(expires_at)})
+    parameters = _canonical({"kind": kind.value, "expires_at": _iso_or_none(expires_at),
+                             "restriction": restriction, "funding": funding_id})
     booking = _Booking(transfer_id, PURPOSE_ISSUE, issuer_id, destination_id, amount_yen,
                        parameters)
     existing = _claim_transfer(connection, booking, now)
@@ -242,7 +289,8 @@ def issue(
         "account_id": issuer_id, "transfer_id": transfer_id, "value_kind": kind.value,
         "expires_at": expires_at, "initial_yen": -amount_yen, "remaining_yen": -amount_yen,
     })
-    return _deliver(connection, booking, [Portion(kind, expires_at, amount_yen)])
+    return _deliver(connection, booking,
+                    [Portion(kind, expires_at, amount_yen, restriction, funding_id)])
 
 
 def pay(
@@ -254,11 +302,14 @@ def pay(
     amount_yen: int,
     now: datetime,
     unexpired_until: datetime | None = None,
+    acceptance: Acceptance | None = None,
 ) -> TransferResult:
     """Move ``amount_yen`` from a non-issuing account, spending its lots in spend order.
 
     With ``unexpired_until``, only lots still unexpired at that later moment are spent, for
-    value set aside to be spent until then.
+    value set aside to be spent until then. With ``acceptance``, only lots the receiving shop
+    may take are spent (see ``Acceptance``); without it, every lot may be spent, as for moves
+    between the operator's own accounts.
     """
     _require_positive(amount_yen)
     connection = _connection(session)
@@ -268,8 +319,9 @@ def pay(
 
     booking = _Booking(transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen, "")
     spendable_at = now if unexpired_until is None else max(now, unexpired_until)
-    lots = _spendable_lots(connection, source_id, spendable_at)
-    return _book_from_lots(connection, booking, lots, now, "spendable")
+    lots = _spendable_lots(connection, source_id, spendable_at, acceptance)
+    label = "spendable" if acceptance is None else "spendable at this shop"
+    return _book_from_lots(connection, booking, lots, now, label)
 
 
 def reverse(
@@ -319,8 +371,7 @@ def _other_held_lots(
     paid_kinds = set(_delivered_kinds(connection, transfer_id, account_id))
     taken = {lot.seq for lot in delivered}
     rows = connection.execute(_HELD_LOTS, {"account_id": account_id})
-    others = [_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
-              for seq, kind, expires_at, remaining_yen in rows if seq not in taken]
+    others = [lot for lot in map(_lot_of, rows) if lot.seq not in taken]
 
     def order(lot: _Lot) -> tuple[bool, bool, int]:
         expired = lot.expires_at is not None and lot.expires_at <= now
@@ -403,8 +454,7 @@ def pay_held(
             _DELIVERED_LOTS, {"transfer_id": delivered_by, "account_id": source_id}
         )
         label = f"delivered by transfer {delivered_by}"
-    lots = sorted((_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
-                   for seq, kind, expires_at, remaining_yen in rows), key=lambda lot: lot.seq)
+    lots = sorted(map(_lot_of, rows), key=lambda lot: lot.seq)
     return _book_from_lots(connection, booking, lots, now, label)
 
 
@@ -464,7 +514,76 @@ def verify_ledger(session: Session) -> LedgerAudit:
     return audit
 
 
+# --- expiry --------------------------------------------------------------------------------
+
+_EXPIRED_WALLET_LOTS = (
+    select(_LOTS.c.seq, _LOTS.c.account_id, _LOTS.c.funding_account_id)
+    .join(_ACCOUNTS, _ACCOUNTS.c.id == _LOTS.c.account_id)
+    .where(
+        _ACCOUNTS.c.owner_type == WALLET_OWNER,
+        _LOTS.c.remaining_yen > 0,
+        _LOTS.c.funding_account_id.is_not(None),
+        _LOTS.c.expires_at <= bindparam("now"),
+    )
+    .order_by(_LOTS.c.seq)
+    .limit(bindparam("limit"))
+)
+_LOT_BY_SEQ = select(*_LOT_COLUMNS).where(_LOTS.c.seq == bindparam("lot_seq"))
+
+
+def sweep_expired(session: Session, *, now: datetime, limit: int = 1000) -> list[TransferResult]:
+    """Return expired value in wallets to the accounts that funded it.
+
+    Each expired lot with value left moves, whole, in its own transfer ``expiry:<lot seq>``
+    of purpose ``expiry``, so running the sweep twice moves nothing the second time. At most
+    ``limit`` lots are swept per call; call again until it returns an empty list.
+    """
+    connection = _connection(session)
+    candidates = connection.execute(_EXPIRED_WALLET_LOTS, {"now": now, "limit": limit}).all()
+    results = []
+    for seq, account_id, funding_id in candidates:
+        _lock_account(connection, account_id, funding_id)
+        # Re-read under the lock: a payment may have spent the lot since the first read.
+        lot = _lot_of(connection.execute(_LOT_BY_SEQ, {"lot_seq": seq}).one())
+        if lot.remaining_yen <= 0:
+            continue
+        booking = _Booking(f"expiry:{seq}", PURPOSE_EXPIRY, account_id, funding_id,
+                           lot.remaining_yen, _canonical({"lot": str(seq)}))
+        if _claim_transfer(connection, booking, now) is not None:
+            continue
+        portions = _take_from_lots(connection, [lot], lot.remaining_yen)
+        results.append(_deliver(connection, booking, portions))
+    return results
+
+
+def acceptance_for(session: Session, merchant_id: str) -> Acceptance:
+    """Return what the merchant may receive: local points if it is local, its category."""
+    row = session.execute(
+        select(Merchant.is_local, Merchant.merchant_category_code).where(Merchant.id == merchant_id)
+    ).first()
+    if row is None:
+        raise UnknownAccount(f"merchant {merchant_id} does not exist")
+    return Acceptance(local=bool(row.is_local), merchant_category=row.merchant_category_code)
+
+
 # --- internals -----------------------------------------------------------------------------
+
+
+def _restriction_of(kind: ValueKind, categories: Iterable[str] | None) -> str | None:
+    """Return the lot restriction for ``categories``: sorted, comma-joined, checked."""
+    if categories is None:
+        return None
+    codes = sorted(set(categories))
+    if kind is not ValueKind.BENEFIT:
+        raise ValueError(f"only benefit value can be restricted to categories, not {kind}")
+    bad = [code for code in codes if not (len(code) == 4 and code.isascii() and code.isdigit())]
+    if not codes or bad:
+        raise ValueError(f"merchant categories must be 4-digit codes, got {codes!r}")
+    restriction = ",".join(codes)
+    if len(restriction) > MAX_RESTRICTION_CHARS:
+        raise ValueError(f"at most {MAX_RESTRICTION_CHARS // 5 + 1} merchant categories can be"
+                         f" named, got {len(codes)}")
+    return restriction
 
 
 def _require_positive(amount_yen: int) -> None:
@@ -546,12 +665,18 @@ def _claim_transfer(
     return existing
 
 
-def _spendable_lots(connection: Connection, account_id: str, now: datetime) -> list[_Lot]:
+def _spendable_lots(
+    connection: Connection, account_id: str, now: datetime, acceptance: Acceptance | None
+) -> list[_Lot]:
     rows = connection.execute(_SPENDABLE_LOTS, {"account_id": account_id, "now": now})
-    lots = [_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
-            for seq, kind, expires_at, remaining_yen in rows]
+    lots = [lot for lot in map(_lot_of, rows) if lot.accepted_by(acceptance)]
     lots.sort(key=_spend_key)
     return lots
+
+
+def _lot_of(row: Any) -> _Lot:
+    seq, kind, expires_at, remaining_yen, restriction, funding_account_id = row
+    return _Lot(seq, ValueKind(kind), expires_at, remaining_yen, restriction, funding_account_id)
 
 
 def _spend_key(lot: _Lot) -> tuple[int, int, datetime | None, int]:
@@ -563,8 +688,7 @@ def _delivered_lots(connection: Connection, transfer_id: str, account_id: str) -
     rows = connection.execute(
         _DELIVERED_LOTS, {"transfer_id": transfer_id, "account_id": account_id}
     )
-    lots = [_Lot(seq, ValueKind(kind), expires_at, remaining_yen)
-            for seq, kind, expires_at, remaining_yen in rows]
+    lots = [_lot_of(row) for row in rows]
     lots.sort(key=_spend_key, reverse=True)
     return lots
 
@@ -579,7 +703,8 @@ def _take_from_lots(connection: Connection, lots: Iterable[_Lot], amount_yen: in
             break
         taken_yen = min(lot.remaining_yen, left_yen)
         left_yen -= taken_yen
-        portions.append(Portion(lot.kind, lot.expires_at, taken_yen))
+        portions.append(Portion(lot.kind, lot.expires_at, taken_yen, lot.restriction,
+                                lot.funding_account_id))
         updates.append({"lot_seq": lot.seq, "new_remaining_yen": lot.remaining_yen - taken_yen})
     assert left_yen == 0, "caller checked the lots hold enough"
 
@@ -592,13 +717,17 @@ def _deliver(connection: Connection, booking: _Booking, portions: list[Portion])
     transfer_id = booking.transfer_id
     source_id = booking.source_id
     destination_id = booking.destination_id
-    merged: dict[tuple[ValueKind, datetime | None], int] = defaultdict(int)
+    merged: dict[tuple[ValueKind, datetime | None, str | None, str | None], int] = (
+        defaultdict(int)
+    )
     for portion in portions:
-        merged[(portion.kind, portion.expires_at)] += portion.amount_yen
+        key = (portion.kind, portion.expires_at, portion.restriction, portion.funding_account_id)
+        merged[key] += portion.amount_yen
     connection.execute(_INSERT_LOT, [
         {"account_id": destination_id, "transfer_id": transfer_id, "value_kind": kind.value,
-         "expires_at": expires_at, "initial_yen": lot_yen, "remaining_yen": lot_yen}
-        for (kind, expires_at), lot_yen in merged.items()
+         "expires_at": expires_at, "initial_yen": lot_yen, "remaining_yen": lot_yen,
+         "restriction": restriction, "funding_account_id": funding_account_id}
+        for (kind, expires_at, restriction, funding_account_id), lot_yen in merged.items()
     ])
 
     kinds: dict[ValueKind, int] = defaultdict(int)

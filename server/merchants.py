@@ -39,6 +39,7 @@ class NewMerchant:
     invoice_registration_number: str
     phone: str = ""
     merchant_category_code: str = "5499"
+    is_local: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def create_merchant(session: Session, details: NewMerchant, *, now: datetime) ->
         phone=details.phone,
         invoice_registration_number=details.invoice_registration_number,
         merchant_category_code=details.merchant_category_code,
+        is_local=details.is_local,
         created_at=now,
     )
     session.add(merchant)
@@ -139,6 +141,7 @@ def merchant_info(merchant: Merchant) -> protocol.MerchantInfo:
         phone=merchant.phone,
         invoice_registration_number=merchant.invoice_registration_number,
         merchant_category_code=merchant.merchant_category_code,
+        is_local=merchant.is_local,
     )
 
 
@@ -151,6 +154,15 @@ def terminal_info(session: Session, terminal: Terminal, max_amount_yen: int) -> 
         merchant=merchant_info(merchant),
         max_amount_yen=max_amount_yen,
     )
+
+
+def set_local(session: Session, merchant_id: str, is_local: bool) -> Merchant:
+    """Say whether the merchant takes premium_local points from its next payment on."""
+    merchant = get_merchant(session, merchant_id)
+    merchant.is_local = is_local
+    session.flush()
+    logger.info("merchant %s is_local set to %s", merchant_id, is_local)
+    return merchant
 
 
 def get_merchant(session: Session, merchant_id: str) -> Merchant:

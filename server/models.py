@@ -26,6 +26,8 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -135,6 +137,11 @@ class Lot(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     initial_yen: Mapped[int] = mapped_column(BigInteger)
     remaining_yen: Mapped[int] = mapped_column(BigInteger)
+    # Comma-joined, sorted merchant category codes where this value may be spent (benefits
+    # restricted to, say, food shops); NULL means any shop.
+    restriction: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The account this value returns to when it expires in a wallet; set when it is issued.
+    funding_account_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     __table_args__ = (
         CheckConstraint(
@@ -158,6 +165,9 @@ class Merchant(Base):
     phone: Mapped[str] = mapped_column(String(30), default="")
     invoice_registration_number: Mapped[str] = mapped_column(String(14))
     merchant_category_code: Mapped[str] = mapped_column(String(4))
+    # Local shops take premium_local points; a shop outside the scheme (a national chain)
+    # never receives them.
+    is_local: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -187,6 +197,15 @@ class Wallet(Base):
     # the reserved allowance. A blocked wallet gets no new offline certificate.
     blocked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     blocked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Held by the operator, imported from the city's records: residency gates premium sales,
+    # the household groups proxy applications, and the free attributes target coupons.
+    is_resident: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    household_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The wallet holder's choice to print what remains of each kind on receipts.
+    show_balance_on_receipt: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Payment(Base):
@@ -203,6 +222,8 @@ class Payment(Base):
     refunded_yen: Mapped[int] = mapped_column(BigInteger, default=0)
     tax_lines: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
     kinds: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # What the wallet held after this payment, when its holder allows receipts to show it.
+    wallet_remaining: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
@@ -493,3 +514,14 @@ class MerchantTransferRow(Base):
         Index("ix_merchant_transfers_merchant_created", "merchant_id", "created_at"),
         Index("ix_merchant_transfers_recipient_created", "recipient_merchant_id", "created_at"),
     )
+
+
+# Campaign rows live in their own modules; importing them here registers their tables on
+# ``Base.metadata`` for ``init_db`` and Alembic.
+from server import (  # noqa: E402, F401  (those modules import Base from this one)
+    benefit_models,
+    coupon_models,
+    donation_models,
+    premium_models,
+    rally_models,
+)

@@ -214,7 +214,8 @@ def _reserve(
     settings: Settings,
 ) -> None:
     # Only value that stays unexpired until the reserve is released is set aside, so no code
-    # settled before the release finds its reserve shrunk by an expired lot.
+    # settled before the release finds its reserve shrunk by an expired lot. And only value
+    # every shop may receive: the certificate does not say where the wallet will pay.
     settle_until = _certificate_valid_until(now, settings) + timedelta(
         seconds=settings.offline_max_age_s
     )
@@ -225,7 +226,8 @@ def _reserve(
     try:
         ledger.pay(session, transfer_id=f"offline-reserve:{wallet.id}:{request.idempotency_key}",
                    source_id=wallet.account_id, destination_id=reserve_id,
-                   amount_yen=request.allowance_yen, now=now, unexpired_until=settle_until)
+                   amount_yen=request.allowance_yen, now=now, unexpired_until=settle_until,
+                   acceptance=ledger.UNRESTRICTED)
     except InsufficientFunds as exc:
         logger.info("offline reserve for wallet %s rejected: %s", wallet.id, exc.message)
         raise InsufficientFunds(
@@ -330,7 +332,7 @@ def settle_offline_code(
     raising, because the fraud record and the wallet block it writes must be committed.
     """
     payments.check_amount(entry.amount_yen, settings)
-    payments.check_tax_lines(entry.tax_lines, entry.amount_yen)
+    payments.check_tax_lines(entry.tax_lines, entry.amount_yen, entry.coupon)
     code = _verify(session, entry, captured_at, settings)
     body = code.certificate
     connection = session.connection()

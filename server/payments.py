@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from server import ledger, tokens
+from server import coupons, donations, ledger, tokens, value_remaining
 from server.errors import (
     IdempotencyConflict,
     InsufficientFunds,
@@ -114,14 +114,23 @@ def check_amount(amount_yen: int, settings: Settings, field: str = "amount_yen")
         )
 
 
-def check_tax_lines(tax_lines: list[TaxLine], amount_yen: int) -> None:
+def check_tax_lines(
+    tax_lines: list[TaxLine], amount_yen: int, coupon: protocol.CouponUse | None = None
+) -> None:
+    """Check that the tax lines add up to the sale total.
+
+    With a coupon the sale total is ``coupon.total_yen``: the wallet pays ``amount_yen`` and the
+    coupon's issuer pays the discount, so the shop's sale (and its tax) is the whole total.
+    """
     if not tax_lines:
         return
     total_yen = sum(line.amount_yen for line in tax_lines)
-    if total_yen != amount_yen:
+    expected_yen = amount_yen if coupon is None else coupon.total_yen
+    if total_yen != expected_yen:
+        named = "amount_yen" if coupon is None else "coupon.total_yen"
         raise invalid(
-            f"tax_lines add up to {total_yen} yen but amount_yen is {amount_yen}; the lines"
-            " must sum to the amount"
+            f"tax_lines add up to {total_yen} yen but {named} is {expected_yen}; the lines"
+            " must sum to the sale total"
         )
 
 
@@ -133,7 +142,7 @@ def create_intent(
 ) -> IntentView:
     """Create a pending intent with its EMV payload, or return the one made with the same key."""
     check_amount(request.amount_yen, settings)
-    check_tax_lines(request.tax_lines, request.amount_yen)
+    check_tax_lines(request.tax_lines, request.amount_yen, request.coupon)
     now = settings.clock()
     tax_lines = _tax_json(request.tax_lines)
 
@@ -166,6 +175,9 @@ def create_intent(
     )
     session.add(intent)
     session.flush()
+    if request.coupon is not None:
+        coupons.store_intent_coupon(session, intent_id, merchant.id, request.coupon,
+                                    request.amount_yen, now)
     logger.info("intent %s created by terminal %s for %d yen", intent_id, terminal.id,
                 request.amount_yen)
     return IntentView(intent, "pending", None)
@@ -288,6 +300,7 @@ def pay_intent(
         merchant_id=intent.merchant_id, merchant_account_id=intent.merchant_account_id,
         terminal_id=intent.terminal_id, transfer_id=transfer_id, amount_yen=intent.amount_yen,
         method="mpm", tax_lines=intent.tax_lines, now=now,
+        coupon=coupons.intent_coupon(session, intent_id),
     )
     connection.execute(_APPROVE_INTENT, {"intent_id": intent_id, "approved_payment_id": payment.id})
     return payment
@@ -301,7 +314,7 @@ def redeem_code(
 ) -> PaymentRow:
     """Charge the wallet behind a scanned one-time code; a code is charged at most once."""
     check_amount(request.amount_yen, settings)
-    check_tax_lines(request.tax_lines, request.amount_yen)
+    check_tax_lines(request.tax_lines, request.amount_yen, request.coupon)
     now = settings.clock()
     try:
         code = paycode.validate_payment_code(request.code)
@@ -332,7 +345,7 @@ def redeem_code(
         merchant_id=terminal.merchant_id,
         merchant_account_id=merchant_account_id(connection, terminal.merchant_id),
         terminal_id=terminal.id, transfer_id=transfer_id, amount_yen=request.amount_yen,
-        method="cpm", tax_lines=_tax_json(request.tax_lines), now=now,
+        method="cpm", tax_lines=_tax_json(request.tax_lines), now=now, coupon=request.coupon,
     )
     connection.execute(_USE_CODE, {"used_code_hash": code_hash, "used_payment_id": payment.id})
     return payment
@@ -407,6 +420,10 @@ def refund_payment(
         )
 
     transfer_id = f"refund:{terminal.id}:{request.idempotency_key}"
+    refund_id = tokens.new_id("r")
+    # A shop-funded donation came out of this payment, so it comes back before the refund.
+    donations.reverse_for_refund(session, _payment_by_id(session, payment_id),
+                                 refund_id=refund_id, refund_yen=request.amount_yen, now=now)
     try:
         ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=payment.transfer_id,
                        amount_yen=request.amount_yen, now=now, other_held_value=True)
@@ -415,10 +432,11 @@ def refund_payment(
         raise _key_used(request.idempotency_key, "refund") from None
     connection.execute(_ADD_REFUNDED, {"payment_id": payment_id, "refund_yen": request.amount_yen})
     refund = _insert_returning(session, Refund, {
-        "id": tokens.new_id("r"), "payment_id": payment_id, "terminal_id": terminal.id,
+        "id": refund_id, "payment_id": payment_id, "terminal_id": terminal.id,
         "idempotency_key": request.idempotency_key, "transfer_id": transfer_id,
         "amount_yen": request.amount_yen, "created_at": now,
     })
+    coupons.on_refund(session, _payment_by_id(session, payment_id), refund, now=now)
     logger.info("refund %s of %d yen on payment %s", refund.id, request.amount_yen, payment_id)
     return refund
 
@@ -426,7 +444,8 @@ def refund_payment(
 # --- wire models ---------------------------------------------------------------------------
 
 
-def payment_model(payment: PaymentRow) -> protocol.Payment:
+def payment_model(session: Session, payment: PaymentRow) -> protocol.Payment:
+    remaining = payment.wallet_remaining
     return protocol.Payment(
         payment_id=payment.id,
         merchant_id=payment.merchant_id,
@@ -437,10 +456,14 @@ def payment_model(payment: PaymentRow) -> protocol.Payment:
         created_at=iso_utc(payment.created_at),
         tax_lines=[TaxLine.model_validate(line) for line in payment.tax_lines],
         kinds={protocol.ValueKind(kind): amount for kind, amount in payment.kinds.items()},
+        coupon=coupons.applied_coupon(session, payment.id),
+        donations=donations.payment_donations(session, payment.id),
+        remaining=(None if remaining is None
+                   else [protocol.RemainingValue.model_validate(item) for item in remaining]),
     )
 
 
-def intent_model(view: IntentView, now: datetime) -> protocol.Intent:
+def intent_model(session: Session, view: IntentView, now: datetime) -> protocol.Intent:
     intent = view.intent
     return protocol.Intent(
         intent_id=intent.id,
@@ -450,7 +473,7 @@ def intent_model(view: IntentView, now: datetime) -> protocol.Intent:
         created_at=iso_utc(intent.created_at),
         expires_at=iso_utc(intent.expires_at),
         server_time=iso_utc(now),
-        payment=payment_model(view.payment) if view.payment is not None else None,
+        payment=payment_model(session, view.payment) if view.payment is not None else None,
     )
 
 
@@ -461,7 +484,8 @@ def refund_model(session: Session, refund: Refund) -> protocol.Refund:
         payment_id=refund.payment_id,
         amount_yen=refund.amount_yen,
         created_at=iso_utc(refund.created_at),
-        payment=payment_model(payment),
+        payment=payment_model(session, payment),
+        kinds=ledger.transfer_kinds(session, refund.transfer_id),
     )
 
 
@@ -471,12 +495,18 @@ def refund_model(session: Session, refund: Refund) -> protocol.Refund:
 def book_payment(
     session: Session, *, wallet_id: str, wallet_account_id: str, merchant_id: str,
     merchant_account_id: str, terminal_id: str, transfer_id: str, amount_yen: int, method: str,
-    tax_lines: list[dict[str, int]], now: datetime,
+    tax_lines: list[dict[str, int]], now: datetime, coupon: protocol.CouponUse | None = None,
 ) -> PaymentRow:
-    """Pay the merchant from the wallet's account and insert the payment row."""
+    """Pay the merchant from the wallet's account and insert the payment row.
+
+    The wallet spends only value the merchant may receive (``ledger.acceptance_for``). A
+    coupon is redeemed, and donation shares are booked, in the same transaction.
+    """
+    acceptance = ledger.acceptance_for(session, merchant_id)
     try:
         result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
-                            destination_id=merchant_account_id, amount_yen=amount_yen, now=now)
+                            destination_id=merchant_account_id, amount_yen=amount_yen, now=now,
+                            acceptance=acceptance)
     except InsufficientFunds as exc:
         # The ledger's message names the wallet and its balance, which the shop must not see.
         logger.info("%s payment of %d yen from wallet %s to merchant %s rejected: %s", method,
@@ -489,14 +519,22 @@ def book_payment(
     if not result.created:
         # The key already paid something else with the same amount and merchant.
         raise _key_used(_key_of(transfer_id), "payment")
+    # An offline payment is booked at sync, after its receipt was printed, so what the wallet
+    # holds by then says nothing about that sale.
+    wallet_remaining = (None if method == "offline"
+                        else value_remaining.remaining_for_receipt(session, wallet_id, now=now))
     payment = _insert_returning(session, PaymentRow, {
         "id": tokens.new_id("p"), "merchant_id": merchant_id, "terminal_id": terminal_id,
         "wallet_id": wallet_id, "transfer_id": transfer_id, "method": method,
         "amount_yen": amount_yen, "refunded_yen": 0, "tax_lines": tax_lines,
         "kinds": {kind.value: amount for kind, amount in result.kinds.items()}, "created_at": now,
+        "wallet_remaining": wallet_remaining,
     })
     logger.info("payment %s: %s %d yen from wallet %s to merchant %s", payment.id, method,
                 amount_yen, wallet_id, merchant_id)
+    if coupon is not None:
+        coupons.apply_to_payment(session, payment, coupon, now=now)
+    donations.book_for_payment(session, payment, now=now)
     return payment
 
 

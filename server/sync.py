@@ -25,7 +25,7 @@ from sqlalchemy import Insert, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from server import offline, payments
+from server import coupons, offline, payments, rallies
 from server.db import Database
 from server.errors import ServerError, invalid, not_found, shorten
 from server.models import Payment as PaymentRow
@@ -152,8 +152,16 @@ def _apply_offline_payment(session: Session, entry: SyncEntry, context: EntryCon
     if outcome.payment is None:
         assert outcome.reason is not None
         return _declined(entry, outcome.reason, outcome.message)
+    coupon_declined = None
+    if entry.coupon is not None:
+        # The payment stands even when its coupon does not: the wallet paid the discounted
+        # amount at the counter, and the decline tells the shop the discount it misses.
+        coupon_declined = coupons.apply_offline(
+            session, outcome.payment, entry.coupon, terminal_id=context.terminal.id,
+            entry_id=entry.entry_id, captured_at=captured_at, now=context.settings.clock(),
+        )
     return SyncResult(entry_id=entry.entry_id, status="applied",
-                      payment_id=outcome.payment.id)
+                      payment_id=outcome.payment.id, coupon_declined=coupon_declined)
 
 
 def _apply_online_payment(session: Session, entry: SyncEntry, context: EntryContext) -> SyncResult:
@@ -193,10 +201,26 @@ def _apply_refund(session: Session, entry: SyncEntry, context: EntryContext) -> 
                       refund_id=refund.id)
 
 
+def _apply_stamp(session: Session, entry: SyncEntry, context: EntryContext) -> SyncResult:
+    """Give a rally stamp recorded at the booth; a second stamp of the same day is declined."""
+    if not entry.participant_code:
+        raise invalid(f"entry {entry.entry_id} is a stamp without participant_code;"
+                      " send the scanned participant code")
+    outcome = rallies.give_stamp(session, context.terminal, entry.participant_code,
+                                 entry.entry_id, _capture_time(entry, context),
+                                 now=context.settings.clock())
+    if outcome.status == "already_today":
+        raise ServerError(ErrorCode.STAMP_ALREADY_GIVEN,
+                          f"the participant already has a stamp from this booth on"
+                          f" {outcome.stamp_day}; one stamp per booth per day")
+    return SyncResult(entry_id=entry.entry_id, status="applied")
+
+
 _APPLIERS: dict[str, _Applier] = {
     "offline_payment": _apply_offline_payment,
     "online_payment": _apply_online_payment,
     "refund": _apply_refund,
+    "stamp": _apply_stamp,
 }
 
 
@@ -239,9 +263,13 @@ def _repeated(session: Session, entry: SyncEntry, context: EntryContext) -> Sync
         reason: ErrorCode | None = ErrorCode(stored.reason)
     else:
         status, reason = "duplicate", None
+    coupon_declined = None
+    if stored.kind == "offline_payment" and stored.payment_id is not None:
+        coupon_declined = coupons.declined_for_payment(session, stored.payment_id)
     return SyncResult(entry_id=entry.entry_id, status=status, reason=reason,
                       message=stored.message, payment_id=stored.payment_id,
-                      refund_id=stored.refund_id, business_day=stored.business_day)
+                      refund_id=stored.refund_id, business_day=stored.business_day,
+                      coupon_declined=coupon_declined)
 
 
 def _declined(entry: SyncEntry, reason: ErrorCode, message: str) -> SyncResult:

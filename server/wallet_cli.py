@@ -5,6 +5,12 @@ one-time payment code for the shop to scan, and pay a shop's QR given as text or
 ``inspect`` decodes any EMV merchant-presented payload without touching the network.
 ``offline-cert`` reserves an offline allowance and stores the server's certificate for it, and
 ``offline-code`` then makes signed codes that a terminal accepts without a connection.
+``rally-code`` shows the participant code that stamp rally booths scan.
+``coupons`` lists the wallet's store coupons, and ``coupons --coupon ID`` shows one coupon's
+code for the shop to scan.
+``premium-sales``, ``premium-apply``, ``premium-status``, ``premium-cancel`` and ``premium-buy``
+take part in premium point sales: apply (also for a household member), see the lottery
+result, and buy the sets won.
 
 The wallet's id and bearer token are kept in a JSON file (``--wallet-file``, or the
 CHIIKI_WALLET_FILE environment variable, default ``~/.config/chiiki-wallet/wallet.json``),
@@ -28,12 +34,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ValidationError
 
+from server.value_remaining import WalletPreferences
 from terminal import emv, offline_code
 from terminal.protocol import (
     API_PREFIX,
@@ -42,10 +50,20 @@ from terminal.protocol import (
     IntentPay,
     OfflineCertificate,
     OfflineCertificateRequest,
+    ParticipantCode,
+    ParticipantCodeList,
     Payment,
     PaymentCode,
+    PremiumApplication,
+    PremiumApplicationList,
+    PremiumApply,
+    PremiumPurchase,
+    PremiumSaleList,
     TopUp,
     WalletCreated,
+    WalletCoupon,
+    WalletCouponList,
+    WalletValue,
     b64decode as protocol_b64decode,
     b64encode,
 )
@@ -133,6 +151,13 @@ class WalletClient:
     def payment_code(self) -> PaymentCode:
         return self._request("POST", "/wallet/payment-codes", PaymentCode)
 
+    def preferences(self) -> WalletPreferences:
+        return self._request("GET", "/wallet/preferences", WalletPreferences)
+
+    def set_receipt_balance(self, enabled: bool) -> WalletPreferences:
+        body = WalletPreferences(show_balance_on_receipt=enabled)
+        return self._request("PUT", "/wallet/preferences", WalletPreferences, body.model_dump())
+
     def pay_payload(self, payload: str, idempotency_key: str | None = None) -> Payment:
         """Pay the intent a shop's QR payload names, for the amount the payload carries."""
         try:
@@ -160,6 +185,40 @@ class WalletClient:
         return self._request(
             "POST", "/wallet/offline-certificate", OfflineCertificate, body.model_dump()
         )
+
+    def value(self) -> WalletValue:
+        """Return the spendable value by kind and expiry."""
+        return self._request("GET", "/wallet/value", WalletValue)
+
+    def premium_sales(self) -> PremiumSaleList:
+        return self._request("GET", "/premium/sales", PremiumSaleList)
+
+    def premium_apply(self, sale_id: str, sets: int, for_wallet_id: str | None = None,
+                      idempotency_key: str | None = None) -> PremiumApplication:
+        body = PremiumApply(sets=sets, for_wallet_id=for_wallet_id,
+                            idempotency_key=idempotency_key or new_idempotency_key())
+        return self._request("POST", f"/premium/sales/{quote(sale_id, safe='')}/applications",
+                             PremiumApplication, body.model_dump())
+
+    def premium_applications(self) -> PremiumApplicationList:
+        return self._request("GET", "/premium/applications", PremiumApplicationList)
+
+    def premium_cancel(self, application_id: str) -> PremiumApplication:
+        path = f"/premium/applications/{quote(application_id, safe='')}/cancel"
+        return self._request("POST", path, PremiumApplication)
+
+    def premium_buy(self, application_id: str) -> PremiumPurchase:
+        """Buy the sets an application won; repeating it after a lost response moves nothing."""
+        path = f"/premium/applications/{quote(application_id, safe='')}/purchase"
+        return self._request("POST", path, PremiumPurchase)
+
+    def rallies(self) -> list[ParticipantCode]:
+        """Return the wallet's participant code and progress for each rally not yet ended."""
+        return self._request("GET", "/wallet/rallies", ParticipantCodeList).rallies
+
+    def coupons(self) -> list[WalletCoupon]:
+        """Return the wallet's coupons, newest first, with their codes and status."""
+        return self._request("GET", "/wallet/coupons", WalletCouponList).coupons
 
 
 # --- offline codes -----------------------------------------------------------------------
@@ -410,13 +469,30 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
-    _print_json(_client_from_file(args).balance().model_dump(mode="json"))
+    client = _client_from_file(args)
+    shown = client.balance().model_dump(mode="json")
+    # Each kind split by expiry, in the order payments spend them.
+    shown["lots"] = [lot.model_dump(mode="json") for lot in client.value().lots]
+    _print_json(shown)
     return 0
 
 
 def cmd_topup(args: argparse.Namespace) -> int:
     balance = _client_from_file(args).topup(args.amount_yen)
     print(f"topped up {args.amount_yen} yen; balance {balance.total_yen} yen")
+    return 0
+
+
+def cmd_receipt_balance(args: argparse.Namespace) -> int:
+    client = _client_from_file(args)
+    if args.setting == "show":
+        preferences = client.preferences()
+    else:
+        preferences = client.set_receipt_balance(args.setting == "on")
+    if preferences.show_balance_on_receipt:
+        print("receipt balance on: shop receipts show what this wallet holds after each payment")
+    else:
+        print("receipt balance off: shop receipts do not show this wallet's balance")
     return 0
 
 
@@ -428,6 +504,101 @@ def cmd_code(args: argparse.Namespace) -> int:
         segno.make(code.code, error="m", micro=False).save(args.qr_file, scale=8, border=4)
     print(code.code)
     print(f"valid until {code.expires_at}", file=sys.stderr)
+    return 0
+
+
+def cmd_rally_code(args: argparse.Namespace) -> int:
+    rallies = _client_from_file(args).rallies()
+    if args.rally:
+        rallies = [rally for rally in rallies if rally.rally_id == args.rally]
+    if not rallies:
+        wanted = f"rally {args.rally}" if args.rally else "any rally"
+        raise WalletError(f"no open or upcoming {wanted} found; check the rally id with the"
+                          " event staff")
+    if len(rallies) > 1:
+        names = ", ".join(f"{rally.rally_id} ({rally.rally_name})" for rally in rallies)
+        raise WalletError(f"several rallies are open: {names}; choose one with --rally ID")
+    rally = rallies[0]
+    if args.qr_file:
+        import segno
+
+        segno.make(rally.code, error="m", micro=False).save(args.qr_file, scale=8, border=4)
+    print(rally.code)
+    print(f"{rally.rally_name}: {rally.stamp_count} of {rally.goal_stamps} stamps,"
+          f" {rally.starts_on} to {rally.ends_on}", file=sys.stderr)
+    return 0
+
+
+def cmd_coupons(args: argparse.Namespace) -> int:
+    coupons = _client_from_file(args).coupons()
+    if args.coupon is None:
+        for coupon in coupons:
+            shops = ", ".join(coupon.shops) or "all shops of the campaign"
+            print(f"{coupon.coupon_id}\t{coupon.status}\t{coupon.title}\t{coupon.discount}"
+                  f"\tfrom {coupon.minimum_spend_yen} yen\tuntil {coupon.valid_until}\t{shops}")
+        return 0
+    chosen = next((coupon for coupon in coupons if coupon.coupon_id == args.coupon), None)
+    if chosen is None:
+        raise WalletError(f"coupon {args.coupon} is not among this wallet's coupons; list them"
+                          " with chiiki-wallet coupons")
+    if args.qr_file:
+        import segno
+
+        segno.make(chosen.code, error="m", micro=False).save(args.qr_file, scale=8, border=4)
+    print(chosen.code)
+    print(f"{chosen.title}: {chosen.discount}, {chosen.status}, valid until"
+          f" {chosen.valid_until}", file=sys.stderr)
+    return 0
+
+
+def cmd_premium_sales(args: argparse.Namespace) -> int:
+    sales = _client_from_file(args).premium_sales().sales
+    if not sales:
+        print("no premium sales")
+    for sale in sales:
+        eligible = "you may apply" if sale.eligible else "residents only"
+        print(f"{sale.sale_id}\t{sale.phase}\t{sale.name}\t{sale.price_yen} yen buys"
+              f" {sale.local_yen} local + {sale.all_yen} all-shops points\tapply"
+              f" {sale.apply_from} to {sale.apply_until}\tbuy {sale.purchase_from} to"
+              f" {sale.purchase_until}\tpoints expire {sale.usage_until}\t{eligible}")
+    return 0
+
+
+def cmd_premium_apply(args: argparse.Namespace) -> int:
+    application = _client_from_file(args).premium_apply(
+        args.sale, args.sets, args.for_wallet, args.idempotency_key)
+    print(f"application {application.application_id}: {application.sets_requested} sets of"
+          f" sale {application.sale_id} for wallet {application.wallet_id}")
+    return 0
+
+
+def cmd_premium_status(args: argparse.Namespace) -> int:
+    applications = _client_from_file(args).premium_applications().applications
+    if args.sale:
+        applications = [item for item in applications if item.sale_id == args.sale]
+    if not applications:
+        print("no premium applications")
+    for item in applications:
+        line = (f"{item.application_id}\t{item.sale_id}\tfor {item.wallet_id}\t{item.status}"
+                f"\t{item.sets_won} of {item.sets_requested} sets")
+        if item.status == "won":
+            line += (f"\tpay {item.pay_yen} yen from {item.purchase_from} until"
+                     f" {item.purchase_until}")
+        print(line)
+    return 0
+
+
+def cmd_premium_cancel(args: argparse.Namespace) -> int:
+    application = _client_from_file(args).premium_cancel(args.application)
+    print(f"application {application.application_id} is {application.status}")
+    return 0
+
+
+def cmd_premium_buy(args: argparse.Namespace) -> int:
+    bought = _client_from_file(args).premium_buy(args.application)
+    print(f"paid {bought.paid_yen} yen for {bought.application.sets_won} sets; wallet"
+          f" {bought.application.wallet_id} received {bought.local_yen} local and"
+          f" {bought.all_yen} all-shops points, usable until {bought.expires_at}")
     return 0
 
 
@@ -543,6 +714,14 @@ def build_parser() -> argparse.ArgumentParser:
     topup.add_argument("amount_yen", type=_positive_yen, help="amount in whole yen")
     topup.set_defaults(func=cmd_topup)
 
+    receipt_balance = commands.add_parser(
+        "receipt-balance",
+        help="print what the wallet holds after a payment on shop receipts (on/off), or show"
+             " the current setting",
+    )
+    receipt_balance.add_argument("setting", choices=["on", "off", "show"])
+    receipt_balance.set_defaults(func=cmd_receipt_balance)
+
     code = commands.add_parser("code", help="show a one-time payment code for the shop to scan")
     code.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
     code.set_defaults(func=cmd_code)
@@ -552,6 +731,22 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--image", help="image file of the QR (PNG, JPEG, ...)")
     pay.add_argument("--idempotency-key", help="reuse a key to retry a payment safely")
     pay.set_defaults(func=cmd_pay)
+
+    rally = commands.add_parser(
+        "rally-code", help="show the participant code that stamp rally booths scan"
+    )
+    rally.add_argument("--rally", help="rally id, needed when several rallies are open")
+    rally.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
+    rally.set_defaults(func=cmd_rally_code)
+
+    coupons = commands.add_parser(
+        "coupons", help="list the wallet's coupons, or show one coupon's code with --coupon"
+    )
+    coupons.add_argument("--coupon", help="coupon id whose code to show for the shop to scan")
+    coupons.add_argument("--qr-file", help="with --coupon, also write the code as a QR PNG")
+    coupons.set_defaults(func=cmd_coupons)
+
+    _add_premium_commands(commands)
 
     offline_cert = commands.add_parser(
         "offline-cert", help="reserve coin for offline payments and get a certificate for it"
@@ -572,6 +767,27 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("payload", help="EMV payload text")
     inspect.set_defaults(func=cmd_inspect)
     return parser
+
+
+def _add_premium_commands(commands: Any) -> None:
+    commands.add_parser("premium-sales", help="list premium point sales").set_defaults(
+        func=cmd_premium_sales)
+    apply = commands.add_parser("premium-apply", help="apply for sets of a premium sale")
+    apply.add_argument("sale", help="sale id, as premium-sales lists it")
+    apply.add_argument("--sets", type=int, required=True, help="number of sets")
+    apply.add_argument("--for", dest="for_wallet", default=None,
+                       help="wallet id of a household member to apply for (proxy)")
+    apply.add_argument("--idempotency-key", help="reuse a key to retry an application safely")
+    apply.set_defaults(func=cmd_premium_apply)
+    status = commands.add_parser("premium-status", help="show your applications and results")
+    status.add_argument("--sale", default=None, help="only this sale")
+    status.set_defaults(func=cmd_premium_status)
+    for name, text, func in (
+            ("premium-cancel", "cancel an application", cmd_premium_cancel),
+            ("premium-buy", "pay for the sets an application won", cmd_premium_buy)):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("application", help="application id, as premium-status lists it")
+        command.set_defaults(func=func)
 
 
 def _positive_yen(text: str) -> int:

@@ -506,6 +506,177 @@ MESSAGES_EN: dict[str, str] = {
     ),
 }
 
+# --- coupons ---------------------------------------------------------------------------------
+# Coupon reasons: the server's coupon_* error codes and the terminal's own checks.
+NO_ISSUER_KEYS = "coupon_no_issuer_keys"
+NEEDS_CONNECTION = "coupon_needs_connection"
+STILL_CHECKING = "coupon_still_checking"
+REMOVE_REJECTED = "coupon_remove_rejected"
+CHECK_FAILED = "coupon_check_failed"
+
+COUPON_MESSAGES_JA: dict[str, str] = {
+    ErrorCode.COUPON_MALFORMED: (
+        "クーポンを読み取れませんでした。お客様にクーポンをもう一度表示してもらい、"
+        "読み取ってください。"
+    ),
+    ErrorCode.COUPON_UNKNOWN_ISSUER: (
+        "このクーポンを確認できませんでした。お客様にクーポンをもう一度表示してもらい、"
+        "読み取ってください。続く場合はクーポンなしでお会計してください。"
+    ),
+    ErrorCode.COUPON_BAD_SIGNATURE: (
+        "このクーポンは正しくありません。お客様にアプリのクーポンをもう一度表示してもらい、"
+        "読み取ってください。"
+    ),
+    ErrorCode.COUPON_NOT_YET_VALID: (
+        "このクーポンはまだ使えません（利用開始前です）。クーポンなしでお会計してください。"
+    ),
+    ErrorCode.COUPON_EXPIRED: (
+        "このクーポンは有効期限が切れています。クーポンなしでお会計してください。"
+    ),
+    ErrorCode.COUPON_WRONG_SHOP: (
+        "このクーポンはこのお店では使えません。クーポンなしでお会計してください。"
+    ),
+    ErrorCode.COUPON_WRONG_WALLET: (
+        "このクーポンはお支払いのアプリとは別の方のものです。クーポンを外して、"
+        "もう一度お支払いを始めてください。"
+    ),
+    ErrorCode.COUPON_BELOW_MINIMUM: (
+        "このクーポンは {minimum} 以上のお買い上げで使えます。商品を追加するか、"
+        "クーポンを外してください。"
+    ),
+    ErrorCode.COUPON_NOT_FOUND: (
+        "このクーポンはサーバーに登録がありません。クーポンなしでお会計してください。"
+    ),
+    ErrorCode.COUPON_USED: (
+        "このクーポンは使用済みです。クーポンなしでお会計してください。"
+    ),
+    ErrorCode.COUPON_WITHDRAWN: (
+        "このクーポンのキャンペーンは終了しました。クーポンなしでお会計してください。"
+    ),
+    ErrorCode.COUPON_DISCOUNT_MISMATCH: (
+        "割引額がサーバーの計算と一致しませんでした。クーポンを外して、"
+        "もう一度読み取ってください。"
+    ),
+    NO_ISSUER_KEYS: (
+        "この端末はまだクーポンを確認できません。ネットワークの接続を確認するか、"
+        "クーポンなしでお会計してください。"
+    ),
+    NEEDS_CONNECTION: (
+        "このクーポンはサーバーにつながっているときだけ使えます。"
+        "クーポンなしでお会計してください。"
+    ),
+    STILL_CHECKING: (
+        "クーポンの割引を確認しています。割引が表示されてから、もう一度お支払いを"
+        "始めてください。"
+    ),
+    CHECK_FAILED: (
+        "クーポンを確認できませんでした。もう一度読み取るか、クーポンなしでお会計してください。"
+    ),
+    REMOVE_REJECTED: (
+        "使えないクーポンが付いています。「クーポンを外す」を押してから、もう一度お支払いを"
+        "始めてください。"
+    ),
+}
+
+COUPON_MESSAGES_EN: dict[str, str] = {
+    ErrorCode.COUPON_MALFORMED: (
+        "The coupon could not be read. Ask the customer to show the coupon again, and scan it."
+    ),
+    ErrorCode.COUPON_UNKNOWN_ISSUER: (
+        "This coupon could not be checked. Ask the customer to show the coupon again, and scan "
+        "it. If it repeats, ring up the sale without the coupon."
+    ),
+    ErrorCode.COUPON_BAD_SIGNATURE: (
+        "This coupon is not genuine. Ask the customer to show the coupon in the app again, and "
+        "scan it."
+    ),
+    ErrorCode.COUPON_NOT_YET_VALID: (
+        "This coupon cannot be used yet. Ring up the sale without the coupon."
+    ),
+    ErrorCode.COUPON_EXPIRED: "This coupon has expired. Ring up the sale without the coupon.",
+    ErrorCode.COUPON_WRONG_SHOP: (
+        "This coupon is not valid at this shop. Ring up the sale without the coupon."
+    ),
+    ErrorCode.COUPON_WRONG_WALLET: (
+        "This coupon belongs to someone other than the paying app. Remove the coupon and start "
+        "the payment again."
+    ),
+    ErrorCode.COUPON_BELOW_MINIMUM: (
+        "This coupon needs a purchase of {minimum} or more. Add items, or remove the coupon."
+    ),
+    ErrorCode.COUPON_NOT_FOUND: (
+        "The server does not know this coupon. Ring up the sale without the coupon."
+    ),
+    ErrorCode.COUPON_USED: (
+        "This coupon has already been used. Ring up the sale without the coupon."
+    ),
+    ErrorCode.COUPON_WITHDRAWN: (
+        "This coupon's campaign has ended. Ring up the sale without the coupon."
+    ),
+    ErrorCode.COUPON_DISCOUNT_MISMATCH: (
+        "The discount did not match the server's. Remove the coupon and scan it again."
+    ),
+    NO_ISSUER_KEYS: (
+        "This terminal cannot check coupons yet. Check the network connection, or ring up the "
+        "sale without the coupon."
+    ),
+    NEEDS_CONNECTION: (
+        "This coupon can only be used while the server is reachable. Ring up the sale without "
+        "the coupon."
+    ),
+    STILL_CHECKING: (
+        "The coupon discount is being checked. Start the payment again once the discount is "
+        "shown."
+    ),
+    CHECK_FAILED: (
+        "The coupon could not be checked. Scan it again, or ring up the sale without the coupon."
+    ),
+    REMOVE_REJECTED: (
+        "A coupon that cannot be used is attached. Press \"Remove coupon\", then start the "
+        "payment again."
+    ),
+}
+
+
+RALLY_MESSAGES_JA: dict[str, str] = {
+    ErrorCode.RALLY_CODE_INVALID: (
+        "スタンプラリーの参加コードとして読み取れませんでした。"
+        "参加者にアプリの参加コードをもう一度表示してもらってください。"
+    ),
+    ErrorCode.RALLY_NOT_OPEN: (
+        "このスタンプラリーは今は開催していないか、この端末はブースに登録されていません。"
+        "運営事務局に確認してください。"
+    ),
+    ErrorCode.STAMP_ALREADY_GIVEN: (
+        "この参加者には本日このブースでスタンプを押しています。次の参加者の参加コードを読み取ってください。"
+    ),
+}
+RALLY_MESSAGES_EN: dict[str, str] = {
+    ErrorCode.RALLY_CODE_INVALID: (
+        "This is not a stamp rally participant code. Ask the participant to show the code in "
+        "the app again."
+    ),
+    ErrorCode.RALLY_NOT_OPEN: (
+        "This stamp rally is not running now, or this terminal is not one of its booths. Check "
+        "with the operator."
+    ),
+    ErrorCode.STAMP_ALREADY_GIVEN: (
+        "This participant already got today's stamp at this booth. Scan the next participant's "
+        "code."
+    ),
+}
+MESSAGES_JA.update(RALLY_MESSAGES_JA)
+MESSAGES_EN.update(RALLY_MESSAGES_EN)
+
+def _without_minimum(catalogue: dict[str, str], minimum: str) -> dict[str, str]:
+    # The general catalogues have no minimum spend to show, so they name it in words.
+    return {key: text.replace("{minimum}", minimum) for key, text in catalogue.items()}
+
+
+MESSAGES_JA.update(_without_minimum(COUPON_MESSAGES_JA, "決められた金額"))
+MESSAGES_EN.update(_without_minimum(COUPON_MESSAGES_EN, "the minimum amount"))
+
+
 class _KeepMissingFields(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

@@ -24,7 +24,7 @@ import unicodedata
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 API_PREFIX = "/v1"
@@ -100,6 +100,22 @@ class ErrorCode(StrEnum):
     BANK_ACCOUNT_MISSING = "bank_account_missing"
     FEE_PLAN_MISSING = "fee_plan_missing"
     AMOUNT_BELOW_FEE = "amount_below_fee"
+    RALLY_CODE_INVALID = "rally_code_invalid"
+    RALLY_NOT_OPEN = "rally_not_open"
+    STAMP_ALREADY_GIVEN = "stamp_already_given"
+    # Coupon rejections; the same values as terminal.coupon_code.CouponRejection.
+    COUPON_MALFORMED = "coupon_malformed"
+    COUPON_UNKNOWN_ISSUER = "coupon_unknown_issuer"
+    COUPON_BAD_SIGNATURE = "coupon_bad_signature"
+    COUPON_NOT_YET_VALID = "coupon_not_yet_valid"
+    COUPON_EXPIRED = "coupon_expired"
+    COUPON_WRONG_SHOP = "coupon_wrong_shop"
+    COUPON_WRONG_WALLET = "coupon_wrong_wallet"
+    COUPON_BELOW_MINIMUM = "coupon_below_minimum"
+    COUPON_NOT_FOUND = "coupon_not_found"
+    COUPON_USED = "coupon_used"
+    COUPON_WITHDRAWN = "coupon_withdrawn"
+    COUPON_DISCOUNT_MISMATCH = "coupon_discount_mismatch"
 
 
 ERROR_STATUS: dict[ErrorCode, int] = {
@@ -127,6 +143,21 @@ ERROR_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BANK_ACCOUNT_MISSING: 409,
     ErrorCode.FEE_PLAN_MISSING: 409,
     ErrorCode.AMOUNT_BELOW_FEE: 422,
+    ErrorCode.RALLY_CODE_INVALID: 422,
+    ErrorCode.RALLY_NOT_OPEN: 409,
+    ErrorCode.STAMP_ALREADY_GIVEN: 409,
+    ErrorCode.COUPON_MALFORMED: 422,
+    ErrorCode.COUPON_UNKNOWN_ISSUER: 422,
+    ErrorCode.COUPON_BAD_SIGNATURE: 422,
+    ErrorCode.COUPON_NOT_YET_VALID: 409,
+    ErrorCode.COUPON_EXPIRED: 410,
+    ErrorCode.COUPON_WRONG_SHOP: 409,
+    ErrorCode.COUPON_WRONG_WALLET: 409,
+    ErrorCode.COUPON_BELOW_MINIMUM: 409,
+    ErrorCode.COUPON_NOT_FOUND: 404,
+    ErrorCode.COUPON_USED: 409,
+    ErrorCode.COUPON_WITHDRAWN: 410,
+    ErrorCode.COUPON_DISCOUNT_MISMATCH: 422,
 }
 
 
@@ -165,6 +196,7 @@ class MerchantInfo(BaseModel):
     phone: str = ""
     invoice_registration_number: str = Field(description="T followed by 13 digits")
     merchant_category_code: str = "5499"
+    is_local: bool = Field(default=True, description="Whether the shop takes premium_local points")
 
 
 class TerminalInfo(BaseModel):
@@ -181,10 +213,49 @@ class TaxLine(BaseModel):
     amount_yen: Yen = Field(ge=1)
 
 
+class CouponUse(BaseModel):
+    """A coupon the terminal applied to a sale; the payment's amount_yen is total - discount."""
+
+    code: PlainText = Field(min_length=1, max_length=1024, description="The scanned coupon code")
+    total_yen: Yen = Field(ge=1, description="The sale total before the discount")
+    discount_yen: Yen = Field(ge=1, description="The discount the terminal computed")
+
+
+class NextCoupon(BaseModel):
+    """The coupon a used coupon issued, to send the customer on to another shop."""
+
+    shop_name: str
+    title: str
+    valid_until: str
+
+
+class CouponApplied(BaseModel):
+    coupon_id: str
+    title: str
+    issuer_name: str
+    total_yen: Yen
+    discount_yen: Yen
+    next_coupon: NextCoupon | None = None
+
+
+class DonationLine(BaseModel):
+    cause: str
+    amount_yen: Yen
+
+
+class RemainingValue(BaseModel):
+    """What a wallet holds of one kind after a payment, with the earliest expiry."""
+
+    kind: ValueKind
+    amount_yen: Yen
+    expires_at: str | None = None
+
+
 class IntentCreate(BaseModel):
     amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
     tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
+    coupon: CouponUse | None = None
 
 
 IntentStatus = Literal["pending", "approved", "cancelled", "expired"]
@@ -201,6 +272,11 @@ class Payment(BaseModel):
     tax_lines: list[TaxLine] = Field(default_factory=list)
     kinds: dict[ValueKind, Yen] = Field(
         default_factory=dict, description="How much of each value kind paid for it"
+    )
+    coupon: CouponApplied | None = None
+    donations: list[DonationLine] = Field(default_factory=list)
+    remaining: list[RemainingValue] | None = Field(
+        default=None, description="The wallet's value left per kind, when its holder allows it"
     )
 
 
@@ -220,6 +296,7 @@ class CpmRedeem(BaseModel):
     amount_yen: Yen = Field(ge=1)
     idempotency_key: str = IdempotencyKey
     tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
+    coupon: CouponUse | None = None
 
 
 class RefundCreate(BaseModel):
@@ -233,6 +310,9 @@ class Refund(BaseModel):
     amount_yen: Yen
     created_at: str
     payment: Payment
+    kinds: dict[ValueKind, Yen] = Field(
+        default_factory=dict, description="How much of each value kind went back to the wallet"
+    )
 
 
 class PaymentList(BaseModel):
@@ -310,8 +390,11 @@ class OfflineCertificate(BaseModel):
 # acknowledged.
 
 MAX_SYNC_BATCH = 100
+# Longest participant code a terminal sends: a code with a 32-character rally id and wallet id
+# is 225 characters (terminal/rally_code.py), so 512 leaves room for a longer layout.
+MAX_PARTICIPANT_CODE_CHARS = 512
 
-SyncKind = Literal["offline_payment", "online_payment", "refund"]
+SyncKind = Literal["offline_payment", "online_payment", "refund", "stamp"]
 SyncStatus = Literal["applied", "duplicate", "declined"]
 
 
@@ -320,7 +403,7 @@ class SyncEntry(BaseModel):
     seq: int = Field(strict=True, ge=1, description="The terminal's capture order, from 1")
     kind: SyncKind
     captured_at: PlainText = Field(description="Device time of capture, ISO 8601")
-    amount_yen: Yen = Field(ge=1)
+    amount_yen: Yen = Field(ge=0, description="At least 1, except 0 for a stamp")
     tax_lines: list[TaxLine] = Field(default_factory=list, max_length=MAX_TAX_LINES)
     offline_code: PlainText | None = Field(
         default=None, max_length=2048, description="offline_payment: the scanned code"
@@ -329,11 +412,38 @@ class SyncEntry(BaseModel):
         default=None, description="online_payment: the payment the server approved; refund: "
         "the payment refunded"
     )
+    coupon: CouponUse | None = Field(default=None, description="offline_payment: a coupon used")
+    participant_code: PlainText | None = Field(
+        default=None, max_length=MAX_PARTICIPANT_CODE_CHARS,
+        description="stamp: the scanned rally participant code",
+    )
+
+    @model_validator(mode="after")
+    def _check_stamp_amount(self) -> SyncEntry:
+        # A stamp moves no money, so only a stamp may carry 0 yen, and a stamp always does.
+        if self.kind == "stamp" and self.amount_yen != 0:
+            raise ValueError(f"a stamp entry carries amount_yen 0, not {self.amount_yen}")
+        if self.kind != "stamp" and self.amount_yen < 1:
+            raise ValueError(f"a {self.kind} entry needs amount_yen of at least 1, got"
+                             f" {self.amount_yen}")
+        return self
 
 
 class SyncBatch(BaseModel):
     entries: list[SyncEntry] = Field(min_length=1, max_length=MAX_SYNC_BATCH)
     device_time: PlainText = Field(description="The terminal's clock when it sent the batch")
+
+
+class CouponDeclined(BaseModel):
+    """A coupon an applied offline payment used that the server did not honour.
+
+    The wallet paid the discounted amount, and nobody pays the discount to the shop.
+    """
+
+    coupon_id: str
+    reason: ErrorCode
+    missing_yen: Yen = Field(description="The discount the shop gave and is not paid")
+    message: str = ""
 
 
 class SyncResult(BaseModel):
@@ -344,6 +454,7 @@ class SyncResult(BaseModel):
     payment_id: str | None = None
     refund_id: str | None = None
     business_day: str | None = Field(default=None, description="YYYY-MM-DD in Japan time")
+    coupon_declined: CouponDeclined | None = None
 
 
 class SyncResponse(BaseModel):
@@ -499,3 +610,273 @@ def signing_message(method: str, path: str, timestamp: str, body: bytes) -> byte
     """Build the bytes a terminal signs: method, path with query, timestamp and body hash."""
     body_hash = hashlib.sha256(body).hexdigest()
     return "\n".join([method.upper(), path, timestamp, body_hash]).encode("ascii")
+
+
+# --- stamp rallies ----------------------------------------------------------------------
+#
+# A booth is a terminal assigned to a rally. The participant shows a code from the wallet (see
+# terminal/rally_code.py), signed with the server's issuer key so a booth can check it offline.
+# A participant gets at most one stamp per booth per Japan calendar day; the stamp that reaches
+# the rally's goal books the reward once. Days are YYYY-MM-DD in Japan time.
+
+RallyRewardKind = Literal["premium_all", "benefit", "coupon"]
+StampStatus = Literal["given", "already_today"]
+
+
+class RallyInfo(BaseModel):
+    """GET /rally/booth: the rally the calling terminal runs a booth of."""
+
+    rally_id: str
+    name: str
+    booth_name: str
+    starts_on: str = Field(description="First day, YYYY-MM-DD in Japan time")
+    ends_on: str = Field(description="Last day, YYYY-MM-DD in Japan time")
+    goal_stamps: int = Field(strict=True, ge=1)
+    reward_kind: RallyRewardKind
+    reward_yen: Yen = Field(ge=0, description="Points at the goal; 0 for a coupon reward")
+    reward_expires_at: str
+    server_time: str
+
+
+class StampGive(BaseModel):
+    """POST /rally/stamps: give the participant of ``participant_code`` a stamp at this booth."""
+
+    entry_id: str = IdempotencyKey
+    participant_code: PlainText = Field(min_length=1, max_length=MAX_PARTICIPANT_CODE_CHARS)
+    captured_at: PlainText = Field(description="Device time of the scan, ISO 8601")
+
+
+class StampOutcome(BaseModel):
+    """The result of a stamp: given (also for a repeated entry_id) or already given today."""
+
+    entry_id: str
+    status: StampStatus
+    rally_id: str
+    stamp_day: str = Field(description="YYYY-MM-DD in Japan time")
+    stamp_count: int = Field(strict=True, ge=0, description="The participant's stamps now")
+    goal_stamps: int = Field(strict=True, ge=1)
+    goal_reached: bool
+    reward_yen: Yen = Field(default=0, description="Booked by this stamp; 0 for other stamps")
+    reward_coupon: str | None = Field(
+        default=None, description="Title of the coupon this stamp issued to the wallet")
+
+
+class BoothDay(BaseModel):
+    """GET /rally/booth/today: stamps the calling booth gave on one Japan day."""
+
+    rally_id: str
+    day: str
+    stamps: int = Field(strict=True, ge=0)
+
+
+class ParticipantCode(BaseModel):
+    """A wallet's code for one rally and its progress."""
+
+    rally_id: str
+    rally_name: str
+    code: str
+    starts_on: str
+    ends_on: str
+    stamp_count: int = Field(strict=True, ge=0)
+    goal_stamps: int = Field(strict=True, ge=1)
+    goal_reached: bool
+
+
+class ParticipantCodeList(BaseModel):
+    """GET /wallet/rallies: the rallies open now or later, each with the wallet's code."""
+
+    rallies: list[ParticipantCode]
+
+
+# --- donation totals ----------------------------------------------------------------------
+#
+# GET /donation-causes/{cause_id}/totals: what a donation cause received, read with the token
+# the operator issued to it (``Authorization: Bearer <token>``). Only sums: no payment, wallet
+# or merchant ids. ``key`` is a campaign id, or a day (YYYY-MM-DD) or month (YYYY-MM) in Japan
+# time. ``since`` and ``until`` (query, YYYY-MM-DD Japan time, until excluded) bound the
+# moment of each donation and return.
+
+DonationGroup = Literal["campaign", "day", "month"]
+
+
+class DonationTotalLine(BaseModel):
+    key: str
+    label: str = Field(description="Campaign name, or the key for days and months")
+    donated_yen: Yen
+    returned_yen: Yen = Field(description="Given back because payments were refunded")
+    net_yen: Yen
+    payment_count: int = Field(strict=True, ge=0)
+
+
+class DonationTotals(BaseModel):
+    cause_id: str
+    cause_name: str
+    group: DonationGroup
+    lines: list[DonationTotalLine]
+    donated_yen: Yen
+    returned_yen: Yen
+    net_yen: Yen
+    held_yen: Yen = Field(description="What the cause's account holds now")
+    owed_yen: Yen = Field(description="Operator-funded donations not yet transferred")
+    server_time: str
+
+
+# --- coupons -------------------------------------------------------------------------------
+#
+# The coupon code's layout, signature and discount rule live in terminal/coupon_code.py.
+
+
+class CouponQuoteRequest(BaseModel):
+    code: PlainText = Field(min_length=1, max_length=1024, description="The scanned coupon code")
+    total_yen: Yen = Field(ge=1, description="The sale total before the discount")
+
+
+class CouponQuote(BaseModel):
+    coupon_id: str
+    title: str
+    issuer_name: str
+    total_yen: Yen
+    discount_yen: Yen
+    pay_yen: Yen = Field(description="What the wallet pays: total_yen - discount_yen")
+    valid_until: str
+
+
+class CouponCampaignList(BaseModel):
+    """Campaigns the terminal's shop takes part in, for coupons valid at all their shops."""
+
+    campaign_ids: list[str]
+    server_time: str
+
+
+class CouponDeclineRecord(BaseModel):
+    """A coupon the shop accepted offline that was already used; the shop misses its discount."""
+
+    coupon_id: str
+    payment_id: str
+    terminal_id: str
+    entry_id: str
+    total_yen: Yen
+    missing_yen: Yen
+    reason: ErrorCode
+    message: str
+    created_at: str
+
+
+class CouponDeclineList(BaseModel):
+    declines: list[CouponDeclineRecord]
+
+
+CouponStatus = Literal["usable", "used", "expired", "withdrawn", "not_yet_valid"]
+
+
+class WalletCoupon(BaseModel):
+    coupon_id: str
+    campaign_id: str
+    title: str
+    code: str = Field(description="The signed coupon code to show as a QR code")
+    discount: str = Field(description="Such as '100 yen' or '10 percent'")
+    minimum_spend_yen: Yen
+    max_discount_yen: Yen = Field(description="0 when only the sale total limits it")
+    valid_from: str
+    valid_until: str
+    shops: list[str] = Field(description="Shop names; empty means every shop of the campaign")
+    status: CouponStatus
+
+
+class WalletCouponList(BaseModel):
+    coupons: list[WalletCoupon]
+
+
+# --- premium point sales -------------------------------------------------------------------
+#
+# Wallet routes under /premium (bearer token). Times are ISO 8601 UTC. A sale's ``phase`` is
+# one of upcoming, applications, awaiting_draw, results, purchase, awaiting_second_draw,
+# second_results, second_purchase, usage, ended.
+
+# Most sets one application may ask for; every sale's own per-person limit is lower.
+MAX_PREMIUM_SETS = 1000
+
+
+class PremiumSale(BaseModel):
+    sale_id: str
+    name: str
+    phase: str
+    apply_from: str
+    apply_until: str
+    purchase_from: str
+    purchase_until: str
+    second_purchase_from: str | None = None
+    second_purchase_until: str | None = None
+    usage_until: str = Field(description="The points of every set expire at this time")
+    price_yen: Yen = Field(description="What one set costs, in coin")
+    local_yen: Yen = Field(description="premium_local points per set (local shops only)")
+    all_yen: Yen = Field(description="premium_all points per set (every shop)")
+    total_sets: int
+    per_person_max_sets: int
+    household_max_people: int
+    household_max_sets: int
+    residents_only: bool
+    commitments: dict[str, str] = Field(
+        description="Round number to the SHA-256 commitment of its lottery seed")
+    eligible: bool = Field(description="Whether the calling wallet may apply for itself")
+
+
+class PremiumSaleList(BaseModel):
+    sales: list[PremiumSale]
+
+
+class PremiumApply(BaseModel):
+    """POST /premium/sales/{sale_id}/applications: apply for yourself or a household member."""
+
+    sets: int = Field(strict=True, ge=1, le=MAX_PREMIUM_SETS)
+    for_wallet_id: PlainText | None = Field(
+        default=None, min_length=1, max_length=40,
+        description="A household member's wallet id, for a proxy application")
+    idempotency_key: str = IdempotencyKey
+
+
+class PremiumApplication(BaseModel):
+    application_id: str
+    sale_id: str
+    wallet_id: str = Field(description="Who receives the points")
+    applicant_wallet_id: str = Field(description="Who sent the application")
+    status: Literal["applied", "cancelled", "won", "lost", "purchased"]
+    sets_requested: int
+    sets_won: int
+    round_won: int | None = None
+    draw_position: int | None = None
+    pay_yen: Yen = Field(description="What buying the sets won costs, in coin")
+    purchase_from: str | None = None
+    purchase_until: str | None = None
+    purchased_at: str | None = None
+    created_at: str
+
+
+class PremiumApplicationList(BaseModel):
+    applications: list[PremiumApplication]
+
+
+class PremiumPurchase(BaseModel):
+    """POST /premium/applications/{application_id}/purchase; repeating it moves nothing."""
+
+    application: PremiumApplication
+    paid_yen: Yen
+    local_yen: Yen
+    all_yen: Yen
+    expires_at: str
+
+
+class ValueLot(BaseModel):
+    """An amount of one kind with one expiry that a wallet holds."""
+
+    kind: ValueKind
+    amount_yen: Yen
+    expires_at: str | None = None
+
+
+class WalletValue(BaseModel):
+    """GET /wallet/value: the wallet's spendable value by kind and expiry, in spend order."""
+
+    wallet_id: str
+    total_yen: Yen
+    lots: list[ValueLot]
