@@ -190,15 +190,23 @@ class ApiClient:
         return self._parse(self._send(call), protocol.TerminalInfo, call)
 
     def create_intent(
-        self, amount_yen: int, tax_lines: Sequence[protocol.TaxLine], idempotency_key: str
+        self,
+        amount_yen: int,
+        tax_lines: Sequence[protocol.TaxLine],
+        idempotency_key: str,
+        coupon: protocol.CouponUse | None = None,
     ) -> protocol.Intent:
+        """Create an intent; with ``coupon``, ``amount_yen`` is the total less its discount."""
         request = protocol.IntentCreate(
-            amount_yen=amount_yen, idempotency_key=idempotency_key, tax_lines=list(tax_lines)
+            amount_yen=amount_yen,
+            idempotency_key=idempotency_key,
+            tax_lines=list(tax_lines),
+            coupon=coupon,
         )
         call = _Call(
             "POST",
             "/intents",
-            request.model_dump(mode="json"),
+            _without_empty_coupon(request),
             log_ids=f"idempotency_key={idempotency_key} amount_yen={amount_yen}",
         )
         return self._parse(self._send(call), protocol.Intent, call)
@@ -227,22 +235,59 @@ class ApiClient:
         amount_yen: int,
         tax_lines: Sequence[protocol.TaxLine],
         idempotency_key: str,
+        coupon: protocol.CouponUse | None = None,
     ) -> protocol.Payment:
+        """Redeem a payment code; with ``coupon``, ``amount_yen`` is the total less its discount."""
         request = protocol.CpmRedeem(
             code=code,
             amount_yen=amount_yen,
             idempotency_key=idempotency_key,
             tax_lines=list(tax_lines),
+            coupon=coupon,
         )
         call = _Call(
             "POST",
             "/payments/cpm",
-            request.model_dump(mode="json"),
+            _without_empty_coupon(request),
             log_ids=(
                 f"code={mask_code(code)} idempotency_key={idempotency_key} amount_yen={amount_yen}"
             ),
         )
         return self._parse(self._send(call), protocol.Payment, call)
+
+    def quote_coupon(self, code: str, total_yen: int) -> protocol.CouponQuote:
+        """Ask the server whether a coupon applies to a sale of ``total_yen``, and its discount.
+
+        Books nothing. A coupon that cannot be used raises Declined with a coupon error code.
+        """
+        request = protocol.CouponQuoteRequest(code=code, total_yen=total_yen)
+        call = _Call(
+            "POST",
+            "/coupons/quote",
+            request.model_dump(mode="json"),
+            log_ids=f"total_yen={total_yen}",
+        )
+        return self._parse(self._send(call), protocol.CouponQuote, call)
+
+    def coupon_campaigns(self) -> protocol.CouponCampaignList:
+        """Fetch the campaigns this shop takes part in, for campaign-wide coupons offline."""
+        call = _Call("GET", "/coupons/campaigns")
+        return self._parse(self._send(call), protocol.CouponCampaignList, call)
+
+    def rally_booth(self) -> protocol.RallyInfo:
+        """Fetch the rally this terminal is a booth of."""
+        call = _Call("GET", "/rally/booth")
+        return self._parse(self._send(call), protocol.RallyInfo, call)
+
+    def booth_today(self) -> protocol.BoothDay:
+        """Fetch how many stamps this booth gave today."""
+        call = _Call("GET", "/rally/booth/today")
+        return self._parse(self._send(call), protocol.BoothDay, call)
+
+    def give_stamp(self, request: protocol.StampGive) -> protocol.StampOutcome:
+        call = _Call("POST", "/rally/stamps", request.model_dump(mode="json"),
+                     log_ids=f"entry_id={request.entry_id}")
+        return self._parse(self._send(call), protocol.StampOutcome, call)
 
     def list_payments(self, limit: int = 50) -> list[protocol.Payment]:
         call = _Call("GET", "/payments", params={"limit": str(limit)})
@@ -410,6 +455,12 @@ class ApiClient:
                 f"{call.method} {_full_path(call)} returned {body!r}, not an object"
             )
         return body
+
+
+def _without_empty_coupon(request: protocol.IntentCreate | protocol.CpmRedeem) -> dict[str, Any]:
+    """Dump a payment request; one without a coupon has the body it had before coupons."""
+    excluded = {"coupon"} if request.coupon is None else None
+    return request.model_dump(mode="json", exclude=excluded)
 
 
 def _full_path(call: _Call) -> str:

@@ -4,6 +4,8 @@ Both reports total the terminal's own captures (``terminal.store``) for one busi
 They show payments by how the customer paid (MPM, CPM, offline), refunds, the net, per clerk,
 and the split between captures the server confirmed and those still waiting to be sent.
 Captures the server declined are listed one by one and are not in any total.
+Payments that used a coupon are counted with the sum of their discounts, which the coupons'
+issuers pay to the shop, and apart from them the coupons the server did not honour.
 
 Which captures belong to a day: a confirmed or declined capture carries the business day the
 server gave it on sync. A waiting capture has none yet, so it belongs to the open day, the
@@ -23,12 +25,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from terminal.coupons import CouponUses
 from terminal.japan_time import to_japan_time
 from terminal.protocol import CountTotal, ServerDayReport
 from terminal.store import Capture, DayCloseRecord, Store
@@ -49,6 +53,9 @@ class DeclinedCapture(BaseModel):
     captured_at: str
     reason: str
     message: str = ""
+    coupon_discount_yen: int = Field(
+        default=0, description="The coupon discount the shop was not paid with this entry"
+    )
 
 
 class ClerkTotals(BaseModel):
@@ -86,6 +93,16 @@ class DayReport(BaseModel):
     declined: list[DeclinedCapture] = Field(default_factory=list)
     hourly_sales_yen: list[int] = Field(description="Payments by Japan-time hour, 0 to 23")
     server: ServerDayReport | None = None
+    coupons: CountTotal = Field(
+        default_factory=CountTotal,
+        description="Counted payments that used a coupon, and the sum of their discounts. The "
+        "coupon's issuer pays the discount to the shop, on top of the payments' amounts.",
+    )
+    coupons_missing: CountTotal = Field(
+        default_factory=CountTotal,
+        description="Coupons of counted offline payments the server did not honour, and the "
+        "discounts the shop gave and is not paid; not part of ``coupons``",
+    )
 
 
 class WaitingNotConfirmed(Exception):
@@ -155,8 +172,14 @@ def build_report(
     *,
     per_clerk: bool = False,
     server: ServerDayReport | None = None,
+    coupon_discounts: CouponDiscounts | None = None,
 ) -> DayReport:
-    """Total ``captures`` (already selected for the day) into an X or Z report."""
+    """Total ``captures`` (already selected for the day) into an X or Z report.
+
+    ``coupon_discounts`` gives the coupon discounts of the captures (``coupon_discounts(store)``).
+    """
+    coupons = coupon_discounts or CouponDiscounts({}, {})
+    discounts = coupons.by_capture
     counted = [capture for capture in captures if capture.state != "declined"]
     payments = [capture for capture in counted if capture.kind != "refund"]
     refunds = [capture for capture in counted if capture.kind == "refund"]
@@ -176,10 +199,32 @@ def build_report(
         confirmed=_state_totals(counted, "confirmed"),
         waiting=_state_totals(counted, "waiting"),
         clerks=_clerk_totals(counted) if per_clerk else [],
-        declined=[_declined(capture) for capture in captures if capture.state == "declined"],
+        declined=[
+            _declined(capture, discounts.get(capture.capture_id, 0))
+            for capture in captures
+            if capture.state == "declined"
+        ],
         hourly_sales_yen=_hourly_sales(payments),
         server=server,
+        coupons=_coupon_total(
+            [c for c in payments if c.capture_id not in coupons.missing_by_capture], discounts
+        ),
+        coupons_missing=_coupon_total(payments, coupons.missing_by_capture),
     )
+
+
+@dataclass(frozen=True)
+class CouponDiscounts:
+    """Coupon discounts by capture id: all of them, and those the server did not honour."""
+
+    by_capture: Mapping[str, int]
+    missing_by_capture: Mapping[str, int]
+
+
+def coupon_discounts(store: Store) -> CouponDiscounts:
+    """Read the coupon discounts of the captures in ``store``."""
+    uses = CouponUses(store)
+    return CouponDiscounts(uses.discounts(), uses.discounts(declined=True))
 
 
 def x_report(
@@ -194,7 +239,8 @@ def x_report(
     selected = captures_of_day(
         store.captures(), business_day, include_waiting=business_day >= japan_day(now)
     )
-    return build_report("X", selected, business_day, now, per_clerk=per_clerk, server=server)
+    return build_report("X", selected, business_day, now, per_clerk=per_clerk, server=server,
+                        coupon_discounts=coupon_discounts(store))
 
 
 def close_day(
@@ -215,7 +261,8 @@ def close_day(
     selected = captures_of_day(
         store.captures(), business_day, include_waiting=business_day >= japan_day(now)
     )
-    draft = build_report("Z", selected, business_day, now, per_clerk=per_clerk, server=server)
+    draft = build_report("Z", selected, business_day, now, per_clerk=per_clerk, server=server,
+                         coupon_discounts=coupon_discounts(store))
     if waiting_count(draft) > max_waiting:
         raise WaitingNotConfirmed(waiting_count(draft), draft.waiting.net_yen)
     record = store.record_day_close(business_day, now, draft.model_dump_json())
@@ -286,7 +333,12 @@ def _clerk_totals(captures: Sequence[Capture]) -> list[ClerkTotals]:
     return lines
 
 
-def _declined(capture: Capture) -> DeclinedCapture:
+def _coupon_total(payments: Sequence[Capture], discounts: Mapping[str, int]) -> CountTotal:
+    used = [discounts[c.capture_id] for c in payments if c.capture_id in discounts]
+    return CountTotal(count=len(used), amount_yen=sum(used))
+
+
+def _declined(capture: Capture, coupon_discount_yen: int = 0) -> DeclinedCapture:
     return DeclinedCapture(
         capture_id=capture.capture_id,
         kind=capture.kind,
@@ -294,6 +346,7 @@ def _declined(capture: Capture) -> DeclinedCapture:
         captured_at=capture.captured_at.isoformat(timespec="seconds"),
         reason=capture.declined_reason or "unknown",
         message=capture.declined_message or "",
+        coupon_discount_yen=coupon_discount_yen,
     )
 
 

@@ -81,6 +81,11 @@ def _totals(document: Document, report: DayReport) -> None:
     document.add(Columns("売上 計", count_and_yen(report.payments), bold=True))
     document.add(Columns("返金", count_and_yen(report.refunds)))
     document.add(Columns("純売上", format_yen(report.net_yen), double_height=True, bold=True))
+    if report.coupons.count:
+        # The issuers pay the discounts to the shop besides the customers' payments above.
+        document.add(Columns("クーポン割引", count_and_yen(report.coupons)))
+    if report.coupons_missing.count:
+        document.add(Columns("クーポン割引 未入金", count_and_yen(report.coupons_missing), bold=True))
     if report.server is not None and report.server.terminal.ledger_kinds:
         document.add(Text("価値の種類別(サーバー集計)", bold=True))
         for kind, amount_yen in sorted(report.server.terminal.ledger_kinds.items()):
@@ -123,6 +128,8 @@ def _declined(document: Document, report: DayReport) -> None:
         shown_at = format_japan_time(entry.captured_at, "%m/%d %H:%M")
         document.add(Columns(shown_at, format_yen(entry.amount_yen)))
         document.add(Text(f"　理由: {entry.reason}"))
+        if entry.coupon_discount_yen:
+            document.add(Columns("　クーポン割引(未入金)", format_yen(entry.coupon_discount_yen)))
     document.add(Rule())
 
 

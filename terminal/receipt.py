@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from drivers.printer.document import Align, Columns, Cut, Document, Feed, QrCode, Rule, Text
+from terminal.coupon_receipt import coupon_discount_blocks, next_coupon_blocks
+from terminal.donations import receipt_columns as donation_columns
 from terminal.japan_time import format_japan_time
-from terminal.protocol import Payment, Refund, TerminalInfo
+from terminal.protocol import Payment, Refund, TerminalInfo, ValueKind
 from terminal.tax import REDUCED_RATE_PERCENT, Rounding, TaxBreakdown, TaxSummary, summarize
+from terminal.value_split import (
+    KIND_NAMES_JA,
+    expiry_date,
+    remaining_in_order,
+    returned_kinds,
+    split_parts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,9 @@ METHOD_LABELS = {
 # receipt marks it. Its transaction number is the terminal's capture id, which the server keeps.
 OFFLINE_NOTE = "オフライン承認（後で送信）"
 REGISTRATION_NUMBER_PATTERN = re.compile(r"T\d{13}")
+# Lines of the value kinds under "お支払い" and "ご利用後の残高" start with a full-width space.
+KIND_INDENT = "　"
+REMAINING_TITLE = "ご利用後の残高"
 
 
 def format_yen(amount_yen: int) -> str:
@@ -53,7 +66,9 @@ def payment_receipt(
 ) -> Document:
     """Compose the customer's receipt for an approved payment."""
     breakdown = summarize(payment.tax_lines, rounding)
-    if payment.tax_lines and breakdown.total_yen != payment.amount_yen:
+    # With a coupon, the lines add up to the sale's total and the wallet paid less.
+    total_yen = payment.coupon.total_yen if payment.coupon is not None else payment.amount_yen
+    if payment.tax_lines and breakdown.total_yen != total_yen:
         # The server checks that the lines add up; print the paid amount as the total anyway.
         logger.warning(
             "payment %s: tax lines sum to %d yen but the amount is %d yen",
@@ -68,13 +83,21 @@ def payment_receipt(
     document.add(Rule())
     _add_items(document, payment)
     document.add(Rule())
-    document.add(Columns("合計", format_yen(payment.amount_yen), double_height=True, bold=True))
+    document.add(Columns("合計", format_yen(total_yen), double_height=True, bold=True))
     _add_tax_breakdown(document, breakdown)
     document.add(Rule())
+    for coupon_block in coupon_discount_blocks(payment):
+        document.add(coupon_block)
     document.add(Columns("お支払い", COIN_NAME))
+    _add_kind_lines(document, payment.amount_yen, payment.kinds)
     document.add(Columns("支払方法", METHOD_LABELS[payment.method]))
     if payment.method == "offline":
         document.add(Text(OFFLINE_NOTE, bold=True))
+    for donation in donation_columns(payment):
+        document.add(donation)
+    for coupon_block in next_coupon_blocks(payment):
+        document.add(coupon_block)
+    _add_remaining(document, payment)
     _add_footer(document, payment.payment_id)
     return document
 
@@ -96,6 +119,7 @@ def refund_receipt(refund: Refund, terminal: TerminalInfo) -> Document:
     document.add(Columns("残額", format_yen(remaining_yen)))
     document.add(Rule())
     document.add(Columns("返金方法", COIN_NAME))
+    _add_kind_lines(document, refund.amount_yen, returned_kinds(refund))
     _add_footer(document, refund.refund_id)
     return document
 
@@ -150,6 +174,31 @@ def _add_tax_breakdown(document: Document, breakdown: TaxBreakdown) -> None:
 
 def _rate_label(summary: TaxSummary) -> str:
     return f"{summary.rate_percent}%対象"
+
+
+def _add_kind_lines(document: Document, amount_yen: int, kinds: Mapping[ValueKind, int]) -> None:
+    """Add one indented line per value kind of ``amount_yen``, when the server reported them."""
+    for part in split_parts(amount_yen, kinds) or []:
+        label = f"{KIND_INDENT}{KIND_NAMES_JA[part.kind]}"
+        document.add(Columns(label, format_yen(part.amount_yen)))
+
+
+def _add_remaining(document: Document, payment: Payment) -> None:
+    """Add the wallet's value after the payment, per kind with its earliest expiry.
+
+    The server sends it only for wallets that turned it on. The expiry gets a line of its own,
+    right-aligned under the amount, so a label never has to be shortened on 58 mm paper.
+    """
+    if payment.remaining is None:
+        return
+    held = remaining_in_order(payment.remaining)
+    document.add(Rule())
+    document.add(Columns(REMAINING_TITLE, format_yen(sum(value.amount_yen for value in held))))
+    for value in held:
+        label = f"{KIND_INDENT}{KIND_NAMES_JA[value.kind]} 残高"
+        document.add(Columns(label, format_yen(value.amount_yen)))
+        if value.expires_at is not None:
+            document.add(Text(f"({expiry_date(value.expires_at)}まで)", Align.RIGHT))
 
 
 def _add_footer(document: Document, transaction_id: str) -> None:

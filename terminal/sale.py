@@ -30,6 +30,13 @@ the sale waits on an attempt, the sale holds its redemption. Once the sale ends 
 an attempt whose outcome is still unknown is left to the sync worker, which repeats the
 request with the same key and records an approval it finds. So a terminal that stopped mid-request, or a clerk
 who gave up waiting, never makes the customer pay twice.
+
+Coupons: ``set_coupon`` applies a coupon checked by ``terminal.coupons``. The payment is then
+for ``due_yen`` (the total less the discount) and carries a ``protocol.CouponUse``, while the
+tax lines still add up to the whole total. The coupon is recorded under the attempt's key (or
+the offline code) before the first request, so the sync worker resends it with the attempt.
+When the server rejects the coupon, nothing was charged: the sale is declined with the
+coupon's reason, and the clerk removes the coupon and pays again.
 """
 
 from __future__ import annotations
@@ -42,8 +49,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
-from terminal import messages
+from terminal import coupons, messages, protocol
 from terminal.api_client import ApiClient, ApiError, Declined, mask_code
+from terminal.coupons import (
+    AppliedCoupon,
+    CouponRejected,
+    CouponUses,
+    coupon_message,
+    coupon_reason,
+)
 from terminal.offline import OfflineAcceptor, OfflineRejected
 from terminal.protocol import ErrorCode, Intent, Payment, TaxLine
 from terminal.receipt import format_yen
@@ -141,6 +155,8 @@ class Sale:
         self._is_offline = is_offline
         self._now = now
         self._held_keys: set[str] = set()
+        # Coupons used by this terminal; None without a store.
+        self._coupon_uses = CouponUses(store) if store is not None else None
         # The clerk chosen on the sale screen, stored on each capture; kept across sales.
         self.clerk: str | None = None
         self.reset()
@@ -168,6 +184,9 @@ class Sale:
         # Kept after create_intent failed on the network, so a retry with the same lines
         # reuses it and cannot leave two live intents for one sale.
         self._unsent_intent_key: str | None = None
+        # The coupon the clerk scanned, checked for the total (see terminal.coupons).
+        self.coupon: AppliedCoupon | None = None
+        self.coupon_rejection: CouponRejected | None = None
 
     # --- amounts -----------------------------------------------------------------------
 
@@ -179,6 +198,35 @@ class Sale:
     def total_yen(self) -> int:
         """The sum of the committed tax lines; the amount being typed is not included."""
         return sum(line.amount_yen for line in self.tax_lines)
+
+    @property
+    def due_yen(self) -> int:
+        """What the customer pays: the total less the coupon's discount, if one is applied."""
+        if self.coupon is None or self.coupon.total_yen != self.total_yen:
+            return self.total_yen
+        return self.coupon.due_yen
+
+    # --- coupon ------------------------------------------------------------------------
+
+    def set_coupon(self, coupon: AppliedCoupon) -> None:
+        """Apply a coupon checked for the current total (``terminal.coupons``)."""
+        self._require(SaleState.IDLE, SaleState.AMOUNT_ENTRY, *FINISHED_STATES)
+        if self.state is SaleState.APPROVED:
+            raise InvalidTransition("a coupon cannot be applied to an approved sale")
+        self.coupon = coupon
+        self.coupon_rejection = None
+        self._unsent_intent_key = None
+
+    def remove_coupon(self) -> None:
+        """Take the coupon off the sale; the next payment attempt is for the whole total."""
+        self._require(SaleState.IDLE, SaleState.AMOUNT_ENTRY, *FINISHED_STATES)
+        if self.state is SaleState.APPROVED:
+            raise InvalidTransition("the coupon of an approved sale cannot be removed")
+        self.coupon = None
+        self.coupon_rejection = None
+        self._unsent_intent_key = None
+        if self.decline_code is not None and coupon_reason(self.decline_code) is not None:
+            self._set_notice(None)
 
     def press(self, key: Key | str) -> str | None:
         """Apply one keypad key; return a message key when the key was rejected."""
@@ -238,6 +286,39 @@ class Sale:
             return messages.AMOUNT_NOT_COMMITTED
         if not self.tax_lines:
             return messages.NO_ITEMS
+        return self._check_coupon()
+
+    def _check_coupon(self) -> str | None:
+        """Recompute the coupon's discount for the final total; return a reason if it fails."""
+        if self.coupon is None:
+            return None
+        try:
+            self.coupon = self.coupon.for_total(self.total_yen)
+        except CouponRejected as exc:
+            self.coupon_rejection = exc
+            return exc.reason
+        return None
+
+    def _coupon_use(self) -> dict[str, protocol.CouponUse]:
+        """Return the keyword argument carrying the coupon, or none without a coupon.
+
+        Without a coupon the request is made exactly as before coupons existed.
+        """
+        return {} if self.coupon is None else {"coupon": self.coupon.use()}
+
+    def _record_coupon(self) -> str | None:
+        """Record the coupon under the attempt's key before its first request."""
+        key = self.idempotency_key
+        if self.coupon is None or self._coupon_uses is None or key is None:
+            return None
+        try:
+            self._coupon_uses.record(key, self.coupon, self._now())
+        except CouponRejected as exc:
+            self.coupon_rejection = exc
+            return exc.reason
+        except StoreError:
+            logger.exception("coupon of attempt %s could not be stored, so it is not sent", key)
+            return messages.STORE_WRITE_FAILED
         return None
 
     # --- MPM: the customer scans the screen --------------------------------------------
@@ -250,10 +331,15 @@ class Sale:
 
         self.method = "mpm"
         self.idempotency_key = self._unsent_intent_key or self._new_key()
+        coupon_problem = self._record_coupon()
+        if coupon_problem is not None:
+            return self._set_notice(coupon_problem)
         if not self._open_redemption("mpm"):
             return self._set_notice(messages.STORE_WRITE_FAILED)
         try:
-            intent = api.create_intent(self.total_yen, self.tax_lines, self.idempotency_key)
+            intent = api.create_intent(
+                self.due_yen, self.tax_lines, self.idempotency_key, **self._coupon_use()
+            )
         except Declined as exc:
             self._close_redemption(str(exc.code))
             return self._decline(exc)
@@ -346,6 +432,9 @@ class Sale:
             return self._accept_offline(self._offline, code)
         if kind is ScanKind.OFFLINE:
             return self._set_notice(messages.OFFLINE_NO_ISSUER_KEYS)
+        coupon_problem = self._record_coupon()
+        if coupon_problem is not None:
+            return self._set_notice(coupon_problem)
         if not self._open_redemption("cpm", code):
             return self._set_notice(messages.STORE_WRITE_FAILED)
 
@@ -364,12 +453,18 @@ class Sale:
         if self.idempotency_key is None:
             raise InvalidTransition("cpm_waiting without an idempotency key")
         try:
-            payment = api.redeem_cpm(code, self.total_yen, self.tax_lines, self.idempotency_key)
+            payment = api.redeem_cpm(
+                code, self.due_yen, self.tax_lines, self.idempotency_key, **self._coupon_use()
+            )
         except Declined as exc:
             if self.outcome_unknown and exc.code in TERMINAL_REFUSALS:
                 return self._set_notice(messages.message_key(exc))
             self.outcome_unknown = False
             self._close_redemption(str(exc.code))
+            if coupon_reason(str(exc.code)) is not None:
+                # The server rejected the whole request because of the coupon and charged
+                # nothing, so the same payment code may go out again without the coupon.
+                self.codes_sent.discard(code)
             return self._decline(exc)
         except ApiError as exc:
             # The request may have reached the server: the result is unknown until resent.
@@ -380,12 +475,17 @@ class Sale:
         return self._set_notice(None)
 
     def _accept_offline(self, acceptor: OfflineAcceptor, code: str) -> str | None:
+        coupon_problem = self._record_offline_coupon(acceptor, code)
+        if coupon_problem is not None:
+            return self._set_notice(coupon_problem)
         try:
-            approval = acceptor.accept(code, self.total_yen, self.tax_lines, clerk=self.clerk)
+            approval = acceptor.accept(code, self.due_yen, self.tax_lines, clerk=self.clerk)
         except OfflineRejected as exc:
+            self._forget_offline_coupon(code)
             return self._set_notice(exc.message_key)
         except StoreError:
             logger.exception("offline payment could not be stored, so it is not approved")
+            self._forget_offline_coupon(code)
             return self._set_notice(messages.STORE_WRITE_FAILED)
 
         self.codes_sent.add(code)
@@ -401,9 +501,41 @@ class Sale:
             method="offline",
             created_at=capture.captured_at.isoformat(timespec="seconds"),
             tax_lines=capture.tax_lines,
+            coupon=None if self.coupon is None else self.coupon.applied(),
         )
         self.state = SaleState.APPROVED
         return self._set_notice(None)
+
+    def _record_offline_coupon(self, acceptor: OfflineAcceptor, code: str) -> str | None:
+        """Check the coupon against the offline code's wallet and record it before the capture.
+
+        The wallet's certificate names the paying wallet, so a coupon of another wallet is
+        rejected here instead of being declined when the payment is sent.
+        """
+        if self.coupon is None or self._coupon_uses is None:
+            return None
+        try:
+            wallet_id = acceptor.verify(code).certificate.wallet_id
+            coupons.check_coupon_wallet(self.coupon, wallet_id)
+            self._coupon_uses.record_offline(code, self.coupon, self._now())
+        except OfflineRejected as exc:
+            return exc.message_key
+        except CouponRejected as exc:
+            self.coupon_rejection = exc
+            return exc.reason
+        except StoreError:
+            logger.exception("coupon of an offline payment could not be stored")
+            return messages.STORE_WRITE_FAILED
+        return None
+
+    def _forget_offline_coupon(self, code: str) -> None:
+        if self.coupon is None or self._coupon_uses is None:
+            return
+        try:
+            self._coupon_uses.forget_offline(code)
+        except StoreError:
+            # The row counts as a use only once a capture has the same code, so it is harmless.
+            logger.exception("coupon of a rejected offline payment could not be removed")
 
     # --- ending ------------------------------------------------------------------------
 
@@ -527,6 +659,11 @@ class Sale:
             self._release(key)
 
     def _decline(self, exc: Declined) -> str:
+        if coupon_reason(str(exc.code)) is not None and self.coupon is not None:
+            minimum_yen = self.coupon.terms.minimum_spend_yen
+            self.coupon_rejection = CouponRejected(
+                str(exc.code), exc.message, minimum_spend_yen=minimum_yen
+            )
         self.decline_code = exc.code
         self.state = SaleState.DECLINED
         logger.info("sale declined: %s", exc.code)
@@ -538,6 +675,10 @@ class Sale:
         """Return the clerk's text for ``notice`` in ``lang``, or None when there is none."""
         if self.notice is None:
             return None
+        if coupon_reason(self.notice) is not None:
+            rejection = self.coupon_rejection
+            minimum_yen = rejection.minimum_spend_yen if rejection is not None else 0
+            return coupon_message(self.notice, lang, minimum_spend_yen=minimum_yen)
         fields = {"max_amount": format_yen(self.max_amount_yen)}
         if self._offline is not None:
             fields["max_offline_amount"] = format_yen(self._offline.caps.max_payment_yen)

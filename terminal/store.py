@@ -325,6 +325,11 @@ class Store:
     def close(self) -> None:
         self._engine.dispose()
 
+    @property
+    def engine(self) -> Engine:
+        """The database engine, for tables kept by other modules (such as coupon uses)."""
+        return self._engine
+
     def add_capture_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each committed capture, on the thread that recorded it."""
         self._capture_listeners.append(listener)

@@ -37,18 +37,23 @@ from typing import Protocol
 
 from terminal.api_client import ApiError, Declined, Health
 from terminal.clock import ServerClock
+from terminal.coupons import CouponUses
 from terminal.protocol import (
     MAX_SYNC_BATCH,
+    CouponUse,
     ErrorCode,
     Intent,
     IssuerKeyList,
     Payment,
     SyncBatch,
+    SyncEntry,
     SyncResponse,
+    SyncResult,
     TaxLine,
 )
 from terminal.keys import utc_timestamp
 from terminal.sale import TERMINAL_REFUSALS
+from terminal.stamps import StampBook
 from terminal.store import OutboxEntry, Redemption, Store
 
 logger = logging.getLogger(__name__)
@@ -65,6 +70,20 @@ ISSUER_KEYS_REFRESH_S = 6 * 3600.0
 SPLIT_ON = frozenset({ErrorCode.INVALID_REQUEST, ErrorCode.PAYLOAD_TOO_LARGE})
 
 
+class Outbox(Protocol):
+    """Where entries wait to be sent: the sale captures (``Store``) or the stamps (``StampBook``)."""
+
+    def pending_entries(self, limit: int) -> list[OutboxEntry]: ...
+
+    def apply_results(self, results: Sequence[SyncResult]) -> None: ...
+
+    def record_failure(
+        self, entry_ids: Sequence[str], error: str, next_attempt_at: datetime
+    ) -> None: ...
+
+    def decline_locally(self, entry_id: str, reason: ErrorCode, message: str) -> None: ...
+
+
 class SyncApi(Protocol):
     """The calls of ``terminal.api_client.ApiClient`` that the sync engine makes."""
 
@@ -75,11 +94,20 @@ class SyncApi(Protocol):
     def sync(self, batch: SyncBatch) -> SyncResponse: ...
 
     def redeem_cpm(
-        self, code: str, amount_yen: int, tax_lines: Sequence[TaxLine], idempotency_key: str
+        self,
+        code: str,
+        amount_yen: int,
+        tax_lines: Sequence[TaxLine],
+        idempotency_key: str,
+        coupon: CouponUse | None = None,
     ) -> Payment: ...
 
     def create_intent(
-        self, amount_yen: int, tax_lines: Sequence[TaxLine], idempotency_key: str
+        self,
+        amount_yen: int,
+        tax_lines: Sequence[TaxLine],
+        idempotency_key: str,
+        coupon: CouponUse | None = None,
     ) -> Intent: ...
 
     def wait_intent(self, intent_id: str, wait_s: float) -> Intent: ...
@@ -114,6 +142,7 @@ class OutboxStatus:
     retry_at: datetime | None = None  # device time of the next attempt after a failure
     unresolved_count: int = 0  # online payments of ended sales whose outcome is being checked
     recovered: tuple[Redemption, ...] = ()  # approvals found after their sale, not yet confirmed
+    waiting_stamps: int = 0  # rally stamps recorded at this booth and not yet acknowledged
 
 
 @dataclass(frozen=True)
@@ -135,11 +164,15 @@ class SyncEngine:
         random: Callable[[], float] = random_module.random,
         backoff: Backoff = Backoff(),
         batch_size: int = MAX_SYNC_BATCH,
+        stamps: StampBook | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_SYNC_BATCH:
             raise ValueError(f"batch_size must be from 1 to {MAX_SYNC_BATCH}, got {batch_size}")
         self.store = store
+        # Rally stamps wait in their own table and are sent after the sale captures.
+        self.stamps = stamps if stamps is not None else StampBook(store)
         self.clock = clock
+        self.coupons = CouponUses(store)
         self._api = api
         self._random = random
         self._backoff = backoff
@@ -167,14 +200,20 @@ class SyncEngine:
             waiting_total_yen=waiting.total_yen,
             backlog_sent=backlog_sent,
             backlog_total=backlog_total,
-            declined_count=self.store.declined_count(),
+            # An applied payment whose coupon was not honoured is listed with the declined.
+            declined_count=self.store.declined_count() + len(self.coupons.declines()),
             clock_offset_s=self.clock.offset_s,
             clock_warning=self.clock.warning,
             last_error=self.last_error,
             retry_at=self.retry_at,
             unresolved_count=len(self.store.open_redemptions(include_held=False)),
             recovered=tuple(self.store.unacknowledged_recoveries()),
+            waiting_stamps=self.stamps.waiting_count(),
         )
+
+    def has_waiting(self) -> bool:
+        """Tell whether sale captures or stamps wait to be sent."""
+        return self.store.waiting().count > 0 or self.stamps.waiting_count() > 0
 
     # --- probing -------------------------------------------------------------------------
 
@@ -240,7 +279,8 @@ class SyncEngine:
             logger.error("open CPM redemption %s has no code; it cannot be checked", redemption.key)
             return
         payment = self._api.redeem_cpm(
-            redemption.code, redemption.amount_yen, redemption.tax_lines, redemption.key
+            redemption.code, redemption.amount_yen, redemption.tax_lines, redemption.key,
+            **self._coupon_of(redemption.key),
         )
         self._record_recovered(redemption, payment)
 
@@ -249,7 +289,8 @@ class SyncEngine:
         if intent_id is None:
             # The first request's response was lost; the same key returns the same intent.
             created = self._api.create_intent(
-                redemption.amount_yen, redemption.tax_lines, redemption.key
+                redemption.amount_yen, redemption.tax_lines, redemption.key,
+                **self._coupon_of(redemption.key),
             )
             intent_id = created.intent_id
         try:
@@ -262,6 +303,12 @@ class SyncEngine:
             self._record_recovered(redemption, intent.payment)
         elif intent.status in ("cancelled", "expired"):
             self.store.close_redemption(redemption.key, intent.status)
+
+    def _coupon_of(self, key: str) -> dict[str, CouponUse]:
+        # A redemption is resent with the coupon its first request carried, and one without a
+        # coupon exactly as before, so the server receives the same request under the same key.
+        coupon = self.coupons.use_for(key)
+        return {} if coupon is None else {"coupon": coupon}
 
     def _record_recovered(self, redemption: Redemption, payment: Payment) -> None:
         logger.warning(
@@ -280,45 +327,54 @@ class SyncEngine:
         ``on_progress(sent, total)`` is called after each batch the server responded to, where
         ``total`` is the number of entries waiting when the drain started.
         """
-        total = self.store.waiting().count
+        total = self.store.waiting().count + self.stamps.waiting_count()
         acked = declined = 0
-        while self.due():
-            pending = self.store.pending_entries(self._batch_size)
-            if not pending:
-                break
-            outcome = self._send(pending)
-            if outcome is None:
-                return DrainResult(acked, declined, failed=True)
-            acked += outcome[0]
-            declined += outcome[1]
-            if on_progress is not None:
-                on_progress(acked + declined, total)
+        outboxes: tuple[Outbox, ...] = (self.store, self.stamps)
+        for outbox in outboxes:
+            while self.due():
+                pending = outbox.pending_entries(self._batch_size)
+                if not pending:
+                    break
+                outcome = self._send(pending, outbox)
+                if outcome is None:
+                    return DrainResult(acked, declined, failed=True)
+                acked += outcome[0]
+                declined += outcome[1]
+                if on_progress is not None:
+                    on_progress(acked + declined, total)
         return DrainResult(acked, declined, failed=False)
 
-    def _send(self, pending: list[OutboxEntry]) -> tuple[int, int] | None:
+    def _send(self, pending: list[OutboxEntry], outbox: Outbox) -> tuple[int, int] | None:
         """Send one batch; return (acknowledged, declined) or None when the send failed."""
-        entries = [item.entry for item in pending]
+        entries = [self._with_coupon(item.entry) for item in pending]
         sent_at = self.clock.device_now()
         batch = SyncBatch(entries=entries, device_time=utc_timestamp(sent_at))
         try:
             response = self._api.sync(batch)
         except Declined as exc:
-            return self._batch_declined(pending, exc)
+            return self._batch_declined(pending, exc, outbox)
         except ApiError as exc:
-            self._failed(f"sync of {len(entries)} entries failed: {exc}", pending)
+            self._failed(f"sync of {len(entries)} entries failed: {exc}", pending, outbox)
             return None
 
         self._observe_clock(response.server_time, sent_at)
         self._succeeded()
-        counts = self._apply(pending, response)
+        counts = self._apply(pending, response, outbox)
         return None if self.retry_at is not None else counts
 
-    def _apply(self, pending: list[OutboxEntry], response: SyncResponse) -> tuple[int, int]:
+    def _with_coupon(self, entry: SyncEntry) -> SyncEntry:
+        coupon = self.coupons.entry_use(entry)
+        return entry if coupon is None else entry.model_copy(update={"coupon": coupon})
+
+    def _apply(
+        self, pending: list[OutboxEntry], response: SyncResponse, outbox: Outbox
+    ) -> tuple[int, int]:
         sent_ids = {item.entry.entry_id for item in pending}
         results = [result for result in response.results if result.entry_id in sent_ids]
         if len(results) != len(response.results):
             logger.warning("sync response contains results for entries that were not sent")
-        self.store.apply_results(results)
+        outbox.apply_results(results)
+        self.coupons.record_declines(results)
 
         declined = [result for result in results if result.status == "declined"]
         for result in declined:
@@ -330,7 +386,8 @@ class SyncEngine:
         if unanswered:
             # The entries stay pending and go out again after the backoff, so a server that
             # keeps leaving them out does not make the drain loop.
-            self._failed(f"sync response has no result for {len(unanswered)} entries", unanswered)
+            self._failed(f"sync response has no result for {len(unanswered)} entries", unanswered,
+                         outbox)
         logger.info(
             "sync batch of %d: %d acknowledged, %d declined",
             len(pending),
@@ -339,18 +396,20 @@ class SyncEngine:
         )
         return len(results) - len(declined), len(declined)
 
-    def _batch_declined(self, pending: list[OutboxEntry], exc: Declined) -> tuple[int, int] | None:
+    def _batch_declined(
+        self, pending: list[OutboxEntry], exc: Declined, outbox: Outbox
+    ) -> tuple[int, int] | None:
         if exc.code not in SPLIT_ON:
             # Unauthenticated, forbidden and the like concern the terminal, not an entry.
-            self._failed(f"server rejected the sync batch: {exc.code}: {exc}", pending)
+            self._failed(f"server rejected the sync batch: {exc.code}: {exc}", pending, outbox)
             return None
         self._succeeded()
         if len(pending) > 1:
             logger.warning("server rejected a batch of %d as %s; sending one by one", len(pending), exc.code)
-            return self._send(pending[:1])
+            return self._send(pending[:1], outbox)
         entry_id = pending[0].entry.entry_id
         logger.warning("server rejected entry %s alone: %s: %s", entry_id, exc.code, exc)
-        self.store.decline_locally(entry_id, exc.code, str(exc))
+        outbox.decline_locally(entry_id, exc.code, str(exc))
         return 0, 1
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -367,7 +426,9 @@ class SyncEngine:
         self.retry_at = None
         self.last_error = None
 
-    def _failed(self, error: str, pending: list[OutboxEntry] | None = None) -> None:
+    def _failed(
+        self, error: str, pending: list[OutboxEntry] | None = None, outbox: Outbox | None = None
+    ) -> None:
         self.failures += 1
         delay_s = self._backoff.delay_s(self.failures, self._random)
         self.retry_at = self.clock.device_now() + timedelta(seconds=delay_s)
@@ -375,7 +436,7 @@ class SyncEngine:
         self.last_error = error
         logger.warning("%s; attempt %d, next in %.1f s", error, self.failures, delay_s)
         if pending:
-            self.store.record_failure(
+            (outbox or self.store).record_failure(
                 [item.entry.entry_id for item in pending], error, self.retry_at
             )
 
@@ -443,7 +504,7 @@ class SyncWorker:
         if not engine.due():
             return self._publish(engine.status())
 
-        if engine.store.waiting().count == 0 and not engine.has_unresolved():
+        if not engine.has_waiting() and not engine.has_unresolved():
             engine.probe()
         elif (engine.online is True or engine.probe()) and engine.resolve_redemptions():
             engine.drain(on_progress=self._report_progress)

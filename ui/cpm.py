@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
+from ui.coupon import coupon_note_label, show_coupon_note
 from ui.sale import SalePresenter
 from ui.widgets import big_button, format_yen, styled_label
 
@@ -28,6 +29,8 @@ class CpmScreen(QWidget):
         self.amount = styled_label("", "amount")
         self.amount.setObjectName("cpm_amount")
         self.amount.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.coupon_note = coupon_note_label(self)
+        self.coupon_note.setObjectName("cpm_coupon")
         self.status = styled_label("", "hint")
         self.status.setObjectName("cpm_status")
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -46,16 +49,23 @@ class CpmScreen(QWidget):
         layout.addWidget(self.instruction)
         layout.addStretch(1)
         layout.addWidget(self.amount)
+        layout.addWidget(self.coupon_note)
         layout.addWidget(self.status)
         layout.addStretch(1)
         layout.addLayout(buttons)
 
         presenter.busy_changed.connect(self._show_busy)
+        presenter.cpm_waiting.connect(self._show_amount)
 
     def prepare(self, amount_yen: int) -> None:
-        self.amount.setText(format_yen(amount_yen))
+        self._show_amount(amount_yen)
         self.status.setText("")
         self.resend_button.hide()
+
+    def _show_amount(self, amount_yen: int) -> None:
+        # Starting the payment may commit a typed amount, so the amount is shown again then.
+        self.amount.setText(format_yen(amount_yen))
+        show_coupon_note(self.coupon_note, self.presenter.sale.coupon)
 
     def show_notice(self, text: str) -> None:
         self.status.setText(text)

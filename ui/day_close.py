@@ -110,7 +110,8 @@ class DayClosePresenter(QObject):
             parts.store.captures(), day, include_waiting=day >= today
         )
         return day_close.build_report("Z", selected, day, parts.clock.now(),
-                                      per_clerk=self.per_clerk, server=server)
+                                      per_clerk=self.per_clerk, server=server,
+                                      coupon_discounts=day_close.coupon_discounts(parts.store))
 
     def needs_warning(self) -> bool:
         return self.draft is not None and day_close.waiting_count(self.draft) > 0

@@ -182,6 +182,10 @@ def report_html(report: DayReport, tr: Translate, lang: str) -> str:
     rows.append((f"<b>{escape(tr('売上 計'))}</b>", f"<b>{_count_yen(report.payments, tr)}</b>"))
     rows.append((escape(tr("返金")), _count_yen(report.refunds, tr)))
     rows.append((f"<b>{escape(tr('純売上'))}</b>", f"<b>{format_yen(report.net_yen)}</b>"))
+    if report.coupons.count:
+        rows.append((escape(tr("クーポン割引（発行元から入金）")), _count_yen(report.coupons, tr)))
+    if report.coupons_missing.count:
+        rows.append((escape(tr("クーポン割引（未入金）")), _count_yen(report.coupons_missing, tr)))
     rows += _kind_rows(report, tr)
     rows.append((escape(tr("確定済み（純額）")), format_yen(report.confirmed.net_yen)))
     rows.append((escape(tr("送信待ち")), tr("{count}件 {amount}").format(
@@ -196,7 +200,6 @@ def report_html(report: DayReport, tr: Translate, lang: str) -> str:
 
 
 def _kind_rows(report: DayReport, tr: Translate) -> list[tuple[str, str]]:
-    # NOTE: coupon discounts are not recorded by the terminal yet, so no coupon line is shown.
     if report.server is None:
         return []
     names = {ValueKind.COIN: tr("地域コイン"), ValueKind.PREMIUM_LOCAL: tr("プレミアム（地元店）"),
@@ -214,6 +217,9 @@ def _declined_html(report: DayReport, tr: Translate, lang: str) -> str:
     for entry in report.declined:
         shown_at = format_japan_time(entry.captured_at, "%m/%d %H:%M")
         reason = _reason_text(entry.reason, entry.kind, lang)
+        if entry.coupon_discount_yen:
+            reason += tr("（クーポン割引 {discount} も未入金）").format(
+                discount=format_yen(entry.coupon_discount_yen))
         items.append(f"<li>{shown_at}　{format_yen(entry.amount_yen)}　{escape(reason)}</li>")
     return f"<p style='color: {RED};'><b>{escape(title)}</b></p><ul>{''.join(items)}</ul>"
 

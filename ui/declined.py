@@ -9,14 +9,16 @@ reason in plain words, so the merchant can follow each one up.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from terminal import messages
+from terminal.coupons import CouponDecline, CouponUses, coupon_reason
 from terminal.japan_time import format_japan_time
 from terminal.protocol import ErrorCode
-from terminal.store import Capture
+from terminal.store import Capture, Store
 from ui.errors import clerk_message
 from ui.services import TerminalServices
 from ui.widgets import big_button, format_yen, styled_label
@@ -34,6 +36,10 @@ class DeclinedPresenter(QObject):
         super().__init__(parent)
         self._services = services
         self.captures: list[Capture] = []
+        # The coupon discount of each declined payment that used a coupon, by capture id.
+        self.coupon_discounts: dict[str, int] = {}
+        # Applied payments whose coupon the server did not honour, by capture id.
+        self.coupon_declines: dict[str, CouponDecline] = {}
 
     def load(self) -> None:
         parts = self._services.offline
@@ -42,11 +48,21 @@ class DeclinedPresenter(QObject):
             return
         store = parts.store
         self._services.runner.run(
-            lambda: store.captures("declined"), self._on_loaded, self._on_load_failed
+            lambda: _read_declined(store), self._on_read, self._on_load_failed
         )
+
+    def _on_read(self, read: DeclinedRead) -> None:
+        self.coupon_discounts = read.coupon_discounts
+        self.coupon_declines = {decline.capture_id: decline for decline in read.coupon_declines}
+        self._on_loaded(read.captures)
 
     def advice(self, capture: Capture) -> str:
         """Return what the declined entry means for the shop and who should act."""
+        if capture.state != "declined" and capture.capture_id in self.coupon_declines:
+            return self.tr(
+                "お支払いは売上に入っています。クーポン割引の分だけ入金されません。"
+                "お客様にもう一度請求せず、運営事務局に連絡してください。"
+            )
         if capture.kind == "refund":
             key = messages.SYNC_DECLINED_REFUND
         elif capture.kind == "offline_payment":
@@ -62,6 +78,24 @@ class DeclinedPresenter(QObject):
     def _on_load_failed(self, exc: BaseException) -> None:
         log.error("reading declined entries failed", exc_info=exc)
         self.load_failed.emit(clerk_message(messages.UNKNOWN_ERROR, self._services.lang))
+
+
+@dataclass(frozen=True)
+class DeclinedRead:
+    captures: list[Capture]
+    coupon_discounts: dict[str, int]
+    coupon_declines: list[CouponDecline]
+
+
+def _read_declined(store: Store) -> DeclinedRead:
+    """Read the declined captures and the applied ones whose coupon was not honoured."""
+    uses = CouponUses(store)
+    declines = uses.declines()
+    found = [store.capture(decline.capture_id) for decline in declines]
+    applied = [c for c in found if c is not None and c.state != "declined"]
+    listed = store.captures("declined") + applied
+    listed.sort(key=lambda capture: capture.seq)
+    return DeclinedRead(listed, uses.discounts(), declines)
 
 
 class DeclinedScreen(QWidget):
@@ -121,7 +155,18 @@ class DeclinedScreen(QWidget):
         )
         first = f"{shown_time}　{format_yen(capture.amount_yen)}　{self._kind(capture)}"
         number = self.tr("取引番号 {capture_id}").format(capture_id=capture.capture_id)
-        return f"{first}\n{self.reason(capture.declined_reason)}\n{number}"
+        coupon_decline = self.presenter.coupon_declines.get(capture.capture_id)
+        if capture.state != "declined" and coupon_decline is not None:
+            lines = [first, self.reason(coupon_decline.reason), self.tr(
+                "お支払いは受け付けられましたが、クーポン割引 {discount} はお店に支払われません"
+            ).format(discount=format_yen(coupon_decline.missing_yen))]
+            return "\n".join([*lines, number])
+        lines = [first, self.reason(capture.declined_reason)]
+        discount_yen = self.presenter.coupon_discounts.get(capture.capture_id, 0)
+        if discount_yen:
+            lines.append(self.tr("クーポン割引 {discount} もお店に支払われません").format(
+                discount=format_yen(discount_yen)))
+        return "\n".join([*lines, number])
 
     def reason(self, code: str | None) -> str:
         """Return the server's reason for a decline in plain words."""
@@ -142,7 +187,21 @@ class DeclinedScreen(QWidget):
         }
         # ErrorCode is a StrEnum, so the server's reason string finds its member's entry.
         text = reasons.get(code or "")
+        if text is None and coupon_reason(code) is not None:
+            text = self._coupon_reason(code or "")
         return text or self.tr("理由: その他（{code}）").format(code=code or "-")
+
+    def _coupon_reason(self, code: str) -> str:
+        reasons: dict[str, str] = {
+            ErrorCode.COUPON_USED: self.tr("理由: クーポンがすでに使われていました"),
+            ErrorCode.COUPON_EXPIRED: self.tr("理由: クーポンの有効期限が切れていました"),
+            ErrorCode.COUPON_WRONG_WALLET: self.tr(
+                "理由: クーポンがお支払いのアプリとは別の方のものでした"
+            ),
+        }
+        return reasons.get(code) or self.tr(
+            "理由: クーポンをサーバーが受け付けませんでした（{code}）"
+        ).format(code=code)
 
     def _kind(self, capture: Capture) -> str:
         if capture.kind == "refund":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
+from ui.coupon import coupon_note_label, show_coupon_note
 from ui.qr import QrView
 from ui.sale import SalePresenter
 from ui.widgets import big_button, format_yen, styled_label
@@ -23,6 +24,8 @@ class MpmScreen(QWidget):
         self.amount = styled_label("", "amount")
         self.amount.setObjectName("mpm_amount")
         self.amount.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.coupon_note = coupon_note_label(self)
+        self.coupon_note.setObjectName("mpm_coupon")
         self.countdown = styled_label("", "hint")
         self.countdown.setObjectName("mpm_countdown")
         self.countdown.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -36,6 +39,7 @@ class MpmScreen(QWidget):
         side = QVBoxLayout()
         side.addStretch(1)
         side.addWidget(self.amount)
+        side.addWidget(self.coupon_note)
         side.addWidget(self.countdown)
         side.addWidget(self.status)
         side.addStretch(1)
@@ -53,6 +57,7 @@ class MpmScreen(QWidget):
     def prepare(self, amount_yen: int) -> None:
         self.qr.set_data("")
         self.amount.setText(format_yen(amount_yen))
+        show_coupon_note(self.coupon_note, self.presenter.sale.coupon)
         self.countdown.setText(self.tr("QRコードを準備しています…"))
         self.status.setText("")
         self.cancel_button.setEnabled(True)
@@ -68,6 +73,7 @@ class MpmScreen(QWidget):
     def _show_qr(self, payload: str, amount_yen: int) -> None:
         self.qr.set_data(payload)
         self.amount.setText(format_yen(amount_yen))
+        show_coupon_note(self.coupon_note, self.presenter.sale.coupon)
 
     def _show_seconds(self, seconds: int) -> None:
         minutes, rest = divmod(seconds, 60)

@@ -18,8 +18,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from terminal import messages, protocol
 from terminal.api_client import ApiClient, Declined
-from terminal.sale import Key, Sale, SaleState
+from terminal.coupons import coupon_message
+from terminal.messages import REMOVE_REJECTED, STILL_CHECKING
+from terminal.sale import DEPARTMENT_RATES, Key, Sale, SaleState
 from terminal.scan_check import ScanCheckFailed, classify_scan
+from ui.coupon import CouponPresenter, CouponStatus
 from ui.errors import clerk_message
 from ui.services import TerminalServices
 
@@ -62,6 +65,9 @@ class SalePresenter(QObject):
         self._countdown = QTimer(self)
         self._countdown.setInterval(COUNTDOWN_TICK_MS)
         self._countdown.timeout.connect(lambda: self.seconds_left.emit(self.sale.seconds_left()))
+        self.coupons = CouponPresenter(services, self.sale, self)
+        self.coupons.notice.connect(self.notice)
+        self.changed.connect(self.coupons.on_sale_changed)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -72,6 +78,11 @@ class SalePresenter(QObject):
     @property
     def total_yen(self) -> int:
         return self.sale.total_yen
+
+    @property
+    def due_yen(self) -> int:
+        """What the customer pays: the total less the coupon's discount."""
+        return self.sale.due_yen
 
     @property
     def state(self) -> SaleState:
@@ -141,8 +152,9 @@ class SalePresenter(QObject):
         self.sale.start_cpm()
         if self.sale.state is not SaleState.CPM_WAITING:
             self._emit_notice()
+            self.changed.emit()
             return False
-        self.cpm_waiting.emit(self.sale.total_yen)
+        self.cpm_waiting.emit(self.sale.due_yen)
         return True
 
     def _prepare_attempt(self) -> bool:
@@ -154,9 +166,29 @@ class SalePresenter(QObject):
             # Nothing was typed yet, so the sale has no lines to pay for.
             self.notice.emit(clerk_message(messages.NO_ITEMS, self._lang()))
             return False
+        if self.coupons.checking:
+            self._check_coupon_first()
+            return False
+        if self.coupons.status is CouponStatus.REJECTED:
+            # Paying again would send the rejected coupon again; the clerk removes it first.
+            self.notice.emit(coupon_message(REMOVE_REJECTED, self._lang()))
+            return False
         self._cancel_sent = False
         self._stopped = False
         return True
+
+    def _check_coupon_first(self) -> None:
+        """Hold the payment until the coupon's discount is known for the final total.
+
+        A coupon scanned before the amount waits for a committed total, so an amount still
+        being typed is committed at the default rate, as starting the payment would do.
+        """
+        sale = self.sale
+        waiting = self.coupons.status is CouponStatus.WAITING_FOR_TOTAL
+        if waiting and sale.typed_digits and sale.default_rate_percent is not None:
+            rate_keys = {rate: key for key, rate in DEPARTMENT_RATES.items()}
+            self.press(rate_keys[sale.default_rate_percent])
+        self.notice.emit(coupon_message(STILL_CHECKING, self._lang()))
 
     # --- MPM -------------------------------------------------------------------------------
 
@@ -292,6 +324,7 @@ class SalePresenter(QObject):
     def reset(self) -> None:
         """Start a new sale for the next customer."""
         self.sale.reset()
+        self.coupons.clear()
         self.changed.emit()
 
     def stop(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from terminal.tax import REDUCED_RATE_PERCENT, STANDARD_RATE_PERCENT
+from ui.coupon import CouponPanel
 from ui.sale import SaleLine, SalePresenter
 from ui.status_banner import ConnectionBanner
 from ui.widgets import Keypad, big_button, format_yen, styled_label
@@ -49,6 +50,8 @@ class SaleLines(QLabel):
             self.legend.setText(self.tr("※は軽減税率対象"))
         else:
             self.legend.setText("")
+        # An empty legend would still take a line that the coupon panel needs.
+        self.legend.setVisible(bool(self.legend.text()))
         self.setText("\n".join(rows))
 
 
@@ -72,6 +75,7 @@ class SaleScreen(QWidget):
         self.total = styled_label("", "title")
         self.total.setObjectName("sale_total")
         self.total.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.coupon_panel = CouponPanel(presenter.coupons, self)
         self.hint = styled_label("", "hint")
         self.hint.setObjectName("sale_hint")
         self.keypad = Keypad(self)
@@ -116,6 +120,7 @@ class SaleScreen(QWidget):
         column.addWidget(self.lines, 1)
         column.addWidget(self.lines.legend)
         column.addWidget(self.total)
+        column.addWidget(self.coupon_panel)
         return display
 
     def _build_layout(self) -> None:

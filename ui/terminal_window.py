@@ -14,6 +14,8 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from terminal import messages, protocol
+from terminal.coupon_code import looks_like_coupon_code
+from terminal.coupons import coupon_reason
 from terminal.sale import SaleState
 from ui.cashout_flow import MoneyFlow
 from ui.cpm import CpmScreen
@@ -28,6 +30,8 @@ from ui.refund import PinScreen, RefundAmountScreen
 from ui.result import ResultScreen
 from ui.sale import SalePresenter
 from ui.sale_screen import SaleScreen
+from terminal.rally_code import looks_like_participant_code
+from ui.stamp_mode import StampModeScreen
 from ui.scanning import ScanFilter
 from ui.services import TerminalServices
 from ui.technician.screen import TechnicianScreen
@@ -93,6 +97,8 @@ class TerminalController(QObject):
         self._connect_day_close()
         self.technician = self._add_technician(scan_filter)
         self.money = self._add_money()
+        # The stamp rally booth screen, once ``open_stamp_mode`` has shown it.
+        self.stamp_mode: StampModeScreen | None = None
         scan_filter.scanned.connect(self.on_scan)
         scan_filter.typed.connect(self.on_typed)
         scan_filter.rejected.connect(
@@ -213,7 +219,7 @@ class TerminalController(QObject):
 
     def start_payment(self, method: str) -> None:
         self._last_method = method
-        amount_yen = self.sale.total_yen
+        amount_yen = self.sale.due_yen
         if method == METHOD_MPM and self.services.is_offline():
             # A QR payment is approved by the server, so it cannot work offline; an offline
             # code scanned through 「コードを読む」 can.
@@ -300,6 +306,11 @@ class TerminalController(QObject):
             self.receipts.print_payment(payment)
         elif state == SaleState.CANCELLED:
             self.back_to_sale()
+        elif state == SaleState.DECLINED and coupon_reason(self.sale.sale.decline_code):
+            # The coupon was rejected and nothing was charged: the coupon panel of the sale
+            # screen shows why, and the clerk removes the coupon and pays again, or clears
+            # the sale.
+            self.back_to_sale()
         elif state == SaleState.EXPIRED:
             result.show_declined(
                 self.tr("QRコードの有効期限が切れました"),
@@ -333,11 +344,46 @@ class TerminalController(QObject):
     def on_scan(self, code: str) -> None:
         if self.technician is not None and self.current() is self.technician:
             return  # the technician's scan test shows scans itself
+        stamp_mode = self.stamp_mode
+        on_stamp_screen = stamp_mode is not None and self.current() is stamp_mode
+        if stamp_mode is not None and on_stamp_screen:
+            stamp_mode.presenter.scan(code)
+            return
+        if looks_like_coupon_code(code):
+            self.on_coupon_scan(code)
+            return
         if self.current() is self.screens.cpm:
             self.sale.scan(code)
             return
+        if looks_like_participant_code(code):
+            self.hint.emit(self.tr("スタンプラリーのコードです。この端末はお会計の画面なので、"
+                                   "スタンプは押せません"))
+            return
         log.info("a scan arrived outside the code screen and was not used")
         self.hint.emit(self.tr("先に金額を入力して「コードを読む」を押してください"))
+
+    def on_coupon_scan(self, code: str) -> None:
+        """Apply a scanned coupon on the sale screen, or on the code screen before any code.
+
+        A coupon scanned on the code screen takes the clerk back to the sale screen, where
+        the discount shows, unless a payment code was already sent.
+        """
+        if self.current() is self.screens.cpm and self.sale.cancel_cpm():
+            self.show(self.screens.sale)
+        if self.current() is not self.screens.sale or self.sale.busy:
+            self.hint.emit(self.tr("クーポンはお支払いを始める前に、金額入力の画面で読み取ってください"))
+            return
+        self.sale.coupons.scan(code)
+
+    def open_stamp_mode(self, screen: StampModeScreen) -> None:
+        """Show the stamp rally booth screen; every scan goes to it from now on."""
+        self.stamp_mode = screen
+        self.stack.addWidget(screen)
+        parts = self.services.offline
+        if parts is not None:
+            parts.status.changed.connect(screen.show_connection)
+        self.show(screen)
+        screen.presenter.start()
 
     def on_typed(self, key: str) -> None:
         if self.current() is self.screens.sale:
