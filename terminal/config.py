@@ -6,6 +6,7 @@ Every key has a default, and a missing file means all defaults. A bad value rais
     server_url = "https://coin.example.jp"
     data_dir = "/var/lib/chiiki-pos"
     language = "ja"                      # ja or en
+    mode = "sale"                        # sale, or stamp: open the stamp rally booth screen
     manager_pin_hash = "pbkdf2_sha256$600000$<salt>$<hash>"   # set with hash_pin()
     technician_pin_hash = "pbkdf2_sha256$600000$<salt>$<hash>"  # hash-pin --technician
 
@@ -87,6 +88,8 @@ PIN_LENGTHS = range(4, 9)
 
 PAPER_WIDTHS_MM = (58, 80)
 LANGUAGES = ("ja", "en")
+# "stamp" starts the terminal on the stamp rally booth screen for event staff.
+MODES = ("sale", "stamp")
 # The clerk chooser shows every name as a button on one screen, so the list stays short.
 MAX_CLERKS = 12
 # The terminal database keeps the clerk in a 40-character column.
@@ -188,6 +191,7 @@ class TerminalConfig:
     server_url: str = "http://127.0.0.1:8000"
     data_dir: Path = field(default_factory=default_data_dir)
     language: Literal["ja", "en"] = "ja"
+    mode: Literal["sale", "stamp"] = "sale"
     manager_pin_hash: str = ""
     # Opens the technician's screens (devices, diagnostics, enrolment); empty locks them.
     technician_pin_hash: str = ""
@@ -245,6 +249,7 @@ def parse_config(document: Mapping[str, Any], path: Path) -> TerminalConfig:
         server_url=reader.get(document, "server_url", defaults.server_url, _check_server_url),
         data_dir=Path(data_dir).expanduser(),
         language=reader.choice(document, "language", defaults.language, LANGUAGES),
+        mode=reader.choice(document, "mode", defaults.mode, MODES),
         manager_pin_hash=reader.get(document, "manager_pin_hash", "", _check_pin_hash),
         technician_pin_hash=reader.get(document, "technician_pin_hash", "", _check_pin_hash),
         clerks=tuple(reader.get(document, "clerks", [], _check_clerks)),

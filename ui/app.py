@@ -38,6 +38,7 @@ from ui.i18n import TranslationError, install_translator
 from ui.printing import PrinterReceipts
 from ui.scanning import ScanFilter, detector_for
 from ui.serial_scanning import SerialScanning, attach_serial_scanner
+from ui.stamp_mode import build_stamp_mode
 from ui.services import PaymentApi, ReceiptSink, TerminalServices, new_idempotency_key
 from ui.terminal_window import TerminalWindow
 from ui.terminal_info import TerminalInfoError, load_terminal_info
@@ -151,6 +152,9 @@ def build_terminal(
         evdev_scanner = attach_evdev_scanner(
             config.scanner, lang, scan_filter, window, window.controller.on_notice
         )
+    if config.mode == "stamp":
+        rally_api = api if isinstance(api, ApiClient) else None
+        window.controller.open_stamp_mode(build_stamp_mode(offline, runner, rally_api))
     if offline.worker is not None:
         offline.worker.start()
     return Terminal(
