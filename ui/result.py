@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtWidgets import QGridLayout, QPushButton, QVBoxLayout, QWidget
 
 from terminal import protocol
+from terminal.donations import donation_lines
+from terminal.value_split import format_split, returned_kinds
 from ui.widgets import big_button, format_yen, styled_label
 
 
@@ -28,9 +30,15 @@ class ResultScreen(QWidget):
         self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.amount = styled_label("", "amount")
         self.amount.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.split = styled_label("", "lines")
+        self.split.setObjectName("result_split")
+        self.split.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail = styled_label("", "hint")
         self.detail.setObjectName("result_detail")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.donation = styled_label("", "lines")
+        self.donation.setObjectName("result_donation")
+        self.donation.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.print_status = styled_label("", "hint")
         self.print_status.setObjectName("print_status")
         self.print_status.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -53,7 +61,9 @@ class ResultScreen(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.headline)
         layout.addWidget(self.amount)
+        layout.addWidget(self.split)
         layout.addWidget(self.detail)
+        layout.addWidget(self.donation)
         layout.addWidget(self.print_status)
         layout.addStretch(1)
         layout.addLayout(buttons)
@@ -65,6 +75,10 @@ class ResultScreen(QWidget):
 
     def show_approved(self, payment: protocol.Payment) -> None:
         self.amount.setText(format_yen(payment.amount_yen))
+        # Empty for an offline payment: its kinds are known only once the server has it.
+        split = format_split(payment.amount_yen, payment.kinds, self._kind_names())
+        self.split.setText(split or "")
+        self.donation.setText(self._donation_text(payment))
         if payment.method == "offline":
             self._set_headline(self.tr("承認（オフライン）"), "approved")
             self.detail.setText(
@@ -85,6 +99,8 @@ class ResultScreen(QWidget):
         self._show_buttons(next_sale=True)
 
     def show_refunded(self, refund: protocol.Refund) -> None:
+        self.split.setText(self._returned_text(refund))
+        self.donation.setText("")
         self._set_headline(self.tr("返金しました"), "approved")
         self.amount.setText(format_yen(refund.amount_yen))
         self.detail.setText(
@@ -96,10 +112,33 @@ class ResultScreen(QWidget):
 
     def show_declined(self, headline: str, message: str, amount_yen: int) -> None:
         self._set_headline(headline, "declined")
+        self.split.setText("")
+        self.donation.setText("")
         self.amount.setText(format_yen(amount_yen))
         self.detail.setText(message)
         self.print_status.setText("")
         self._show_buttons(retry=True, back=True)
+
+    def _kind_names(self) -> dict[protocol.ValueKind, str]:
+        return {
+            protocol.ValueKind.PREMIUM_LOCAL: self.tr("地元専用"),
+            protocol.ValueKind.PREMIUM_ALL: self.tr("全店共通"),
+            protocol.ValueKind.BENEFIT: self.tr("給付"),
+            protocol.ValueKind.COIN: self.tr("コイン"),
+        }
+
+    def _returned_text(self, refund: protocol.Refund) -> str:
+        # Empty for a refund recorded at the terminal first: its kinds are known only at sync.
+        split = format_split(refund.amount_yen, returned_kinds(refund), self._kind_names())
+        return "" if split is None else self.tr("返金の内訳 {split}").format(split=split)
+
+    def _donation_text(self, payment: protocol.Payment) -> str:
+        # An offline payment has no donation yet: the server decides it when the sale syncs.
+        return "\n".join(
+            self.tr("このお支払いで {cause} に {amount} を寄付しました").format(
+                cause=line.cause, amount=format_yen(line.amount_yen))
+            for line in donation_lines(payment)
+        )
 
     def show_printing(self) -> None:
         self.print_status.setText(self.tr("レシートを印刷しています…"))
