@@ -83,6 +83,30 @@ Payments are saved here and sent once online</translation>
 <context>
     <name>DeclinedScreen</name>
     <message>
+        <source>クーポン割引 {discount} もお店に支払われません</source>
+        <translation>The coupon discount of {discount} is not paid to the shop either</translation>
+    </message>
+    <message>
+        <source>お支払いは受け付けられましたが、クーポン割引 {discount} はお店に支払われません</source>
+        <translation>The payment was accepted, but the coupon discount of {discount} is not paid to the shop</translation>
+    </message>
+    <message>
+        <source>理由: クーポンがすでに使われていました</source>
+        <translation>Reason: the coupon had already been used</translation>
+    </message>
+    <message>
+        <source>理由: クーポンの有効期限が切れていました</source>
+        <translation>Reason: the coupon had expired</translation>
+    </message>
+    <message>
+        <source>理由: クーポンがお支払いのアプリとは別の方のものでした</source>
+        <translation>Reason: the coupon belonged to someone other than the paying app</translation>
+    </message>
+    <message>
+        <source>理由: クーポンをサーバーが受け付けませんでした（{code}）</source>
+        <translation>Reason: the server did not accept the coupon ({code})</translation>
+    </message>
+    <message>
         <source>理由: 残高が足りませんでした</source>
         <translation>Reason: the balance was not enough</translation>
     </message>
@@ -559,6 +583,11 @@ Transaction number {payment_id}</translation>
         <translation>Approved</translation>
     </message>
     <message>
+        <location filename="../result.py" line="138"/>
+        <source>このお支払いで {cause} に {amount} を寄付しました</source>
+        <translation>This payment gave {amount} to {cause}</translation>
+    </message>
+    <message>
         <location filename="../result.py" line="75"/>
         <source>QR（お客様読み取り）</source>
         <translation>QR (customer scanned)</translation>
@@ -592,6 +621,31 @@ Transaction number {payment_id}</translation>
         <location filename="../result.py" line="104"/>
         <source>印刷済み</source>
         <translation>Printed</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="124"/>
+        <source>地元専用</source>
+        <translation>Local only</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="125"/>
+        <source>全店共通</source>
+        <translation>All shops</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="126"/>
+        <source>給付</source>
+        <translation>Benefit</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="127"/>
+        <source>コイン</source>
+        <translation>Coin</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="133"/>
+        <source>返金の内訳 {split}</source>
+        <translation>Refunded as {split}</translation>
     </message>
 </context>
 <context>
@@ -642,6 +696,14 @@ Transaction number {payment_id}</translation>
 </context>
 <context>
     <name>TerminalController</name>
+    <message>
+        <source>スタンプラリーのコードです。この端末はお会計の画面なので、スタンプは押せません</source>
+        <translation>This is a stamp rally code. This terminal is on the sale screen, so it cannot give stamps</translation>
+    </message>
+    <message>
+        <source>クーポンはお支払いを始める前に、金額入力の画面で読み取ってください</source>
+        <translation>Scan coupons on the amount screen, before the payment starts</translation>
+    </message>
     <message>
         <location filename="../terminal_window.py" line="221"/>
         <source>QRコードの有効期限が切れました</source>
@@ -1550,6 +1612,18 @@ Transaction number {payment_id}</translation>
 <context>
     <name>DayReportScreen</name>
     <message>
+        <source>クーポン割引（発行元から入金）</source>
+        <translation>Coupon discounts (paid by the issuers)</translation>
+    </message>
+    <message>
+        <source>クーポン割引（未入金）</source>
+        <translation>Coupon discounts (not paid)</translation>
+    </message>
+    <message>
+        <source>（クーポン割引 {discount} も未入金）</source>
+        <translation> (coupon discount of {discount} not paid either)</translation>
+    </message>
+    <message>
         <source>戻る</source>
         <translation>Back</translation>
     </message>
@@ -1763,6 +1837,204 @@ Transaction number {payment_id}</translation>
     <message>
         <source>精算しました（Z{number}）。レポートを印刷します。</source>
         <translation>The day is closed (Z{number}). Printing the report.</translation>
+    </message>
+</context>
+<context>
+    <name>StampModeScreen</name>
+    <message>
+        <source>特典はすでにウォレットに付与されています</source>
+        <translation>The reward is already in the wallet</translation>
+    </message>
+    <message>
+        <source>このコードは使えません</source>
+        <translation>This code cannot be used</translation>
+    </message>
+    <message>
+        <source>次の方へ</source>
+        <translation>Next person</translation>
+    </message>
+    <message>
+        <source>本日の押印</source>
+        <translation>Stamps today</translation>
+    </message>
+    <message>
+        <source>オフライン：スタンプは端末に保存し、つながると送信します（未送信 {count}件）</source>
+        <translation>Offline: stamps are saved here and sent once online ({count} unsent)</translation>
+    </message>
+    <message>
+        <source>参加者のコードを読み取ってください</source>
+        <translation>Scan the participant's code</translation>
+    </message>
+    <message>
+        <source>スマホのスタンプラリー画面のコードを
+スキャナーにかざしてもらってください</source>
+        <translation>Ask the participant to hold the code on the stamp rally screen
+of their phone to the scanner</translation>
+    </message>
+    <message>
+        <source>スタンプを記録できませんでした</source>
+        <translation>The stamp could not be recorded</translation>
+    </message>
+    <message>
+        <source>スタンプは押されていません。もう一度読み取ってください。続くときは係の責任者に連絡してください</source>
+        <translation>No stamp was given. Scan again. If this keeps happening, call the person in charge</translation>
+    </message>
+    <message>
+        <source>前の読み取りを処理しています。少し待ってからもう一度読み取ってください</source>
+        <translation>Still handling the previous scan. Wait a moment and scan again</translation>
+    </message>
+    <message>
+        <source>スタンプを押しました</source>
+        <translation>Stamp given</translation>
+    </message>
+    <message>
+        <source>特典は、通信が戻るとウォレットに届きます</source>
+        <translation>The reward reaches the wallet once the terminal is online again</translation>
+    </message>
+    <message>
+        <source>特典のクーポン「{title}」をウォレットに付与しました</source>
+        <translation>Reward coupon "{title}" added to the wallet</translation>
+    </message>
+    <message>
+        <source>特典については係の責任者に確認してください</source>
+        <translation>Ask the person in charge about the reward</translation>
+    </message>
+    <message>
+        <source>係の責任者に確認してください</source>
+        <translation>Ask the person in charge</translation>
+    </message>
+    <message>
+        <source>スタンプラリー</source>
+        <translation>Stamp rally</translation>
+    </message>
+    <message>
+        <source>スタンプラリーの情報がありません</source>
+        <translation>No stamp rally information</translation>
+    </message>
+    <message>
+        <source>ネットワークにつないでから、端末を起動し直してください</source>
+        <translation>Connect to the network, then restart the terminal</translation>
+    </message>
+    <message>
+        <source>準備しています</source>
+        <translation>Getting ready</translation>
+    </message>
+    <message>
+        <source>スタンプラリーの情報を読み込んでいます</source>
+        <translation>Loading the stamp rally</translation>
+    </message>
+    <message>
+        <source>ゴール達成！おめでとうございます</source>
+        <translation>Goal reached! Congratulations</translation>
+    </message>
+    <message>
+        <source>あと {left}個でゴールです</source>
+        <translation>{left} more to the goal</translation>
+    </message>
+    <message>
+        <source>（オフラインのため、ほかのブースの分は通信が戻ってから数えます）</source>
+        <translation>(Offline: stamps from other booths are counted once the terminal is online again)</translation>
+    </message>
+    <message>
+        <source>スタンプラリーのコードではありません。ウォレットのスタンプラリー画面を開いてもらってください</source>
+        <translation>This is not a stamp rally code. Ask the participant to open the stamp rally screen of the wallet</translation>
+    </message>
+    <message>
+        <source>読み取れませんでした</source>
+        <translation>Could not read the code</translation>
+    </message>
+    <message>
+        <source>画面を明るくして、もう一度かざしてもらってください</source>
+        <translation>Ask the participant to turn up the screen brightness and hold it up again</translation>
+    </message>
+    <message>
+        <source>別のスタンプラリーのコードです。このラリーの画面を開いてもらってください</source>
+        <translation>This code is for another stamp rally. Ask the participant to open this rally's screen</translation>
+    </message>
+    <message>
+        <source>この地域のコードではありません。続くときはネットワークにつないで端末を起動し直してください</source>
+        <translation>This code is not from this region. If this keeps happening, connect to the network and restart the terminal</translation>
+    </message>
+    <message>
+        <source>スタンプラリーの期間外です</source>
+        <translation>The stamp rally is not running today</translation>
+    </message>
+    <message>
+        <source>{count} / {goal} 個</source>
+        <translation>{count} / {goal}</translation>
+    </message>
+    <message>
+        <source>{booth}　目標 {goal}個</source>
+        <translation>{booth}, goal {goal} stamps</translation>
+    </message>
+    <message>
+        <source>{count}件</source>
+        <translation>{count}</translation>
+    </message>
+    <message>
+        <source>オンライン</source>
+        <translation>Online</translation>
+    </message>
+    <message>
+        <source>本日このブースでは押印済みです</source>
+        <translation>Already stamped at this booth today</translation>
+    </message>
+    <message>
+        <source>スタンプは1日1回です。ほかのブースも回ってください</source>
+        <translation>One stamp per booth per day. Visit the other booths too</translation>
+    </message>
+    <message>
+        <source>特典 {reward}円分のポイントをウォレットに付与しました</source>
+        <translation>Reward of {reward} yen in points added to the wallet</translation>
+    </message>
+    <message>
+        <source>期間：{start} 〜 {end}</source>
+        <translation>Period: {start} to {end}</translation>
+    </message>
+    <message>
+        <source>未送信のスタンプ {count}件</source>
+        <translation>{count} stamps not yet sent</translation>
+    </message>
+</context>
+<context>
+    <name>CouponPanel</name>
+    <message>
+        <source>クーポンを外す</source>
+        <translation>Remove coupon</translation>
+    </message>
+    <message>
+        <source>クーポンを読み取りました</source>
+        <translation>Coupon scanned</translation>
+    </message>
+    <message>
+        <source>金額の入力後に割引を表示</source>
+        <translation>Enter the amount to see the discount</translation>
+    </message>
+    <message>
+        <source>クーポンを確認しています…</source>
+        <translation>Checking the coupon…</translation>
+    </message>
+    <message>
+        <source>クーポン {title} −{discount}</source>
+        <translation>Coupon {title} −{discount}</translation>
+    </message>
+    <message>
+        <source>お支払い {due}</source>
+        <translation>To pay {due}</translation>
+    </message>
+</context>
+<context>
+    <name>CouponNote</name>
+    <message>
+        <source>クーポン {title} −{discount}（合計 {total}）</source>
+        <translation>Coupon {title} −{discount} (total {total})</translation>
+    </message>
+</context>
+<context>
+    <name>DeclinedPresenter</name>
+    <message>
+        <source>お支払いは売上に入っています。クーポン割引の分だけ入金されません。お客様にもう一度請求せず、運営事務局に連絡してください。</source>
+        <translation>The payment counts in the sales, but the coupon discount is not paid to the shop. Do not charge the customer again; contact the operator.</translation>
     </message>
 </context>
 </TS>
