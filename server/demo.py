@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from server import bank_accounts, fees, merchants, wallets
+from datetime import timedelta
+
+from server import bank_accounts, donation_models, donations, fees, ledger, merchants, wallets
 from server.db import Database
+from server.models import Wallet
 from server.settings import utc_now
+from terminal.protocol import ValueKind
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,13 @@ DEMO_BANK_ACCOUNT = bank_accounts.BankAccountDetails(
 )
 DEMO_TERMINAL_LABEL = "REGI-1"
 DEMO_WALLET_BALANCE_YEN = 10_000
+# Premium points in the demo wallet, so a payment shows how it was split between kinds.
+DEMO_PREMIUM_LOCAL_YEN = 800
+DEMO_PREMIUM_ALL_YEN = 400
+DEMO_PREMIUM_DAYS = 90
+DEMO_PREMIUM_ACCOUNT = "demo-premium"
+DEMO_CAUSE_NAME = "会津こども食堂"
+DEMO_DONATION_BP = 100  # 1 % of each payment, funded by the shop
 # Long enough for a demo session that is left running for days.
 DEMO_ACTIVATION_TTL_S = 30 * 24 * 3600
 
@@ -104,3 +115,32 @@ def _seed(session: Session, wallet_balance_yen: int) -> DemoSeed:
         wallet_token=wallet.token,
         wallet_balance_yen=wallet_balance_yen,
     )
+
+
+def seed_demo_campaigns(database: Database, merchant_id: str, wallet_id: str) -> None:
+    """Give the demo wallet premium points and the demo shop a donation campaign.
+
+    The wallet also allows receipts to show its remaining value, so a demo receipt has the
+    kind split, the remaining points with their expiry and the donation line.
+    """
+    now = utc_now()
+    with database.write() as session:
+        wallet = session.get(Wallet, wallet_id)
+        if wallet is None:
+            raise ValueError(f"wallet {wallet_id} does not exist")
+        wallet.show_balance_on_receipt = True
+        ledger.open_account(session, DEMO_PREMIUM_ACCOUNT, "campaign", now=now, is_issuing=True)
+        expires_at = now + timedelta(days=DEMO_PREMIUM_DAYS)
+        for kind, amount_yen in ((ValueKind.PREMIUM_LOCAL, DEMO_PREMIUM_LOCAL_YEN),
+                                 (ValueKind.PREMIUM_ALL, DEMO_PREMIUM_ALL_YEN)):
+            ledger.issue(session, transfer_id=f"demo-premium:{wallet_id}:{kind.value}",
+                         issuer_id=DEMO_PREMIUM_ACCOUNT, destination_id=wallet.account_id,
+                         amount_yen=amount_yen, now=now, kind=kind, expires_at=expires_at)
+        cause = donations.create_cause(session, DEMO_CAUSE_NAME, now=now)
+        donations.create_campaign(session, donations.NewCampaign(
+            cause_id=cause.id, name="demo", starts_at=now, ends_at=now + timedelta(days=365),
+            funder=donation_models.FUNDER_MERCHANT, share_bp=DEMO_DONATION_BP,
+            merchant_ids=(merchant_id,),
+        ), now=now)
+    logger.info("demo campaigns seeded: premium points for wallet %s, donations at merchant %s",
+                wallet_id, merchant_id)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from drivers.printer.emulator import PrinterEmulator
 from drivers.printer.received import ReceivedJob
 from server.db import init_db
-from server.demo import seed_demo
+from server.demo import seed_demo, seed_demo_campaigns
 from server.embedded import start_embedded_server
 from server.wallet_cli import WalletClient, WalletCredentials
 from terminal.api_client import ApiClient
@@ -118,6 +118,7 @@ def start_world(stack: ExitStack, data_dir: Path, on_job: Callable[[ReceivedJob]
 
     if fresh:
         terminal_id, wallet = _enrol_and_fund(server.url, data_dir, seed.activation_code)
+        _seed_campaigns(db_url, seed.merchant_id, wallet.wallet_id)
         state = {"terminal_id": terminal_id, "wallet_id": wallet.wallet_id, "wallet_token": wallet.token}
         state_path.write_text(json.dumps(state), encoding="utf-8")
     else:
@@ -132,6 +133,14 @@ def start_world(stack: ExitStack, data_dir: Path, on_job: Callable[[ReceivedJob]
     return DemoWorld(
         server.url, printer, terminal_id, _with_url(wallet, server.url), data_dir, relay
     )
+
+
+def _seed_campaigns(db_url: str, merchant_id: str, wallet_id: str) -> None:
+    database = init_db(db_url)
+    try:
+        seed_demo_campaigns(database, merchant_id, wallet_id)
+    finally:
+        database.dispose()
 
 
 def _with_url(wallet: WalletCredentials, server_url: str) -> WalletCredentials:
