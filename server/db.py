@@ -9,13 +9,14 @@ for a writer. On PostgreSQL the ledger locks rows with ``SELECT ... FOR UPDATE``
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -132,12 +133,34 @@ def alembic_config() -> Config:
 
 def migrate(engine: Engine) -> None:
     """Upgrade the schema behind ``engine`` to the newest migration."""
+    if _schema_revision(engine) == head_revision():
+        # Every server process and operator command opens the database through here, so an
+        # up-to-date schema skips Alembic's environment, which costs a few hundred ms.
+        return
     config = alembic_config()
     with _quiet_alembic(), engine.begin() as connection:
         from alembic import command
 
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """Return the newest migration's revision id, read once per process."""
+    with _quiet_alembic():
+        from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _schema_revision(engine: Engine) -> str | None:
+    """Return the revision recorded in the database, or None for a database without one."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        revisions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    return str(revisions[0][0]) if len(revisions) == 1 else None
 
 
 @contextlib.contextmanager
