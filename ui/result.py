@@ -134,11 +134,16 @@ class ResultScreen(QWidget):
 
     def _donation_text(self, payment: protocol.Payment) -> str:
         # An offline payment has no donation yet: the server decides it when the sale syncs.
-        return "\n".join(
+        lines = [
             self.tr("このお支払いで {cause} に {amount} を寄付しました").format(
                 cause=line.cause, amount=format_yen(line.amount_yen))
             for line in donation_lines(payment)
-        )
+        ]
+        if payment.coupon is not None:
+            lines.insert(0, self.tr("クーポン「{title}」 {discount}引き（お会計 {total}）").format(
+                title=payment.coupon.title, discount=format_yen(payment.coupon.discount_yen),
+                total=format_yen(payment.coupon.total_yen)))
+        return "\n".join(lines)
 
     def show_printing(self) -> None:
         self.print_status.setText(self.tr("レシートを印刷しています…"))

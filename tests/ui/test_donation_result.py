@@ -119,3 +119,18 @@ def test_donation_line_in_english(english: None, qtbot: QtBot) -> None:
     screen.show_approved(with_donations(make_payment("pay-1", 1_200), (CAUSE, 12)))
 
     assert screen.donation.text() == "This payment gave ￥12 to 会津こども食堂"
+
+
+def test_coupon_discount_line_above_donation(qtbot: QtBot) -> None:
+    screen = ResultScreen()
+    qtbot.addWidget(screen)
+    coupon = protocol.CouponApplied(coupon_id="c1", title="秋の100円引き", issuer_name="若松商店街",
+                                    total_yen=1_000, discount_yen=100)
+    payment = with_donations(make_payment("pay-1", 900), (CAUSE, 9))
+
+    screen.show_approved(payment.model_copy(update={"coupon": coupon}))
+
+    assert screen.donation.text().splitlines() == [
+        "クーポン「秋の100円引き」 ￥100引き（お会計 ￥1,000）",
+        "このお支払いで 会津こども食堂 に ￥9 を寄付しました",
+    ]

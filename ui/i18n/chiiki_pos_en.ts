@@ -588,6 +588,10 @@ Transaction number {payment_id}</translation>
         <translation>This payment gave {amount} to {cause}</translation>
     </message>
     <message>
+        <source>クーポン「{title}」 {discount}引き（お会計 {total}）</source>
+        <translation>Coupon "{title}": {discount} off (sale {total})</translation>
+    </message>
+    <message>
         <location filename="../result.py" line="75"/>
         <source>QR（お客様読み取り）</source>
         <translation>QR (customer scanned)</translation>
