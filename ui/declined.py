@@ -141,7 +141,15 @@ class DeclinedScreen(QWidget):
         self.list.clear()
         for capture in captures:
             QListWidgetItem(self.describe(capture), self.list)
-        if captures:
+        coupon_only = any(capture.state != "declined"
+                          and capture.capture_id in self.presenter.coupon_declines
+                          for capture in captures)
+        if coupon_only:
+            self.status.setText(self.tr(
+                "クーポン割引だけが支払われなかったお支払いは売上に含まれます。"
+                "それ以外の取引は売上・返金に反映されていません。選ぶと詳しい説明が出ます"
+            ))
+        elif captures:
             self.status.setText(
                 self.tr("これらの取引は売上・返金に反映されていません。選ぶと詳しい説明が出ます")
             )

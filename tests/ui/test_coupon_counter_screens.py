@@ -388,6 +388,8 @@ def test_declined_list_shows_missing_discount(
     assert "理由: クーポンがすでに使われていました" in text
     assert "クーポン割引 ￥300 はお店に支払われません" in text
     assert "￥2,700" in text
+    assert screens.declined.status.text().startswith(
+        "クーポン割引だけが支払われなかったお支払いは売上に含まれます。")
 
 
 def test_new_sale_forgets_coupon(

@@ -131,6 +131,10 @@ Payments are saved here and sent once online</translation>
         <translation>These transactions are not in the sales or refunds. Choose one to see what it means</translation>
     </message>
     <message>
+        <source>クーポン割引だけが支払われなかったお支払いは売上に含まれます。それ以外の取引は売上・返金に反映されていません。選ぶと詳しい説明が出ます</source>
+        <translation>Payments whose coupon discount alone was not paid are in the sales. The other entries are not in the sales or refunds. Select one for details</translation>
+    </message>
+    <message>
         <location filename="../declined.py" line="115"/>
         <source>受け付けられなかった取引はありません</source>
         <translation>No transactions were refused</translation>
