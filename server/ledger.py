@@ -320,7 +320,12 @@ def pay(
     booking = _Booking(transfer_id, PURPOSE_PAYMENT, source_id, destination_id, amount_yen, "")
     spendable_at = now if unexpired_until is None else max(now, unexpired_until)
     lots = _spendable_lots(connection, source_id, spendable_at, acceptance)
-    label = "spendable" if acceptance is None else "spendable at this shop"
+    if acceptance is None:
+        label = "spendable"
+    elif acceptance.kinds is not None:
+        label = "spendable as " + " or ".join(sorted(kind.value for kind in acceptance.kinds))
+    else:
+        label = "spendable at this shop"
     return _book_from_lots(connection, booking, lots, now, label)
 
 

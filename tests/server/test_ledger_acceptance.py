@@ -206,3 +206,11 @@ def test_only_benefit_value_can_be_restricted(wallet: Database) -> None:
         ledger.issue(session, transfer_id="bad", issuer_id=ISSUANCE_ACCOUNT_ID,
                      destination_id="w", amount_yen=1, now=NOW, kind=ValueKind.COIN,
                      categories=["5411"])
+
+
+def test_coin_only_payment_names_the_kind_it_lacks(wallet: Database) -> None:
+    with pytest.raises(InsufficientFunds, match="holds 500 yen spendable as coin"):
+        _pay(wallet, "pay-1", 600, ledger.COIN_ONLY)
+
+    result = _pay(wallet, "pay-2", 500, ledger.COIN_ONLY)
+    assert result.kinds == {ValueKind.COIN: 500}
