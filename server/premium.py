@@ -136,10 +136,10 @@ def _money_problems(config: SaleConfig) -> list[str]:
     problems = []
     for name, value in (("price_yen", config.price_yen), ("local_yen", config.local_yen),
                         ("all_yen", config.all_yen)):
-        if not 0 <= value <= MAX_FACE_YEN:
-            problems.append(f"{name} {value} is out of range; use 0 to {MAX_FACE_YEN} yen")
-    if config.price_yen < 1:
-        problems.append("price_yen must be at least 1 yen")
+        lowest = 1 if name == "price_yen" else 0
+        if not lowest <= value <= MAX_FACE_YEN:
+            problems.append(f"{name} {value} is out of range; use {lowest} to {MAX_FACE_YEN}"
+                            " yen")
     face_yen = config.local_yen + config.all_yen
     if face_yen < config.price_yen:
         problems.append(f"local_yen + all_yen = {face_yen} yen is less than price_yen"
@@ -161,6 +161,9 @@ def _limit_problems(config: SaleConfig) -> list[str]:
 def create_sale(session: Session, config: SaleConfig, *, now: datetime) -> PremiumSale:
     """Store a new sale and open its issuing and revenue accounts."""
     problems = config_problems(config)
+    if config.apply_until.tzinfo is not None and config.apply_until <= now:
+        problems.append(f"apply_until {iso_utc(config.apply_until)} is not in the future, so"
+                        " nobody could apply; set the periods to future dates")
     if problems:
         raise invalid(f"sale {shorten(config.sale_id)} was not created: " + "; ".join(problems))
     if session.scalar(select(PremiumSale.id).where(PremiumSale.id == config.sale_id)):

@@ -11,7 +11,7 @@ import json
 import sys
 import tomllib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -97,25 +97,31 @@ def _create(args: argparse.Namespace, db: Database) -> None:
     if unknown:
         raise invalid(f"{args.file}: unknown key {unknown[0]!r}; the keys are"
                       f" {', '.join(SALE_KEYS)}")
+    options = set()
     for key in SALE_KEYS:
         option = getattr(args, f"sale_{key}")
         if option is not None:
             values[key] = option
-    config = sale_config(values)
+            options.add(key)
+    config = sale_config(values, options=frozenset(options))
     with db.write() as session:
         sale = premium.create_sale(session, config, now=utc_now())
         print(f"premium sale {sale.id} created; commit its lottery seeds with chiiki-settle"
               f" premium-commit {sale.id} before {iso_utc(sale.apply_until)}")
 
 
-def sale_config(values: dict[str, Any]) -> SaleConfig:
-    """Build a SaleConfig from TOML values or option strings, naming each bad value."""
+def sale_config(values: dict[str, Any], *, options: frozenset[str] = frozenset()) -> SaleConfig:
+    """Build a SaleConfig from TOML values or option strings, naming each bad value.
+
+    Keys in ``options`` came from the command line as text; TOML values must have their type.
+    """
     missing = [key for key in SALE_KEYS if key not in values and key != "residents_only"]
     if missing:
         raise invalid(f"the sale is missing {', '.join(missing)}; give them in the TOML file"
                       " or as options (--" + missing[0].replace("_", "-") + ")")
     times = {key: _time(key, values[key]) for key in _TIME_KEYS}
-    numbers = {key: _whole_number(key, values[key]) for key in _INT_KEYS}
+    numbers = {key: _whole_number(key, values[key], from_option=key in options)
+               for key in _INT_KEYS}
     return SaleConfig(
         sale_id=_text("id", values["id"]), name=_text("name", values["name"]),
         apply_from=times["apply_from"], apply_until=times["apply_until"],
@@ -125,45 +131,58 @@ def sale_config(values: dict[str, Any]) -> SaleConfig:
         total_sets=numbers["total_sets"], per_person_max_sets=numbers["per_person_max_sets"],
         household_max_people=numbers["household_max_people"],
         household_max_sets=numbers["household_max_sets"],
-        residents_only=_flag("residents_only", values.get("residents_only", True)),
+        residents_only=_flag("residents_only", values.get("residents_only", True),
+                             from_option="residents_only" in options),
     )
+
+
+def toml_spelling(value: object) -> str:
+    """Spell a value the way it is written in TOML, for messages naming the operator's value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _time(key: str, value: object) -> datetime:
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.strip())
+            parsed = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise invalid(f"{key} = {value!r} is invalid; write an ISO 8601 time such as"
-                          " 2026-07-01T09:00:00+09:00") from None
+            raise invalid(f"{key} = {toml_spelling(value)} is invalid; write an ISO 8601 date"
+                          " and time such as 2027-07-01T09:00:00+09:00") from None
+        value = parsed
     if not isinstance(value, datetime):
-        raise invalid(f"{key} = {value!r} is invalid; write a date and time such as"
-                      " 2026-07-01T09:00:00+09:00")
+        raise invalid(f"{key} = {toml_spelling(value)} is invalid; write a date and time"
+                      " such as 2027-07-01T09:00:00+09:00, not only a date or a time")
     return value if value.tzinfo is not None else value.replace(tzinfo=JAPAN_TIME_ZONE)
 
 
-def _whole_number(key: str, value: object) -> int:
+def _whole_number(key: str, value: object, *, from_option: bool) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if from_option and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
-    raise invalid(f"{key} = {value!r} is invalid; write a whole number, e.g. 10000")
+    raise invalid(f"{key} = {toml_spelling(value)} is invalid; write a whole number without"
+                  " quotes, e.g. 10000")
 
 
 def _text(key: str, value: object) -> str:
     if not isinstance(value, str):
-        raise invalid(f"{key} = {value!r} is invalid; write it as text in quotes")
+        raise invalid(f"{key} = {toml_spelling(value)} is invalid; write it as text in quotes")
     return value
 
 
-def _flag(key: str, value: object) -> bool:
+def _flag(key: str, value: object, *, from_option: bool) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no"):
-        return False
-    raise invalid(f"{key} = {value!r} is invalid; write true or false")
+    if from_option and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise invalid(f"{key} = {toml_spelling(value)} is invalid; write true or false without"
+                  " quotes")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -216,16 +235,20 @@ def _show(args: argparse.Namespace, db: Database) -> None:
             published = iso_utc(draw.published_at) if draw.published_at else "seed secret"
             print(f"round {number}: commitment {draw.commitment}; {drawn}; {published}")
         if args.applications:
-            _print_applications(applications)
+            _print_applications(applications, draws)
 
 
-def _print_applications(applications: list[Any]) -> None:
+def _print_applications(applications: list[Any], draws: dict[int, Any]) -> None:
+    second = draws.get(2)
+    second_ids = {item["id"] for item in (second.candidates or [])} if second else set()
     print("application_id\twallet_id\tapplicant_wallet_id\thousehold_id\tsets_requested"
-          "\tstatus\tround_won\tsets_won\tdraw_position")
+          "\tstatus\tround_won\tsets_won\tdraw_round\tdraw_position")
     for row in applications:
+        # draw_position belongs to the last round the application was drawn in.
+        draw_round = "" if row.draw_position is None else 2 if row.id in second_ids else 1
         print(f"{row.id}\t{row.wallet_id}\t{row.applicant_wallet_id}\t{row.household_id or ''}"
               f"\t{row.sets_requested}\t{row.status}\t{row.round_won or ''}\t{row.sets_won}"
-              f"\t{row.draw_position or ''}")
+              f"\t{draw_round}\t{row.draw_position or ''}")
 
 
 # --- draws ---------------------------------------------------------------------------------
@@ -285,6 +308,10 @@ def _verify(args: argparse.Namespace, db: Database) -> None:
             draw = premium.draws_of(session, sale.id).get(args.round)
             if draw is None:
                 raise invalid(f"sale {sale.id} has no round {args.round}")
+            if draw.drawn_at is None or draw.published_at is None:
+                step = "drawn" if draw.drawn_at is None else "published"
+                raise invalid(f"round {args.round} of sale {sale.id} has not been {step} yet;"
+                              f" verify it after chiiki-settle premium-draw and premium-publish")
             record = premium.draw_record(sale, draw)
     else:
         raise invalid("give a sale id or --file RECORD.json")

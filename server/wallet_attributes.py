@@ -86,17 +86,18 @@ def parse_attribute_file(data: bytes, *, source: str) -> ParsedAttributes:
 
     seen: dict[str, int] = {}
     for line_number, cells in rows:
+        # A repeated wallet is reported even when its first line has other problems.
+        repeated = False
         if cells and cells[0]:
             parsed.named_wallets.append((line_number, cells[0]))
+            first = seen.setdefault(cells[0], line_number)
+            repeated = first != line_number
+            if repeated:
+                parsed.problems.append(f"line {line_number}: wallet {shorten(cells[0])} is"
+                                       f" already on line {first}; keep one line per wallet")
         line = _parse_line(line_number, cells, attribute_names, parsed.problems)
-        if line is None:
-            continue
-        first = seen.setdefault(line.wallet_id, line_number)
-        if first != line_number:
-            parsed.problems.append(f"line {line_number}: wallet {line.wallet_id} is already on"
-                                   f" line {first}; keep one line per wallet")
-            continue
-        parsed.lines.append(line)
+        if line is not None and not repeated:
+            parsed.lines.append(line)
     if not parsed.lines and not parsed.problems:
         parsed.problems.append(f"{source} has a header row but no wallet lines; add one line"
                                " per wallet")
@@ -161,9 +162,28 @@ def _decode(data: bytes, source: str) -> str:
 
 
 def _csv_rows(text: str, problems: list[str]) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, stripped cells) for each non-blank physical line."""
-    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+    """Yield (line number, stripped cells) for each non-blank physical line.
+
+    A quoted value with a line break in it is rejected, and its lines are skipped as one.
+    An odd number of quote characters on a line means a quote is left open there, because
+    every complete value adds an even number (escaped quotes are doubled).
+    """
+    lines = _LINE_BREAK.split(text)
+    index = 0
+    while index < len(lines):
+        number, line = index + 1, lines[index]
+        index += 1
         if not line.strip():
+            continue
+        if line.count('"') % 2:
+            index, closed = _skip_open_quote(lines, index, line.count('"'))
+            if closed:
+                problems.append(f"line {number}: a quoted value runs on to line {index}; a"
+                                " value cannot contain a line break, so write each wallet on"
+                                " one line")
+            else:
+                problems.append(f"line {number}: a quote is not closed before the end of the"
+                                " file; close it or remove it")
             continue
         try:
             cells = next(csv.reader([line], strict=True))
@@ -171,6 +191,14 @@ def _csv_rows(text: str, problems: list[str]) -> Iterator[tuple[int, list[str]]]
             problems.append(f"line {number}: malformed CSV ({exc}); check its quotes and commas")
             continue
         yield number, [cell.strip() for cell in cells]
+
+
+def _skip_open_quote(lines: list[str], index: int, quotes: int) -> tuple[int, bool]:
+    """Return the index after the line that closes the open quote, and whether one does."""
+    while index < len(lines) and quotes % 2:
+        quotes += lines[index].count('"')
+        index += 1
+    return index, quotes % 2 == 0
 
 
 def _attribute_columns(number: int, header: list[str], problems: list[str]) -> list[str] | None:
@@ -191,7 +219,10 @@ def _attribute_columns(number: int, header: list[str], problems: list[str]) -> l
         return None
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        problems.append(f"line {number}: column {duplicates[0]!r} appears twice; keep one")
+        spellings = [repr(written.strip()) for written, name in zip(header, names)
+                     if name == duplicates[0]]
+        problems.append(f"line {number}: columns {' and '.join(spellings)} name the same column"
+                        " (column names ignore case); keep one")
         return None
     if len(extra) > MAX_ATTRIBUTES:
         problems.append(f"line {number}: {len(extra)} attribute columns, at most"

@@ -45,6 +45,7 @@ from server.value_remaining import WalletPreferences
 from terminal import emv, offline_code
 from terminal.protocol import (
     API_PREFIX,
+    MAX_PREMIUM_SETS,
     Balance,
     ErrorResponse,
     IntentPay,
@@ -58,6 +59,7 @@ from terminal.protocol import (
     PremiumApplicationList,
     PremiumApply,
     PremiumPurchase,
+    PremiumSale,
     PremiumSaleList,
     TopUp,
     WalletCreated,
@@ -206,6 +208,10 @@ class WalletClient:
     def premium_cancel(self, application_id: str) -> PremiumApplication:
         path = f"/premium/applications/{quote(application_id, safe='')}/cancel"
         return self._request("POST", path, PremiumApplication)
+
+    def premium_application(self, application_id: str) -> PremiumApplication:
+        path = f"/premium/applications/{quote(application_id, safe='')}"
+        return self._request("GET", path, PremiumApplication)
 
     def premium_buy(self, application_id: str) -> PremiumPurchase:
         """Buy the sets an application won; repeating it after a lost response moves nothing."""
@@ -556,7 +562,7 @@ def cmd_premium_sales(args: argparse.Namespace) -> int:
     if not sales:
         print("no premium sales")
     for sale in sales:
-        eligible = "you may apply" if sale.eligible else "residents only"
+        eligible = _premium_eligibility(sale)
         print(f"{sale.sale_id}\t{sale.phase}\t{sale.name}\t{sale.price_yen} yen buys"
               f" {sale.local_yen} local + {sale.all_yen} all-shops points\tapply"
               f" {sale.apply_from} to {sale.apply_until}\tbuy {sale.purchase_from} to"
@@ -564,7 +570,18 @@ def cmd_premium_sales(args: argparse.Namespace) -> int:
     return 0
 
 
+def _premium_eligibility(sale: PremiumSale) -> str:
+    if sale.phase == "upcoming":
+        return "you may apply from " + sale.apply_from if sale.eligible else "residents only"
+    if sale.phase != "applications":
+        return "applications closed"
+    return "you may apply" if sale.eligible else "residents only"
+
+
 def cmd_premium_apply(args: argparse.Namespace) -> int:
+    if not 1 <= args.sets <= MAX_PREMIUM_SETS:
+        raise WalletError(f"--sets {args.sets} is invalid; give a number of sets from 1 to"
+                          f" {MAX_PREMIUM_SETS}")
     application = _client_from_file(args).premium_apply(
         args.sale, args.sets, args.for_wallet, args.idempotency_key)
     print(f"application {application.application_id}: {application.sets_requested} sets of"
@@ -595,7 +612,17 @@ def cmd_premium_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_premium_buy(args: argparse.Namespace) -> int:
-    bought = _client_from_file(args).premium_buy(args.application)
+    client = _client_from_file(args)
+    # The purchase answer is the same for a first and a repeated request, so the status
+    # before it tells whether this run paid. NOTE: two runs at the same moment both read
+    # "won" and both print "paid", although the server moves the money only once.
+    earlier = client.premium_application(args.application)
+    bought = client.premium_buy(args.application)
+    if earlier.status == "purchased":
+        print(f"application {args.application} was already paid at {earlier.purchased_at}:"
+              f" {bought.paid_yen} yen for {bought.application.sets_won} sets; nothing was"
+              " charged now")
+        return 0
     print(f"paid {bought.paid_yen} yen for {bought.application.sets_won} sets; wallet"
           f" {bought.application.wallet_id} received {bought.local_yen} local and"
           f" {bought.all_yen} all-shops points, usable until {bought.expires_at}")

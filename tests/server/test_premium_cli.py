@@ -47,6 +47,14 @@ def write_sale(tmp_path: Path, open_now: bool = True) -> Path:
     return path
 
 
+def close_applications(db: str) -> None:
+    """Move the sale's application period into the past, as if it had run its course."""
+    database = init_db(db)
+    with database.write() as session:
+        premium.get_sale(session, "2026-summer").apply_until = utc_now() - timedelta(seconds=1)
+    database.dispose()
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = cli.main(list(argv))
     captured = capsys.readouterr()
@@ -81,8 +89,8 @@ def test_options_override_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"total_sets": "many"}, "total_sets = 'many' is invalid; write a whole number"),
-    ({"apply_from": "tomorrow"}, "apply_from = 'tomorrow' is invalid; write an ISO 8601"),
+    ({"total_sets": "many"}, 'total_sets = "many" is invalid; write a whole number'),
+    ({"apply_from": "tomorrow"}, 'apply_from = "tomorrow" is invalid; write an ISO 8601'),
     ({"colour": "red"}, "unknown key 'colour'"),
     ({"price_yen": 20000}, "local_yen + all_yen = 12500 yen is less than price_yen 20000"),
 ])
@@ -132,9 +140,8 @@ def test_full_draw_cycle_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[
             wallet.is_resident = True
             premium.apply(session, wallet, "2026-summer", sets=1, for_wallet_id=None,
                           idempotency_key=uuid.uuid4().hex, now=utc_now())
-        sale = premium.get_sale(session, "2026-summer")
-        sale.apply_until = utc_now() - timedelta(seconds=1)
     database.dispose()
+    close_applications(db)
 
     drawn = run(capsys, "premium-draw", "--db", db, "2026-summer")
     record_path = tmp_path / "round1.json"
@@ -154,6 +161,10 @@ def test_full_draw_cycle_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert from_file[0] == 0
     assert shown[1].count("\twon\t") == 2
     assert shown[1].count("\tlost\t") == 1
+    assert "\tround_won\tsets_won\tdraw_round\tdraw_position" in shown[1]
+    lost = next(line for line in shown[1].splitlines() if "\tlost\t" in line)
+    assert lost.split("\t")[-5:-1] == ["lost", "", "0", "1"]
+    assert lost.split("\t")[-1] in ("1", "2", "3")
     assert "won, not bought: 2 applications, 2 sets" in report[1]
     assert "lost: 1 applications, 1 sets" in report[1]
 
@@ -182,7 +193,8 @@ def test_module_verifies_records_offline(tmp_path: Path,
 def test_commit_after_applications_close(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     db = cli_db(tmp_path)
-    run(capsys, "premium-create", "--db", db, "--file", str(write_sale(tmp_path, False)))
+    run(capsys, "premium-create", "--db", db, "--file", str(write_sale(tmp_path)))
+    close_applications(db)
 
     status, _, err = run(capsys, "premium-commit", "--db", db, "2026-summer")
 
@@ -211,3 +223,57 @@ def test_report_counts_money(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     with database.read() as session:
         assert ledger.audit_ledger(session).problems == []
     database.dispose()
+
+
+def test_create_after_applications_closed_rejected(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    db = cli_db(tmp_path)
+
+    status, out, err = run(capsys, "premium-create", "--db", db, "--file",
+                           str(write_sale(tmp_path, False)))
+    listed = run(capsys, "premium-sales", "--db", db)
+
+    assert status == 1
+    assert out == ""
+    assert "apply_until" in err
+    assert "is not in the future" in err
+    assert listed[1].startswith("no premium sales")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("apply_from = 2027-07-01",
+     "apply_from = 2027-07-01 is invalid; write a date and time such as"),
+    ("price_yen = true", "price_yen = true is invalid; write a whole number without quotes"),
+    ('price_yen = "10000"', 'price_yen = "10000" is invalid; write a whole number'),
+    ("price_yen = -5", "price_yen -5 is out of range; use 1 to 1000000 yen"),
+    ('residents_only = "no"', 'residents_only = "no" is invalid; write true or false'),
+])
+def test_sale_values_shown_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      line: str, message: str) -> None:
+    db = cli_db(tmp_path)
+    path = write_sale(tmp_path)
+    key = line.split(" = ")[0]
+    kept = [text for text in path.read_text(encoding="utf-8").splitlines()
+            if text.split(" = ")[0] != key]
+    path.write_text("\n".join([*kept, line]) + "\n", encoding="utf-8")
+
+    status, _, err = run(capsys, "premium-create", "--db", db, "--file", str(path))
+
+    assert status == 1
+    assert message in err
+    assert "datetime.date" not in err
+    assert "True" not in err
+    assert "must be at least" not in err
+
+
+def test_verify_before_draw_explained(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    db = cli_db(tmp_path)
+    run(capsys, "premium-create", "--db", db, "--file", str(write_sale(tmp_path)))
+    run(capsys, "premium-commit", "--db", db, "2026-summer")
+
+    status, _, err = run(capsys, "premium-verify", "--db", db, "2026-summer")
+
+    assert status == 1
+    assert "round 1 of sale 2026-summer has not been drawn yet" in err
+    assert "TypeError" not in err

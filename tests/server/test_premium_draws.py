@@ -226,7 +226,8 @@ def test_bad_sale_config_names_every_problem(database: Database, clock: FakeCloc
     problems = premium.config_problems(config)
 
     assert any("id 'Bad Id' is invalid" in problem for problem in problems)
-    assert any("price_yen must be at least 1" in problem for problem in problems)
+    assert any("price_yen 0 is out of range; use 1 to 1000000 yen" in problem
+               for problem in problems)
     assert any("total_sets 0 is out of range" in problem for problem in problems)
     assert any(problem.startswith("apply_until") for problem in problems)
 
@@ -320,3 +321,24 @@ def test_second_round_with_nothing_unclaimed(database: Database, clock: FakeCloc
     assert record["winners"] == {}
     assert premium.verify_record(record) == []
     assert_conserved(database)
+
+
+def test_sale_closed_before_creation_rejected(database: Database, clock: FakeClock) -> None:
+    now = clock()
+    config = sale_config(now - timedelta(days=30))
+
+    with pytest.raises(ServerError) as raised, database.write() as session:
+        premium.create_sale(session, config, now=now)
+
+    message = raised.value.message
+    assert "apply_until" in message
+    assert "is not in the future" in message
+    assert "set the periods to future dates" in message
+    with database.read() as session:
+        assert premium.list_sales(session) == []
+
+
+def test_negative_price_range_agrees_with_rule(database: Database, clock: FakeClock) -> None:
+    problems = premium.config_problems(sale_config(clock(), price_yen=-5))
+
+    assert problems == ["price_yen -5 is out of range; use 1 to 1000000 yen"]

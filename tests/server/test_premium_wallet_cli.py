@@ -91,7 +91,9 @@ def test_apply_proxy_buy_and_balance(server: Server,
     assert "\twon\t2 of 2 sets\tpay 10000 yen from" in status[1]
     assert bought[0] == 0
     assert bought[1].startswith("paid 10000 yen for 2 sets")
-    assert again[1] == bought[1]
+    assert again[0] == 0
+    assert again[1].startswith(f"application {application_id} was already paid at 20")
+    assert "10000 yen for 2 sets; nothing was charged now" in again[1]
     shown = json.loads(balance[1])
     assert shown["total_yen"] == 12_000
     assert [(lot["kind"], lot["amount_yen"]) for lot in shown["lots"]] == [
@@ -120,3 +122,29 @@ def test_cancel_from_cli(wallet_files: dict[str, tuple[Path, ApiWallet]],
 
     assert status == 0
     assert out.strip() == f"application {application_id} is cancelled"
+
+
+@pytest.mark.parametrize("sets", ["0", "-1"])
+def test_apply_without_sets_explained(wallet_files: dict[str, tuple[Path, ApiWallet]],
+                                      capsys: pytest.CaptureFixture[str], sets: str) -> None:
+    path, _ = wallet_files["parent"]
+
+    status, out, err = run(path, capsys, "premium-apply", SALE, "--sets", sets)
+
+    assert status == 1
+    assert out == ""
+    assert err == f"error: --sets {sets} is invalid; give a number of sets from 1 to 1000\n"
+
+
+def test_closed_sale_not_offered(server: Server,
+                                 wallet_files: dict[str, tuple[Path, ApiWallet]],
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = wallet_files["parent"]
+    server.clock.advance(11 * DAY_S)
+
+    status, out, _ = run(path, capsys, "premium-sales")
+
+    assert status == 0
+    assert out.startswith(f"{SALE}\tawaiting_draw\t")
+    assert out.rstrip().endswith("applications closed")
+    assert "you may apply" not in out

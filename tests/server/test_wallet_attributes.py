@@ -90,7 +90,8 @@ def test_bad_file_changes_nothing_and_names_lines(database: Database,
 @pytest.mark.parametrize("header, message", [
     ("wallet,resident,household_id", "must start with wallet_id,resident,household_id"),
     ("wallet_id,resident,household_id,Age Band", "attribute column 'age band' is invalid"),
-    ("wallet_id,resident,household_id,area,area", "column 'area' appears twice"),
+    ("wallet_id,resident,household_id,area,area", "columns 'area' and 'area' name the same"),
+    ("wallet_id,resident,household_id,Area,area", "columns 'Area' and 'area' name the same"),
 ])
 def test_bad_header_rejected(database: Database, clock: FakeClock, header: str,
                              message: str) -> None:
@@ -140,3 +141,42 @@ def test_cli_import_reports_problems(tmp_path: Path,
     error = capsys.readouterr().err
     assert "line 2: resident '2' is invalid" in error
     assert "line 2: wallet w_x does not exist" in error
+
+
+def test_duplicate_reported_after_bad_first_line(database: Database, clock: FakeClock) -> None:
+    (wallet_id,) = new_wallets(database, clock, 1)
+    text = ("wallet_id,resident,household_id\n"
+            f"{wallet_id},maybe,H-1\n"
+            f"{wallet_id},1,H-1\n")
+
+    with pytest.raises(ServerError) as raised:
+        import_text(database, clock, text)
+
+    message = raised.value.message
+    assert "line 2: resident 'maybe' is invalid" in message
+    assert "already on line 2" in message
+    assert message.splitlines()[-1].startswith("line 3: wallet ")
+
+
+def test_line_break_in_quoted_value_rejected(database: Database, clock: FakeClock) -> None:
+    first, second = new_wallets(database, clock, 2)
+    text = ("wallet_id,resident,household_id,area\n"
+            f'{first},1,H-1,"north\nside"\n'
+            f"{second},maybe,H-2,south\n")
+
+    with pytest.raises(ServerError) as raised:
+        import_text(database, clock, text)
+
+    problems = raised.value.message.splitlines()[1:]
+    assert problems == [
+        "line 2: a quoted value runs on to line 3; a value cannot contain a line break, so"
+        " write each wallet on one line",
+        "line 4: resident 'maybe' is invalid; write 1 for a resident or 0 for a non-resident"]
+
+
+def test_unclosed_quote_reported(database: Database, clock: FakeClock) -> None:
+    (wallet_id,) = new_wallets(database, clock, 1)
+    text = f'wallet_id,resident,household_id,area\n{wallet_id},1,H-1,"north\n'
+
+    with pytest.raises(ServerError, match="line 2: a quote is not closed before the end"):
+        import_text(database, clock, text)
