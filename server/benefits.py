@@ -45,6 +45,10 @@ from terminal.protocol import ErrorCode, ValueKind
 logger = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 100
+# Largest budget, per-recipient maximum and CSV amount: one trillion yen, above any municipal
+# benefit budget and far inside the BigInteger columns (2**63 - 1), so an oversized value is
+# rejected with a message instead of failing in the database driver.
+MAX_YEN = 1_000_000_000_000
 MAX_REFERENCE_CHARS = 100
 # Maximum length of a wallet id in a line; real ids are "w_" and 16 characters (server.tokens).
 MAX_WALLET_ID_CHARS = 40
@@ -247,9 +251,9 @@ def _check_terms(terms: ProgrammeTerms, now: datetime) -> None:
     if not terms.name.strip() or len(terms.name.strip()) > MAX_NAME_CHARS:
         raise invalid(f"programme name {shorten(terms.name)!r} must be 1 to {MAX_NAME_CHARS}"
                       " characters")
-    if terms.budget_yen <= 0:
-        raise invalid(f"budget {terms.budget_yen} yen is invalid; give a positive whole"
-                      " number of yen")
+    if not 0 < terms.budget_yen <= MAX_YEN:
+        raise invalid(f"budget {terms.budget_yen} yen is invalid; give a whole number of yen"
+                      f" from 1 to the maximum of {MAX_YEN}")
     if not 0 < terms.max_per_recipient_yen <= terms.budget_yen:
         raise invalid(f"maximum per recipient {terms.max_per_recipient_yen} yen is invalid;"
                       f" allowed: 1 to the budget, {terms.budget_yen} yen")
@@ -414,6 +418,10 @@ def _parse_amount(line_number: int, text: str, problems: list[LineProblem]) -> i
     if amount_yen == 0:
         problems.append(LineProblem(line_number, "amount_yen is 0; give a positive amount or"
                                     " remove the line"))
+        return None
+    if amount_yen > MAX_YEN:
+        problems.append(LineProblem(line_number, f"amount_yen {shorten(text, 20)!r} is more"
+                                    f" than the maximum of {MAX_YEN} yen; check the amount"))
         return None
     return amount_yen
 

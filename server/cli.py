@@ -8,8 +8,10 @@ import sys
 from types import ModuleType
 from collections.abc import Callable, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from server import (
     benefit_cli,
@@ -27,6 +29,7 @@ from server import (
 from server.db import Database, DatabaseNotReady, init_db, open_existing_db
 from server.errors import ServerError, invalid
 from server.merchants import NewMerchant
+from server.models import Terminal
 from server.settings import DEFAULT_DATABASE_URL, Settings, iso_utc, utc_now
 
 logger = logging.getLogger(__name__)
@@ -69,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="yes: a local shop; no: outside the local scheme")
 
     add("list-merchants", "print each merchant's id, number of terminals and name")
+    terminals = add("list-terminals", "print each terminal's id, merchant, label and enrolment")
+    terminals.add_argument("--merchant", default=None, help="only this merchant's terminals")
 
     activation = add("issue-activation",
                      "create a terminal and print its one-time activation code, then its details")
@@ -158,6 +163,9 @@ def _run(args: argparse.Namespace) -> int:
         elif args.command == "list-merchants":
             with db.read() as session:
                 _print_merchants(merchants.list_merchants(session))
+        elif args.command == "list-terminals":
+            with db.read() as session:
+                _print_terminals(_list_terminals(session, args.merchant))
         elif args.command == "balance":
             with db.read() as session:
                 merchant = merchants.get_merchant(session, args.merchant)
@@ -247,6 +255,25 @@ def _print_merchants(summaries: list[merchants.MerchantSummary]) -> None:
     print("merchant_id\tterminals\tname")
     for summary in summaries:
         print(f"{summary.merchant_id}\t{summary.terminal_count}\t{summary.name}")
+
+
+def _list_terminals(session: Session, merchant_id: str | None) -> list[Terminal]:
+    """Return the terminals, oldest first, of every merchant or only of ``merchant_id``."""
+    query = select(Terminal).order_by(Terminal.created_at, Terminal.id)
+    if merchant_id is not None:
+        merchants.get_merchant(session, merchant_id)
+        query = query.where(Terminal.merchant_id == merchant_id)
+    return list(session.scalars(query))
+
+
+def _print_terminals(terminals: list[Terminal]) -> None:
+    if not terminals:
+        print("no terminals yet; create one with chiiki-settle issue-activation")
+        return
+    print("terminal_id\tmerchant_id\tlabel\tenrolled_at")
+    for terminal in terminals:
+        enrolled = "not enrolled" if terminal.enrolled_at is None else iso_utc(terminal.enrolled_at)
+        print(f"{terminal.id}\t{terminal.merchant_id}\t{terminal.label}\t{enrolled}")
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ from server.errors import InsufficientFunds, invalid, not_found, not_utf8
 from server.models import ISSUANCE_ACCOUNT_ID, Merchant, Wallet
 from server.settings import Settings, iso_utc
 from terminal import coupon_code
-from terminal.japan_time import JAPAN_TIME_ZONE
+from terminal.japan_time import JAPAN_TIME_ZONE, format_japan_time
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +232,10 @@ def create_campaign(session: Session, spec: CampaignSpec, *, now: datetime) -> C
     """Store a campaign, open its account and, for a merchant's campaign, fund the budget."""
     if session.get(CouponCampaign, spec.id) is not None:
         raise invalid(f"coupon campaign {spec.id} already exists; choose another id")
+    if spec.ends <= now:
+        # Funding a campaign that can issue no coupon would lock its budget away until closed.
+        raise invalid(f"coupon campaign {spec.id} ends at {_japan(spec.ends)}, which is not in"
+                      f" the future (now {_japan(now)}); give ends a later date")
     issuer_name = _issuer_name(session, spec)
     for merchant_id in spec.shops:
         if session.get(Merchant, merchant_id) is None:
@@ -257,6 +261,10 @@ def create_campaign(session: Session, spec: CampaignSpec, *, now: datetime) -> C
     logger.info("coupon campaign %s created for %d shops, budget %d yen", spec.id,
                 len(spec.shops), spec.budget_yen)
     return campaign
+
+
+def _japan(moment: datetime) -> str:
+    return format_japan_time(moment, "%Y-%m-%d %H:%M JST")
 
 
 def _issuer_name(session: Session, spec: CampaignSpec) -> str:

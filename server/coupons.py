@@ -62,7 +62,7 @@ from server.coupon_models import (
     CouponPrizeEntry,
     CouponUseRow,
 )
-from server.errors import ServerError, shorten
+from server.errors import ServerError
 from server.models import Merchant, Payment, Refund, Wallet, table_of
 from server.settings import iso_utc
 from terminal import coupon_code, protocol
@@ -270,7 +270,7 @@ def _verified_code(session: Session, text: str, now: datetime) -> coupon_code.Co
         code = coupon_code.parse_coupon_code(text)
         coupon_code.verify(code, issuer.public_keys(session), now)
     except coupon_code.CouponCodeError as exc:
-        masked = coupon_code.mask_coupon_code(shorten(text))
+        masked = coupon_code.mask_coupon_code(text)
         raise rejected(exc.reason, f"coupon code {masked} is not accepted: {exc}") from None
     return code
 

@@ -38,6 +38,9 @@ def routes(state: ServerState) -> APIRouter:
     ) -> protocol.DonationTotals:
         since_at = _japan_midnight(since, "since")
         until_at = _japan_midnight(until, "until")
+        if since_at is not None and until_at is not None and until_at <= since_at:
+            raise invalid(f"until {until} is not after since {since}; give a later until date"
+                          " or swap the two")
 
         def action(session: Session) -> protocol.DonationTotals:
             cause = _cause_for_request(session, cause_id, authorization)

@@ -144,6 +144,9 @@ def _settle(args: argparse.Namespace, db: Database) -> None:
 def _totals(args: argparse.Namespace, db: Database) -> None:
     since = None if args.since is None else parse_moment(args.since, "--since")
     until = None if args.until is None else parse_moment(args.until, "--until")
+    if since is not None and until is not None and until <= since:
+        raise invalid(f"--until {args.until} is not after --since {args.since}, so no donation"
+                      " could match; give an --until later than --since")
     with db.read() as session:
         lines = donations.totals(session, args.by, cause_id=args.cause,
                                  campaign_id=args.campaign, since=since, until=until)

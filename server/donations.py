@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -49,10 +49,14 @@ from server.donation_models import (
 from server.errors import invalid, not_found, shorten
 from server.models import FEE_ACCOUNT_ID, Account, Merchant, Payment, Refund
 from terminal import protocol
+from terminal.japan_time import format_japan_time
 
 logger = logging.getLogger(__name__)
 
 BASIS_POINTS = 10_000
+# Largest fixed donation per payment: far above any payment the terminals accept, and well
+# inside the BigInteger column, so an oversized option is rejected with a message.
+MAX_FIXED_YEN = 4_294_967_295
 FUNDERS = (FUNDER_MERCHANT, FUNDER_OPERATOR)
 # Japan has kept UTC+9 all year since 1951, so days and months of the totals shift UTC by it.
 JAPAN_OFFSET_HOURS = 9
@@ -149,6 +153,10 @@ def create_campaign(session: Session, new: NewCampaign, *, now: datetime) -> Don
     """Validate ``new`` and store the campaign."""
     get_cause(session, new.cause_id)
     _check_campaign(session, new)
+    if new.ends_at <= now:
+        raise invalid(f"campaign end {_japan(new.ends_at)} is not in the future (now"
+                      f" {_japan(now)}); give an end after now, e.g. --ends"
+                      f" {_japan(now + timedelta(days=30))[:10]}")
     campaign = DonationCampaign(
         id=tokens.new_id("dc"), cause_id=new.cause_id, name=new.name.strip(),
         starts_at=new.starts_at, ends_at=new.ends_at, share_bp=new.share_bp,
@@ -170,13 +178,14 @@ def _check_campaign(session: Session, new: NewCampaign) -> None:
     if new.share_bp is not None and not 1 <= new.share_bp <= BASIS_POINTS:
         raise invalid(f"share {new.share_bp} bp is out of range; allowed: 1 to {BASIS_POINTS}"
                       " (100 bp = 1%)")
-    if new.fixed_yen is not None and new.fixed_yen < 1:
-        raise invalid(f"fixed amount {new.fixed_yen} yen must be at least 1 yen")
+    if new.fixed_yen is not None and not 1 <= new.fixed_yen <= MAX_FIXED_YEN:
+        raise invalid(f"fixed amount {new.fixed_yen} yen is out of range; allowed: 1 to"
+                      f" {MAX_FIXED_YEN} yen")
     if new.funder not in FUNDERS:
         raise invalid(f"funder {new.funder!r} is unknown; use merchant or operator")
     if new.ends_at <= new.starts_at:
-        raise invalid(f"campaign ends at {new.ends_at.isoformat()}, not after it starts at"
-                      f" {new.starts_at.isoformat()}; give an end after the start")
+        raise invalid(f"campaign ends at {_japan(new.ends_at)}, not after it starts at"
+                      f" {_japan(new.starts_at)}; give an end after the start")
     if new.merchant_ids is not None:
         _check_merchants(session, new.merchant_ids)
 
@@ -195,15 +204,20 @@ def end_campaign(session: Session, campaign_id: str, ends_at: datetime) -> Donat
     """Move a campaign's end earlier; payments already booked keep their donations."""
     campaign = get_campaign(session, campaign_id)
     if ends_at > campaign.ends_at:
-        raise invalid(f"campaign {campaign_id} already ends at {campaign.ends_at.isoformat()};"
+        raise invalid(f"campaign {campaign_id} already ends at {_japan(campaign.ends_at)};"
                       " a campaign can only be ended earlier")
     if ends_at <= campaign.starts_at:
-        raise invalid(f"end {ends_at.isoformat()} is not after the campaign's start"
-                      f" {campaign.starts_at.isoformat()}")
+        raise invalid(f"end {_japan(ends_at)} is not after the campaign's start"
+                      f" {_japan(campaign.starts_at)}; give a later --at")
     campaign.ends_at = ends_at
     session.flush()
     logger.info("donation campaign %s now ends at %s", campaign_id, ends_at.isoformat())
     return campaign
+
+
+def _japan(moment: datetime) -> str:
+    """Format ``moment`` in Japan time for operator messages, e.g. 2026-12-01 00:00 JST."""
+    return format_japan_time(moment, "%Y-%m-%d %H:%M JST")
 
 
 def get_campaign(session: Session, campaign_id: str) -> DonationCampaign:

@@ -54,6 +54,9 @@ REWARD_COUPON = "coupon"
 REWARD_KINDS: tuple[str, ...] = (*(kind.value for kind in POINT_KINDS), REWARD_COUPON)
 MAX_NAME_CHARS = 100
 MAX_BOOTH_NAME_CHARS = 40
+# Largest reward per participant: far above any stamp-rally prize, and the same ceiling as the
+# discount fields of a coupon (an unsigned 32-bit number), well inside the BigInteger column.
+MAX_REWARD_YEN = 4_294_967_295
 # A captured_at this far ahead of the server's clock is taken as the server's time instead,
 # so a terminal with a wrong clock cannot stamp a day that has not begun.
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -142,8 +145,8 @@ def add_booth(
     """Make a terminal a booth of a rally; a terminal serves one rally per day."""
     rally = get_rally(session, rally_id)
     if session.get(Terminal, terminal_id) is None:
-        raise not_found(f"terminal {shorten(terminal_id)} does not exist; list terminals with"
-                        " chiiki-settle merchants and use its terminal id")
+        raise not_found(f"terminal {shorten(terminal_id)} does not exist; print the terminal"
+                        " ids with chiiki-settle list-terminals [--merchant ID]")
     name = name.strip()
     if not 1 <= len(name) <= MAX_BOOTH_NAME_CHARS:
         raise invalid(f"booth name {name!r} must be 1 to {MAX_BOOTH_NAME_CHARS} characters")
@@ -248,6 +251,15 @@ def booth_day(session: Session, terminal_id: str, now: datetime) -> protocol.Boo
     return protocol.BoothDay(rally_id=rally.id, day=today.isoformat(), stamps=int(count))
 
 
+def stamp_time(captured_at: datetime, now: datetime) -> datetime:
+    """Return the time a stamp counts at: ``captured_at``, but never past ``now`` plus the skew.
+
+    The stamp day, and the business day the sync response reports for a stamp, both come from
+    this time, so a booth with a fast clock cannot give a stamp for a day that has not begun.
+    """
+    return min(captured_at, now + MAX_FUTURE_SKEW)
+
+
 def give_stamp(
     session: Session,
     terminal: Terminal,
@@ -258,7 +270,7 @@ def give_stamp(
     now: datetime,
 ) -> protocol.StampOutcome:
     """Give the code's participant a stamp at this booth, once per entry and per day."""
-    captured_at = min(captured_at, now + MAX_FUTURE_SKEW)
+    captured_at = stamp_time(captured_at, now)
     code = _verify_code(session, participant_code)
     rally = _rally_of_booth(session, code.rally_id, terminal.id)
     stamp_day = japan_day(captured_at)
@@ -425,6 +437,9 @@ def _check_new_rally(new: NewRally) -> None:
         raise invalid(f"--coupon-campaign needs --reward-kind coupon, not {new.reward_kind}")
     if new.reward_yen < 1:
         raise invalid(f"reward of {new.reward_yen} yen must be at least 1 yen")
+    if new.reward_yen > MAX_REWARD_YEN:
+        raise invalid(f"reward of {new.reward_yen} yen is more than the maximum of"
+                      f" {MAX_REWARD_YEN} yen; give a smaller --reward-yen")
     if new.reward_expires_on < new.ends_on:
         raise invalid(f"the reward expires on {new.reward_expires_on}, before the rally ends on"
                       f" {new.ends_on}; give a later expiry date")

@@ -288,6 +288,9 @@ def _business_day(entry: SyncEntry, context: EntryContext) -> str | None:
         captured_at = _capture_time(entry, context)
     except ServerError:
         return None
+    if entry.kind == "stamp":
+        # The rally stores the stamp on the day of this capped time, and the response agrees.
+        captured_at = rallies.stamp_time(captured_at, context.settings.clock())
     corrected: date = to_japan_time(captured_at).date()
     return corrected.isoformat()
 

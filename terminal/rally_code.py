@@ -145,8 +145,14 @@ def looks_like_participant_code(text: str) -> bool:
 
 
 def mask_participant_code(text: str) -> str:
-    """Shorten a code for logs to its prefix, its last four characters and its length."""
+    """Shorten a code for logs to its prefix, its last four characters and its length.
+
+    Text no longer than the prefix and those four characters is shown whole, because it cannot
+    be a code and masking it would hide nothing.
+    """
     normalised = text.strip().upper()
+    if len(normalised) <= len(CODE_PREFIX) + MASK_KEEP_CHARS:
+        return f"{text.strip()!r} ({len(normalised)} chars)"
     head = normalised[: len(CODE_PREFIX)]
     return f"{head}...{normalised[-MASK_KEEP_CHARS:]} ({len(normalised)} chars)"
 

@@ -218,6 +218,54 @@ def test_unknown_programme_hint(
         " benefit-programmes to see the programme ids\n")
 
 
+def test_create_rejects_oversized_yen(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = "99999999999999999999"
+    cases = [
+        (["--budget-yen", huge, "--max-per-recipient-yen", "10"],
+         f"budget {huge} yen is invalid; give a whole number of yen from 1 to the maximum of"
+         " 1000000000000"),
+        (["--budget-yen", "100", "--max-per-recipient-yen", huge],
+         f"maximum per recipient {huge} yen is invalid; allowed: 1 to the budget, 100 yen"),
+    ]
+    for options, message in cases:
+        status = cli.main(["benefit-create", "--db", db, "--name", "給付", *options])
+
+        assert status == 1
+        assert capsys.readouterr().err == f"chiiki-settle: {message}\n"
+    _assert_conserved(db)
+
+
+def test_import_rejects_oversized_amount(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    programme_id = _create(db, capsys)
+    (wallet,) = _wallets(db, 1)
+    path = _write(tmp_path, f"wallet_id,amount_yen\n{wallet},99999999999999999999\n")
+
+    status = cli.main(["benefit-import", "--db", db, programme_id, str(path)])
+
+    assert status == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "line 2: amount_yen '99999999999999999999' is more than the maximum of 1000000000000"
+        " yen; check the amount")
+    assert _benefit_balance(db, wallet) == 0
+    _assert_conserved(db)
+
+
+def test_programmes_table_ends_with_newline(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _create(db, capsys)
+
+    assert cli.main(["benefit-programmes", "--db", db]) == 0
+
+    output = capsys.readouterr().out
+    assert output.endswith("\n")
+    assert len(output.splitlines()) == 2
+
+
 def test_create_rejects_bad_category(
     db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

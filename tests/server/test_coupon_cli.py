@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from settle_helpers import cli_db
+from sqlalchemy import select
 
-from server import cli, coupon_cli, lottery
+from server import cli, coupon_cli, ledger, lottery
 from server.coupon_models import CouponCampaign
 from server.db import init_db
 from server.errors import ServerError
+from server.models import Transfer
 from server.wallets import create_wallet
 from server.settings import utc_now
 
@@ -131,6 +133,32 @@ def test_cli_unknown_shop_rejected(tmp_path: Path, capsys: pytest.CaptureFixture
 
     assert status == 1
     assert "shop m_missing is not a merchant; check the shops list" in capsys.readouterr().err
+
+
+def test_cli_rejects_campaign_already_ended(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = cli_db(tmp_path)
+    shop = _merchant(db, capsys)
+    spec = _toml(tmp_path / "campaign.toml", shop)
+    spec.write_text(spec.read_text(encoding="utf-8").replace("2099-01-01", "2001-01-01"),
+                    encoding="utf-8")
+    spec.write_text(spec.read_text(encoding="utf-8").replace("2026-01-01", "2000-01-01"),
+                    encoding="utf-8")
+
+    status = cli.main(["coupon-campaign-create", "--db", db, "--file", str(spec)])
+
+    assert status == 1
+    error = capsys.readouterr().err
+    assert "coupon campaign kitakata ends at 2001-01-01 00:00 JST, which is not in the" \
+           " future" in error
+    assert "give ends a later date" in error
+    database = init_db(db)
+    with database.read() as session:
+        assert session.scalars(select(CouponCampaign)).all() == []
+        assert session.scalars(select(Transfer)).all() == []
+        ledger.verify_ledger(session)
+    database.dispose()
 
 
 def test_cli_prize_draw_publishes_verifiable_record(

@@ -214,6 +214,8 @@ def test_cpm_coupon_damaged_scan_rejected(server: Server) -> None:
 
     assert response.status_code == 422
     assert error_code(response) == "coupon_malformed"
+    message = response.json()["error"]["message"]
+    assert f"coupon code CKC1...{code[-6:-2]} ({len(code) - 2} chars)" in message
 
 
 def test_cpm_coupon_expired_rejected(server: Server) -> None:

@@ -11,7 +11,7 @@ import pytest
 from settle_helpers import Server, TerminalClient
 from sqlalchemy import select
 
-from server import cli, donations, ledger
+from server import cli, donation_cli, donations, ledger
 from server.donation_models import DonationCampaign
 from server.models import FEE_ACCOUNT_ID, ISSUANCE_ACCOUNT_ID
 
@@ -125,7 +125,10 @@ def test_totals_per_month_in_japan_time(server: Server, db_url: str,
 
 
 def test_cli_creates_campaign_and_settles(server: Server, db_url: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+                                          capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # The commands read the same fake clock as the server, so the spring campaign is current.
+    monkeypatch.setattr(donation_cli, "utc_now", server.clock)
     terminal = server.new_terminal()
     cause_id = run_cli(db_url, capsys, "donation-cause-create", "--name", CAUSE_NAME)[0]
     campaign_id = run_cli(
@@ -167,7 +170,10 @@ def test_cli_rejects_bad_campaign_input(server: Server, db_url: str,
         (["--starts", "2026-04-01", "--ends", "2026-05-01", "--share-bp", "20000"],
          "share 20000 bp is out of range; allowed: 1 to 10000"),
         (["--starts", "2026-04-01", "--ends", "2026-05-01", "--fixed-yen", "0"],
-         "fixed amount 0 yen must be at least 1 yen"),
+         "fixed amount 0 yen is out of range; allowed: 1 to 4294967295 yen"),
+        (["--starts", "2026-04-01", "--ends", "2026-05-01", "--fixed-yen",
+          "99999999999999999999"],
+         "fixed amount 99999999999999999999 yen is out of range; allowed: 1 to 4294967295 yen"),
     ]
     for extra, expected in cases:
         assert cli.main([*base, *extra]) == 1
@@ -193,6 +199,59 @@ def test_campaign_end_stops_donations(server: Server, db_url: str,
     assert ended == [f"campaign {campaign_id} ends at 2026-04-01T01:01:00+00:00"]
     with server.state.db.read() as session:
         assert sum(ledger.held_balance(session, cause_id).values()) == 10
+
+
+def test_cli_rejects_campaign_ending_in_past(server: Server, db_url: str,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(donation_cli, "utc_now", server.clock)  # 2026-04-01 10:00 JST
+    cause_id = make_cause(server)
+
+    status = cli.main(["donation-campaign-create", "--db", db_url, "--cause", cause_id,
+                       "--name", "x", "--funder", "operator", "--share-bp", "100",
+                       "--starts", "2026-03-01", "--ends", "2026-04-01"])
+
+    assert status == 1
+    assert ("campaign end 2026-04-01 00:00 JST is not in the future (now 2026-04-01 10:00 JST);"
+            " give an end after now, e.g. --ends 2026-05-01") in capsys.readouterr().err
+    with server.state.db.read() as session:
+        assert session.scalars(select(DonationCampaign)).all() == []
+
+
+def test_campaign_end_message_in_japan_time(server: Server, db_url: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    campaign_id = make_campaign(server, make_cause(server), "春の寄付", 100)
+
+    status = cli.main(["donation-campaign-end", "--db", db_url, "--campaign", campaign_id,
+                       "--at", "2026-03-31"])
+
+    assert status == 1
+    assert ("end 2026-03-31 00:00 JST is not after the campaign's start 2026-03-31 10:00 JST;"
+            " give a later --at") in capsys.readouterr().err
+
+
+def test_totals_rejects_reversed_range(server: Server, db_url: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    two_days_of_sales(server)
+
+    status = cli.main(["donation-totals", "--db", db_url, "--since", "2026-12-10",
+                       "--until", "2026-12-01"])
+
+    assert status == 1
+    captured = capsys.readouterr()
+    assert "--until 2026-12-01 is not after --since 2026-12-10" in captured.err
+    assert captured.out == ""
+
+
+def test_campaigns_table_ends_with_newline(server: Server, db_url: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    make_campaign(server, make_cause(server), "春の寄付", 100)
+
+    assert cli.main(["donation-campaigns", "--db", db_url]) == 0
+
+    output = capsys.readouterr().out
+    assert output.endswith("\n")
+    assert len(output.splitlines()) == 2
 
 
 # --- cause API -----------------------------------------------------------------------------
@@ -243,3 +302,7 @@ def test_cause_token_reads_only_its_cause(server: Server) -> None:
     bad_date = read_totals(server, cause_id, token, "?since=2026-13-01")
     assert bad_date.status_code == 422
     assert "since '2026-13-01' is not a date" in bad_date.json()["error"]["message"]
+    reversed_range = read_totals(server, cause_id, token, "?since=2026-12-10&until=2026-12-01")
+    assert reversed_range.status_code == 422
+    assert "until 2026-12-01 is not after since 2026-12-10" in (
+        reversed_range.json()["error"]["message"])

@@ -95,6 +95,20 @@ def test_rally_create_reward_expiring_early_rejected(
         capsys.readouterr().err)
 
 
+def test_rally_create_oversized_reward_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = cli_db(tmp_path)
+
+    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2026-04-01",
+                       "--ends", "2026-04-30", "--goal", "3",
+                       "--reward-yen", "99999999999999999999", "--reward-expires", "2026-06-30"])
+
+    assert status == 1
+    assert ("reward of 99999999999999999999 yen is more than the maximum of 4294967295 yen;"
+            " give a smaller --reward-yen") in capsys.readouterr().err
+
+
 def test_booth_of_overlapping_rally_rejected(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -164,3 +178,64 @@ def test_wallet_rally_code_prints_code(
     assert rally_code.read_participant_code(code)[0].rally_id == rally_id
     assert "秋のラリー: 0 of 5 stamps" in captured.err
     assert (tmp_path / "code.png").stat().st_size > 0
+
+
+def test_add_booth_unknown_terminal_names_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = cli_db(tmp_path)
+    rally_id = _create(url, capsys)
+
+    status = cli.main(["rally-add-booth", "--db", url, "--rally", rally_id,
+                       "--terminal", "t_missing", "--name", "観光案内所"])
+
+    assert status == 1
+    assert ("terminal t_missing does not exist; print the terminal ids with chiiki-settle"
+            " list-terminals [--merchant ID]") in capsys.readouterr().err
+
+
+def test_list_terminals_per_merchant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = cli_db(tmp_path)
+    terminal_id = _terminal(url)
+    db = init_db(url)
+    with db.read() as session:
+        terminal = session.get(Terminal, terminal_id)
+        assert terminal is not None
+        merchant_id = terminal.merchant_id
+    db.dispose()
+
+    listed_all = cli.main(["list-terminals", "--db", url])
+    all_out = capsys.readouterr().out
+    listed_one = cli.main(["list-terminals", "--db", url, "--merchant", merchant_id])
+    one_out = capsys.readouterr().out
+    unknown = cli.main(["list-terminals", "--db", url, "--merchant", "m_missing"])
+    unknown_err = capsys.readouterr().err
+
+    assert (listed_all, listed_one, unknown) == (0, 0, 1)
+    expected = ("terminal_id\tmerchant_id\tlabel\tenrolled_at\n"
+                f"{terminal_id}\t{merchant_id}\tBOOTH-1\tnot enrolled\n")
+    assert all_out == expected
+    assert one_out == expected
+    assert "merchant m_missing does not exist" in unknown_err
+
+
+def test_list_terminals_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list-terminals", "--db", cli_db(tmp_path)]) == 0
+
+    assert capsys.readouterr().out == (
+        "no terminals yet; create one with chiiki-settle issue-activation\n")
+
+
+def test_list_merchants_ends_with_newline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = cli_db(tmp_path)
+    _terminal(url)
+
+    assert cli.main(["list-merchants", "--db", url]) == 0
+
+    output = capsys.readouterr().out
+    assert output.endswith("\n")
+    assert len(output.splitlines()) == 2

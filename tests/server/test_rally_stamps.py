@@ -215,6 +215,16 @@ def test_code_of_other_rally_rejected(server: Server) -> None:
     assert other_id in response.json()["error"]["message"]
 
 
+def test_short_code_shown_whole_in_message(server: Server) -> None:
+    booth = _booth(server, _new_rally(server))
+
+    response = _stamp(booth, "garbage")
+
+    assert response.status_code == 422
+    assert "participant code 'garbage' (7 chars) is invalid" in \
+        response.json()["error"]["message"]
+
+
 def test_forged_and_garbled_codes_rejected(server: Server) -> None:
     rally_id = _new_rally(server)
     booth = _booth(server, rally_id)
@@ -340,6 +350,19 @@ def test_sync_uses_device_clock_offset_for_day(server: Server) -> None:
     assert results[0]["business_day"] == "2026-04-02"
     with server.state.db.read() as session:
         assert session.scalars(select(RallyStamp.stamp_day)).one() == date(2026, 4, 2)
+
+
+def test_sync_future_stamp_day_matches_stored(server: Server) -> None:
+    rally_id = _new_rally(server)
+    booth = _booth(server, rally_id)
+    code = _code(server.new_wallet(), rally_id)
+
+    results = send_batch(booth, [_stamp_entry(code, server.clock() + timedelta(days=2))])
+
+    assert results[0]["status"] == "applied"
+    assert results[0]["business_day"] == "2026-04-01"
+    with server.state.db.read() as session:
+        assert session.scalars(select(RallyStamp.stamp_day)).one() == date(2026, 4, 1)
 
 
 def test_stamp_entry_with_amount_rejected(server: Server) -> None:

@@ -275,3 +275,9 @@ def test_mask_keeps_prefix_tail_and_length() -> None:
     text = _code()
 
     assert cc.mask_coupon_code(text) == f"CKC1...{text[-4:]} ({len(text)} chars)"
+
+
+def test_mask_shows_short_text_whole() -> None:
+    assert cc.mask_coupon_code(" garbage ") == "'garbage' (7 chars)"
+    assert cc.mask_coupon_code("CKC1ABCD") == "'CKC1ABCD' (8 chars)"
+    assert cc.mask_coupon_code("CKC1ABCDE") == "CKC1...BCDE (9 chars)"
