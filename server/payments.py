@@ -502,6 +502,10 @@ def book_payment(
     The wallet spends only value the merchant may receive (``ledger.acceptance_for``). A
     coupon is redeemed, and donation shares are booked, in the same transaction.
     """
+    # NOTE: the shop's acceptance, the wallet's receipt setting and the donation campaigns are
+    # three extra reads per payment. Since they were added, handler throughput against raw SQL
+    # has halved (benchmarks/BENCHMARKS.md). Caching the shop's acceptance and the campaign
+    # list per process would recover most of it.
     acceptance = ledger.acceptance_for(session, merchant_id)
     try:
         result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
