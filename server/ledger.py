@@ -65,8 +65,11 @@ MAX_RESTRICTION_CHARS = 200
 
 @dataclass(frozen=True)
 class Acceptance:
-    """What the receiving shop may take: premium_local only at a local shop, and a
-    category-restricted benefit only at a shop of one of its categories."""
+    """The value kinds a receiving shop may take.
+
+    A shop takes premium_local only if it is local, and a category-restricted benefit only if
+    its merchant category is one of the benefit's categories.
+    """
 
     local: bool
     merchant_category: str | None

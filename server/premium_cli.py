@@ -245,7 +245,9 @@ def _print_applications(applications: list[Any], draws: dict[int, Any]) -> None:
           "\tstatus\tround_won\tsets_won\tdraw_round\tdraw_position")
     for row in applications:
         # draw_position belongs to the last round the application was drawn in.
-        draw_round = "" if row.draw_position is None else 2 if row.id in second_ids else 1
+        draw_round: str | int = ""
+        if row.draw_position is not None:
+            draw_round = 2 if row.id in second_ids else 1
         print(f"{row.id}\t{row.wallet_id}\t{row.applicant_wallet_id}\t{row.household_id or ''}"
               f"\t{row.sets_requested}\t{row.status}\t{row.round_won or ''}\t{row.sets_won}"
               f"\t{draw_round}\t{row.draw_position or ''}")

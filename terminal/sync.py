@@ -71,7 +71,7 @@ SPLIT_ON = frozenset({ErrorCode.INVALID_REQUEST, ErrorCode.PAYLOAD_TOO_LARGE})
 
 
 class Outbox(Protocol):
-    """Where entries wait to be sent: the sale captures (``Store``) or the stamps (``StampBook``)."""
+    """A queue of entries waiting to be sent: sale captures (``Store``) or stamps (``StampBook``)."""
 
     def pending_entries(self, limit: int) -> list[OutboxEntry]: ...
 
