@@ -61,6 +61,8 @@ class SalePresenter(QObject):
         self._busy = False
         self._polling = False
         self._cancel_sent = False
+        # A cancel tapped while the intent is still being created; sent once it exists.
+        self._cancel_pending = False
         self._stopped = False
         self._countdown = QTimer(self)
         self._countdown.setInterval(COUNTDOWN_TICK_MS)
@@ -174,6 +176,7 @@ class SalePresenter(QObject):
             self.notice.emit(coupon_message(REMOVE_REJECTED, self._lang()))
             return False
         self._cancel_sent = False
+        self._cancel_pending = False
         self._stopped = False
         return True
 
@@ -199,6 +202,9 @@ class SalePresenter(QObject):
             self.seconds_left.emit(self.sale.seconds_left())
             self._countdown.start()
             self._poll()
+            if self._cancel_pending:
+                self._cancel_pending = False
+                self.cancel_mpm()
         elif self.sale.state is SaleState.AMOUNT_ENTRY:
             # The intent was not created (for example the server is unreachable).
             self._countdown.stop()
@@ -237,6 +243,10 @@ class SalePresenter(QObject):
     def cancel_mpm(self) -> None:
         """Ask the server to cancel the intent; the running poll then reports the outcome."""
         intent = self.sale.intent
+        if self._busy and intent is None:
+            # The intent is still being created: cancel it as soon as the server returns it.
+            self._cancel_pending = True
+            return
         if self.sale.state is not SaleState.MPM_WAITING or intent is None or self._cancel_sent:
             return
         self._cancel_sent = True

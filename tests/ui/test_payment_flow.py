@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from drivers.printer.errors import PrinterConnectionError
-from terminal import messages
+from terminal import messages, protocol
 from terminal.api_client import Unreachable
 from terminal.paycode import new_payment_code
 from terminal.sale import SaleState
@@ -53,6 +55,33 @@ def test_cancel_returns_to_sale(
     assert "cancel_intent" in fake_api.names()
     assert controller.sale.state is SaleState.AMOUNT_ENTRY
     assert controller.screens.sale.total.text() == "合計 ￥800"
+
+
+def test_cancel_while_qr_is_prepared_is_sent_once_the_intent_exists(
+    qtbot: QtBot, make_terminal: Callable[[], Terminal], fake_api: FakeApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminal = make_terminal()
+    controller = terminal.window.controller
+    created = FakeApi.create_intent
+    release = threading.Event()
+
+    def slow_create(*args: Any, **kwargs: Any) -> protocol.Intent:
+        assert release.wait(5)
+        return created(fake_api, *args, **kwargs)
+
+    monkeypatch.setattr(fake_api, "create_intent", slow_create)
+    enter_amount(qtbot, terminal, "800")
+    qtbot.mouseClick(controller.screens.sale.qr_button, Qt.MouseButton.LeftButton)
+    assert controller.current() is controller.screens.mpm
+
+    qtbot.mouseClick(controller.screens.mpm.cancel_button, Qt.MouseButton.LeftButton)
+    assert controller.screens.mpm.status.text() == "取り消しています…"
+    release.set()
+    qtbot.waitUntil(lambda: controller.current() is controller.screens.sale, timeout=3000)
+
+    assert fake_api.names().count("cancel_intent") == 1
+    assert controller.sale.state is SaleState.AMOUNT_ENTRY
 
 
 def test_expired_qr_shows_message(
