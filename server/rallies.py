@@ -115,6 +115,10 @@ class RallyReport:
 def create_rally(session: Session, new: NewRally, *, now: datetime) -> Rally:
     """Create a rally, and its own issuing account unless ``issuing_account_id`` names one."""
     _check_new_rally(new)
+    today = japan_day(now)
+    if new.ends_on < today:
+        raise invalid(f"the rally would end on {new.ends_on}, which is before today ({today}) in"
+                      " Japan, so no booth could give a stamp; give an end date from today on")
     expires_at = end_of_japan_day(new.reward_expires_on)
     if new.coupon_campaign_id is not None:
         expires_at = _coupon_campaign(session, new.coupon_campaign_id).ends_at

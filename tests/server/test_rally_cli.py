@@ -37,8 +37,8 @@ def _terminal(url: str) -> str:
 
 def _create(url: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     status = cli.main(["rally-create", "--db", url, "--name", "春の商店街ラリー",
-                       "--starts", "2026-04-01", "--ends", "2026-04-30", "--goal", "3",
-                       "--reward-yen", "500", "--reward-expires", "2026-06-30", *extra])
+                       "--starts", "2099-04-01", "--ends", "2099-04-30", "--goal", "3",
+                       "--reward-yen", "500", "--reward-expires", "2099-06-30", *extra])
     out = capsys.readouterr().out
     assert status == 0, out
     found = re.search(r"rally (r_\S+) created", out)
@@ -64,7 +64,7 @@ def test_rally_create_and_booth_and_report(
     assert "goal 3 stamps" in report
     assert "stamps 0\tparticipants 0\tgoals reached 0\trewards 0 yen" in report
     assert cli.main(["rallies", "--db", url]) == 0
-    assert f"{rally_id}\t春の商店街ラリー\t2026-04-01\t2026-04-30\t3\t500\tpremium_all" in (
+    assert f"{rally_id}\t春の商店街ラリー\t2099-04-01\t2099-04-30\t3\t500\tpremium_all" in (
         capsys.readouterr().out)
 
 
@@ -74,11 +74,11 @@ def test_rally_create_bad_date_one_line(
     url = cli_db(tmp_path)
 
     with pytest.raises(SystemExit):
-        cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2026/04/01",
-                  "--ends", "2026-04-30", "--goal", "3", "--reward-yen", "500",
-                  "--reward-expires", "2026-06-30"])
+        cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2099/04/01",
+                  "--ends", "2099-04-30", "--goal", "3", "--reward-yen", "500",
+                  "--reward-expires", "2099-06-30"])
 
-    assert "'2026/04/01' is not a date; write it as YYYY-MM-DD" in capsys.readouterr().err
+    assert "'2099/04/01' is not a date; write it as YYYY-MM-DD" in capsys.readouterr().err
 
 
 def test_rally_create_reward_expiring_early_rejected(
@@ -86,12 +86,12 @@ def test_rally_create_reward_expiring_early_rejected(
 ) -> None:
     url = cli_db(tmp_path)
 
-    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2026-04-01",
-                       "--ends", "2026-04-30", "--goal", "3", "--reward-yen", "500",
-                       "--reward-expires", "2026-04-10"])
+    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2099-04-01",
+                       "--ends", "2099-04-30", "--goal", "3", "--reward-yen", "500",
+                       "--reward-expires", "2099-04-10"])
 
     assert status == 1
-    assert "expires on 2026-04-10, before the rally ends on 2026-04-30" in (
+    assert "expires on 2099-04-10, before the rally ends on 2099-04-30" in (
         capsys.readouterr().err)
 
 
@@ -100,13 +100,30 @@ def test_rally_create_oversized_reward_rejected(
 ) -> None:
     url = cli_db(tmp_path)
 
-    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2026-04-01",
-                       "--ends", "2026-04-30", "--goal", "3",
-                       "--reward-yen", "99999999999999999999", "--reward-expires", "2026-06-30"])
+    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2099-04-01",
+                       "--ends", "2099-04-30", "--goal", "3",
+                       "--reward-yen", "99999999999999999999", "--reward-expires", "2099-06-30"])
 
     assert status == 1
     assert ("reward of 99999999999999999999 yen is more than the maximum of 4294967295 yen;"
             " give a smaller --reward-yen") in capsys.readouterr().err
+
+
+def test_rally_that_already_ended_rejected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = cli_db(tmp_path)
+
+    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2020-04-01",
+                       "--ends", "2020-04-30", "--goal", "3", "--reward-yen", "500",
+                       "--reward-expires", "2020-06-30"])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "the rally would end on 2020-04-30, which is before today (" in err
+    assert "give an end date from today on" in err
+    assert cli.main(["rallies", "--db", url]) == 0
+    assert "2020-04-01" not in capsys.readouterr().out
 
 
 def test_booth_of_overlapping_rally_rejected(
