@@ -131,7 +131,9 @@ def _campaign_end(args: argparse.Namespace, db: Database) -> None:
     ends_at = utc_now() if args.at is None else parse_moment(args.at, "--at")
     with db.write() as session:
         campaign = donations.end_campaign(session, args.campaign, ends_at)
-    print(f"campaign {campaign.id} ends at {iso_utc(campaign.ends_at)}")
+    print(f"campaign {campaign.id} ends at"
+          f" {format_japan_time(campaign.ends_at, '%Y-%m-%d %H:%M')} Japan time"
+          f" ({iso_utc(campaign.ends_at)})")
 
 
 def _settle(args: argparse.Namespace, db: Database) -> None:

@@ -196,7 +196,8 @@ def test_campaign_end_stops_donations(server: Server, db_url: str,
     server.clock.advance(120)
     pay(server, terminal, 1_000)
 
-    assert ended == [f"campaign {campaign_id} ends at 2026-04-01T01:01:00+00:00"]
+    assert ended == [f"campaign {campaign_id} ends at 2026-04-01 10:01 Japan time"
+                     " (2026-04-01T01:01:00+00:00)"]
     with server.state.db.read() as session:
         assert sum(ledger.held_balance(session, cause_id).values()) == 10
 
