@@ -600,6 +600,13 @@ def write_config(config: TerminalConfig, path: Path) -> TerminalConfig:
     return written
 
 
+def with_mode(config: TerminalConfig, mode: str) -> TerminalConfig:
+    """Return a copy of ``config`` that opens the screen of ``mode``, "sale" or "stamp"."""
+    if mode not in MODES:
+        raise ConfigError(f"mode {mode!r} is not a terminal mode; use {' or '.join(MODES)}")
+    return replace(config, mode=cast(Literal["sale", "stamp"], mode))
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, Path):
         return _toml_repr(str(value))

@@ -19,6 +19,9 @@ the sale tables of ``terminal.store`` and use the same engine and transactions.
 and when online give the stamp at once through ``POST /v1/rally/stamps``; otherwise the sync
 worker sends it later as a ``stamp`` entry. The server applies a stamp once per entry id on
 either path.
+
+``check_booth`` tells, before a terminal is switched to the booth screen, whether the server
+lists it as a booth of a rally that is running or about to start.
 """
 
 from __future__ import annotations
@@ -127,6 +130,18 @@ class NewStamp:
     stamp_day: str
     captured_at: datetime
     participant_code: str
+
+
+@dataclass(frozen=True)
+class DeclinedStamp:
+    """A stamp the server rejected, for the booth's list of stamps that were not given."""
+
+    entry_id: str
+    captured_at: datetime
+    participant_code: str
+    # An ``ErrorCode`` value such as ``stamp_already_given``, or ``unknown``.
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,23 @@ class StampBook:
                 select(func.count()).where(stamps.c.state == "declined")
             ).scalar_one())
 
+    def declined_stamps(self, limit: int = 100) -> list[DeclinedStamp]:
+        """Return up to ``limit`` declined stamps, the most recently recorded first."""
+        query = (select(stamps).where(stamps.c.state == "declined")
+                 .order_by(stamps.c.seq.desc()).limit(limit))
+        with self.store._transaction("reading declined stamps") as connection:
+            rows = connection.execute(query).all()
+        return [
+            DeclinedStamp(
+                entry_id=row.entry_id,
+                captured_at=datetime.fromisoformat(row.captured_at),
+                participant_code=row.participant_code,
+                reason=row.declined_reason or "unknown",
+                message=row.declined_message or "",
+            )
+            for row in rows
+        ]
+
 
 def _sync_entry(row: RowMapping) -> protocol.SyncEntry:
     return protocol.SyncEntry(
@@ -308,6 +340,73 @@ class RallyApi(Protocol):
     def give_stamp(self, request: protocol.StampGive) -> protocol.StampOutcome: ...
 
     def issuer_keys(self) -> protocol.IssuerKeyList: ...
+
+
+# --- checking the booth before the booth screen opens -------------------------------------
+
+
+class BoothStatus(StrEnum):
+    """The booth state of this terminal, from the server's answer or the cached rally."""
+
+    OPEN = "open"  # a booth of a rally that runs today
+    UPCOMING = "upcoming"  # a booth of a rally that starts on a later day
+    ENDED = "ended"  # its latest rally has ended
+    NOT_A_BOOTH = "not_a_booth"  # the server lists it in no rally
+    UNKNOWN = "unknown"  # the server was not reached and no rally is cached
+
+
+@dataclass(frozen=True)
+class BoothCheck:
+    """The outcome of ``check_booth``; ``detail`` is the server's error message, if any."""
+
+    status: BoothStatus
+    rally: protocol.RallyInfo | None = None
+    # True when the server was not reached and the rally comes from the terminal database.
+    from_cache: bool = False
+    detail: str = ""
+
+    @property
+    def can_stamp(self) -> bool:
+        return self.status in (BoothStatus.OPEN, BoothStatus.UPCOMING)
+
+
+def check_booth(book: StampBook, clock: ServerClock, api: RallyApi | None) -> BoothCheck:
+    """Ask the server (GET /v1/rally/booth) which rally this terminal is a booth of. Blocking.
+
+    The rally the server returns is cached as the booth screen's rally. When the server cannot
+    be reached, the cached rally decides, because a booth that was online once works offline.
+    """
+    if api is not None:
+        try:
+            info = api.rally_booth()
+        except Declined as exc:
+            if exc.code is ErrorCode.RALLY_NOT_OPEN:
+                return BoothCheck(BoothStatus.NOT_A_BOOTH, detail=str(exc))
+            logger.warning("checking the booth's rally was rejected: %s", exc)
+            return _cached_booth(book, clock, str(exc))
+        except ApiError as exc:
+            logger.warning("checking the booth's rally failed: %s", exc)
+            return _cached_booth(book, clock, str(exc))
+        book.save_rally(info)
+        return BoothCheck(_rally_status(info, clock), info)
+    return _cached_booth(book, clock, "the terminal has no server connection")
+
+
+def _cached_booth(book: StampBook, clock: ServerClock, detail: str) -> BoothCheck:
+    cached = book.rally()
+    if cached is None:
+        return BoothCheck(BoothStatus.UNKNOWN, detail=detail)
+    return BoothCheck(_rally_status(cached, clock), cached, from_cache=True, detail=detail)
+
+
+def _rally_status(info: protocol.RallyInfo, clock: ServerClock) -> BoothStatus:
+    # RallyInfo days are YYYY-MM-DD in Japan time, so they compare as text.
+    today = to_japan_time(clock.now()).date().isoformat()
+    if info.ends_on < today:
+        return BoothStatus.ENDED
+    if info.starts_on > today:
+        return BoothStatus.UPCOMING
+    return BoothStatus.OPEN
 
 
 # --- the booth -----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from ui.i18n import TranslationError, install_translator
 from ui.printing import PrinterReceipts
 from ui.scanning import ScanFilter, detector_for
 from ui.serial_scanning import SerialScanning, attach_serial_scanner
-from ui.stamp_mode import build_stamp_mode
+from ui.mode_switch import ModeSwitcher
 from ui.services import PaymentApi, ReceiptSink, TerminalServices, new_idempotency_key
 from ui.terminal_window import TerminalWindow
 from ui.terminal_info import TerminalInfoError, load_terminal_info
@@ -60,6 +60,7 @@ class Terminal:
     camera: CameraScanner | None = None  # set when the [scanner] kind is "camera"
     serial_scanner: SerialScanning | None = None  # set when the [scanner] kind is "serial"
     evdev_scanner: EvdevScanning | None = None  # set when the [scanner] kind is "evdev"
+    modes: ModeSwitcher | None = None  # shows the sale or the stamp booth screen
 
     def close(self) -> None:
         """Stop the scanner reader, the sale's timers, the sync worker and the database.
@@ -152,13 +153,15 @@ def build_terminal(
         evdev_scanner = attach_evdev_scanner(
             config.scanner, lang, scan_filter, window, window.controller.on_notice
         )
-    if config.mode == "stamp":
-        rally_api = api if isinstance(api, ApiClient) else None
-        window.controller.open_stamp_mode(build_stamp_mode(offline, runner, rally_api))
+    rally_api = api if isinstance(api, ApiClient) else None
+    modes = ModeSwitcher(window.controller, offline, runner, rally_api, config.mode)
+    if services.technician is not None:
+        services.technician.modes = modes
+    modes.show_current()
     if offline.worker is not None:
         offline.worker.start()
     return Terminal(
-        window, services, scan_filter, offline, camera, serial_scanner, evdev_scanner
+        window, services, scan_filter, offline, camera, serial_scanner, evdev_scanner, modes
     )
 
 

@@ -4,7 +4,9 @@ One large screen, no typing. It waits for a scan, then shows 「スタンプを�
 participant's progress (``3 / 5 個``), or a celebration at the goal. A second scan on the same
 day shows 「本日このブースでは押印済みです」, and a code it cannot use a plain message. Today's
 count for this booth stays in the top corner. After ``RESULT_SHOWN_MS`` (or a tap on 「次の方へ」) it
-waits for the next participant.
+waits for the next participant. When the server has rejected stamps recorded here, a button
+「受付できなかったスタンプ n件」 opens their list (``ui.stamp_declined``). A small 「保守」 button
+opens the technician's screens, where the terminal is switched back to sales.
 
 ``StampModePresenter`` runs ``terminal.stamps.StampDesk`` on the task runner, because a scan
 writes the terminal database and may call the server. Scans that arrive while one is being
@@ -17,12 +19,21 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from terminal import protocol
 from terminal.stamps import RallyApi, ScanResult, StampBook, StampDesk, StampOutcome
 from terminal.sync import OutboxStatus
 from ui.connection import OfflineParts
+from ui.stamp_declined import DeclinedStampsScreen
 from ui.theme import AMBER, BLUE, GREEN, GREY, RED
 from ui.widgets import big_button, styled_label
 from ui.worker import TaskRunner
@@ -39,6 +50,9 @@ STAMP_OPEN = "○"
 
 # Two lines of the 18 pt detail text.
 DETAIL_MIN_HEIGHT_PX = 80
+# The bottom row keeps most of its width for the connection line and 「次の方へ」.
+DECLINED_BUTTON_MAX_WIDTH_PX = 260
+TECHNICIAN_BUTTON_MAX_WIDTH_PX = 110
 
 GOLD = "#b8860b"
 STYLESHEET = f"""
@@ -57,6 +71,9 @@ QLabel#stamp_progress {{ font-size: 64pt; font-weight: bold; }}
 QLabel#stamp_marks {{ font-size: 34pt; color: {GREEN}; }}
 QLabel#stamp_detail {{ font-size: 18pt; }}
 QLabel#stamp_connection {{ font-size: 15pt; color: {GREY}; }}
+QPushButton#stamp_declined_open {{ font-size: 15pt; font-weight: bold; color: {RED};
+                                  border: 3px solid {RED}; background: #fce8e6; }}
+QPushButton#stamp_technician {{ font-size: 14pt; color: {GREY}; }}
 """
 
 
@@ -68,6 +85,9 @@ class StampModePresenter(QObject):
     today_changed = Signal(int)
     failed = Signal(str)  # a scan could not be recorded; nothing was stamped
     ignored = Signal()  # a scan arrived while the previous one was being handled
+    declined_changed = Signal(int)  # how many stamps recorded here the server rejected
+    declined_loaded = Signal(list)  # list[terminal.stamps.DeclinedStamp], newest first
+    declined_failed = Signal()
 
     def __init__(self, desk: StampDesk, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -77,10 +97,19 @@ class StampModePresenter(QObject):
 
     def start(self) -> None:
         """Read the booth's rally (from the server when online) and today's count."""
-        def load() -> tuple[protocol.RallyInfo | None, int]:
-            return self.desk.load(), self.desk.today_count()
+        def load() -> tuple[protocol.RallyInfo | None, int, int]:
+            return self.desk.load(), self.desk.today_count(), self.desk.book.declined_count()
 
         self._runner.run(load, self._on_loaded, self._on_load_failed)
+
+    def refresh_declined(self) -> None:
+        """Count the declined stamps again, after the sync worker reported results."""
+        self._runner.run(self.desk.book.declined_count, self.declined_changed.emit,
+                         self._on_count_failed)
+
+    def load_declined(self) -> None:
+        self._runner.run(self.desk.book.declined_stamps, self.declined_loaded.emit,
+                         self._on_list_failed)
 
     def scan(self, code: str) -> None:
         if self.busy:
@@ -88,34 +117,45 @@ class StampModePresenter(QObject):
             return
         self.busy = True
 
-        def give() -> tuple[ScanResult, int]:
-            return self.desk.scan(code), self.desk.today_count()
+        def give() -> tuple[ScanResult, int, int]:
+            return self.desk.scan(code), self.desk.today_count(), self.desk.book.declined_count()
 
         self._runner.run(give, self._on_scanned, self._on_scan_failed)
 
-    def _on_loaded(self, loaded: tuple[protocol.RallyInfo | None, int]) -> None:
-        info, today = loaded
+    def _on_loaded(self, loaded: tuple[protocol.RallyInfo | None, int, int]) -> None:
+        info, today, declined = loaded
         self.loaded.emit(info)
         self.today_changed.emit(today)
+        self.declined_changed.emit(declined)
 
     def _on_load_failed(self, exc: BaseException) -> None:
         log.error("reading the booth's rally failed: %s", exc)
         self.loaded.emit(None)
 
-    def _on_scanned(self, outcome: tuple[ScanResult, int]) -> None:
+    def _on_scanned(self, outcome: tuple[ScanResult, int, int]) -> None:
         self.busy = False
-        result, today = outcome
+        result, today, declined = outcome
         self.scanned.emit(result)
         self.today_changed.emit(today)
+        self.declined_changed.emit(declined)
 
     def _on_scan_failed(self, exc: BaseException) -> None:
         self.busy = False
         log.error("recording a stamp failed: %s", exc)
         self.failed.emit(str(exc))
 
+    def _on_count_failed(self, exc: BaseException) -> None:
+        log.error("counting declined stamps failed: %s", exc)
+
+    def _on_list_failed(self, exc: BaseException) -> None:
+        log.error("reading declined stamps failed: %s", exc)
+        self.declined_failed.emit()
+
 
 class StampModeScreen(QWidget):
     """The booth screen; see the module docstring."""
+
+    technician_requested = Signal()
 
     def __init__(self, presenter: StampModePresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,6 +173,9 @@ class StampModeScreen(QWidget):
         presenter.today_changed.connect(self.show_today)
         presenter.failed.connect(self.show_failure)
         presenter.ignored.connect(self.show_busy)
+        presenter.declined_changed.connect(self.show_declined_count)
+        presenter.declined_loaded.connect(self.declined.show_stamps)
+        presenter.declined_failed.connect(self.declined.show_failed)
         self.show_waiting()
 
     # --- building ----------------------------------------------------------------------
@@ -171,13 +214,41 @@ class StampModeScreen(QWidget):
         self.next_button.clicked.connect(self.show_waiting)
         bottom = QHBoxLayout()
         bottom.addWidget(self.connection, 1)
+        bottom.addWidget(self._declined_button())
+        bottom.addWidget(self._technician_button())
         bottom.addWidget(self.next_button)
 
-        layout = QVBoxLayout(self)
+        self.booth_page = QWidget(self)
+        layout = QVBoxLayout(self.booth_page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.panel, 1)
         layout.addLayout(bottom)
+        self.declined = DeclinedStampsScreen(self)
+        self.declined.back_requested.connect(self.show_booth)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.booth_page)
+        self.pages.addWidget(self.declined)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.pages)
+
+    def _declined_button(self) -> QPushButton:
+        button: QPushButton = big_button("", "", self)
+        button.setObjectName("stamp_declined_open")
+        button.setMaximumWidth(DECLINED_BUTTON_MAX_WIDTH_PX)
+        button.clicked.connect(self.open_declined)
+        button.hide()
+        self.declined_button = button
+        return button
+
+    def _technician_button(self) -> QPushButton:
+        button: QPushButton = big_button(self.tr("保守"), "", self)
+        button.setObjectName("stamp_technician")
+        button.setMaximumWidth(TECHNICIAN_BUTTON_MAX_WIDTH_PX)
+        button.clicked.connect(self.technician_requested)
+        self.technician_button = button
+        return button
 
     def _today_box(self) -> QFrame:
         box = QFrame(self)
@@ -215,7 +286,21 @@ class StampModeScreen(QWidget):
     def show_today(self, count: int) -> None:
         self.today_count.setText(self.tr("{count}件").format(count=count))
 
+    def show_declined_count(self, count: int) -> None:
+        self.declined_button.setText(self.tr("受付できなかった\nスタンプ {count}件").format(count=count))
+        self.declined_button.setVisible(count > 0)
+
+    def open_declined(self) -> None:
+        self.declined.show_loading()
+        self.pages.setCurrentWidget(self.declined)
+        self.presenter.load_declined()
+
+    def show_booth(self) -> None:
+        self.pages.setCurrentWidget(self.booth_page)
+
     def show_connection(self, status: OutboxStatus) -> None:
+        # Each report may follow a sync batch whose results declined some of the stamps.
+        self.presenter.refresh_declined()
         if status.online is False:
             text = self.tr("オフライン：スタンプは端末に保存し、つながると送信します（未送信 {count}件）")
             self.connection.setText(text.format(count=status.waiting_stamps))
@@ -237,6 +322,7 @@ class StampModeScreen(QWidget):
         self.next_button.hide()
 
     def show_result(self, result: ScanResult) -> None:
+        self.show_booth()
         if result.outcome is StampOutcome.GIVEN:
             self._show_given(result)
         elif result.outcome is StampOutcome.ALREADY_TODAY:
@@ -251,12 +337,14 @@ class StampModeScreen(QWidget):
         self._hold_result()
 
     def show_failure(self, _message: str) -> None:
+        self.show_booth()
         self._show("error", self.tr("スタンプを記録できませんでした"), "", "",
                    self.tr("スタンプは押されていません。もう一度読み取ってください。"
                            "続くときは係の責任者に連絡してください"))
         self._hold_result()
 
     def show_busy(self) -> None:
+        self.show_booth()
         self.detail.setText(self.tr("前の読み取りを処理しています。少し待ってからもう一度読み取ってください"))
 
     def _show_given(self, result: ScanResult) -> None:

@@ -1,4 +1,5 @@
-"""The technician's screens behind the technician PIN: devices, tests, diagnostics, enrolment.
+"""The technician's screens behind the technician PIN: devices, tests, diagnostics, enrolment,
+and the switch between sales and the stamp rally booth.
 
 ``TechnicianScreen`` (``ui.technician.screen``) is one page of the terminal window's stack with
 a stack of its own. The work behind it lives outside Qt: ``drivers.devices`` finds devices,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drivers.devices import DEV_ROOT, SYSFS_ROOT
 from terminal.config import TerminalConfig
@@ -13,6 +14,9 @@ from terminal.enrolment import enrol
 from terminal.protocol import TerminalInfo
 from terminal.support_bundle import MEDIA_ROOTS
 
+if TYPE_CHECKING:
+    from ui.technician.mode import ModeSwitchHost
+
 
 @dataclass
 class TechnicianContext:
@@ -20,6 +24,8 @@ class TechnicianContext:
 
     ``config_path`` is where saved settings go; None disables saving. ``health_api`` is the
     client the diagnostics use for GET /v1/health, None when the terminal has no server.
+    ``modes`` switches the running window between sales and the stamp booth; None (the setup
+    window) hides the switch.
     """
 
     config: TerminalConfig
@@ -30,3 +36,4 @@ class TechnicianContext:
     sysfs_root: Path = SYSFS_ROOT
     dev_root: Path = DEV_ROOT
     media_roots: tuple[Path, ...] = field(default=MEDIA_ROOTS)
+    modes: ModeSwitchHost | None = None

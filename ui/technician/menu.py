@@ -14,6 +14,7 @@ SCAN_TEST = "scan_test"
 DIAGNOSTICS = "diagnostics"
 ENROL = "enrol"
 BUNDLE = "bundle"
+MODE = "mode"
 
 
 class TechnicianMenu(QWidget):
@@ -41,6 +42,13 @@ class TechnicianMenu(QWidget):
             button.clicked.connect(lambda _checked=False, p=page: self.page_requested.emit(p))
             grid.addWidget(button, index // 2, index % 2)
             self.buttons[page] = button
+        # One wide button: it changes what the whole terminal is for.
+        self.mode_button = big_button("", "", self)
+        self.mode_button.setObjectName("technician_mode")
+        self.mode_button.clicked.connect(lambda: self.page_requested.emit(MODE))
+        self.mode_button.hide()
+        grid.addWidget(self.mode_button, (len(entries) + 1) // 2, 0, 1, 2)
+        self.buttons[MODE] = self.mode_button
         self.exit_button = big_button(self.tr("保守を終わる"), "primary", self)
         self.exit_button.setObjectName("technician_exit")
         self.exit_button.clicked.connect(self.exit_requested)
@@ -49,6 +57,14 @@ class TechnicianMenu(QWidget):
         layout.addWidget(self.terminal)
         layout.addLayout(grid, 1)
         layout.addWidget(self.exit_button)
+
+    def show_mode(self, mode: str, switchable: bool) -> None:
+        """Offer the switch to the other mode; hidden when the window cannot switch."""
+        if mode == "stamp":
+            self.mode_button.setText(self.tr("お会計に戻す"))
+        else:
+            self.mode_button.setText(self.tr("スタンプラリー受付にする"))
+        self.mode_button.setVisible(switchable)
 
     def show_terminal(self, terminal_id: str, config_path: str) -> None:
         self.terminal.setText(

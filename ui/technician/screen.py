@@ -17,6 +17,7 @@ from ui.technician.context import TechnicianContext
 from ui.technician.devices import DevicesPage
 from ui.technician.diagnostics_page import DiagnosticsPage
 from ui.technician.enrol import EnrolPage
+from ui.technician.mode import ModePage
 from ui.technician.pin import PinLockout, TechnicianPinScreen
 from ui.technician.print_check import PrintCheckPage
 from ui.technician.scan_check import ScanCheckPage
@@ -51,6 +52,7 @@ class TechnicianScreen(QWidget):
         self.diagnostics = DiagnosticsPage(context, runner, offline)
         self.enrol = EnrolPage(context, runner)
         self.bundle = BundlePage(context, runner, offline)
+        self.mode = ModePage(context, runner)
         for page in self.pages():
             self.stack.addWidget(page)
         layout = QVBoxLayout(self)
@@ -69,6 +71,7 @@ class TechnicianScreen(QWidget):
             self.diagnostics,
             self.enrol,
             self.bundle,
+            self.mode,
         ]
 
     def _connect(self) -> None:
@@ -83,6 +86,7 @@ class TechnicianScreen(QWidget):
             self.diagnostics,
             self.enrol,
             self.bundle,
+            self.mode,
         ]
         for page in task_pages:
             page.back_requested.connect(self.open_menu)
@@ -104,6 +108,7 @@ class TechnicianScreen(QWidget):
 
     def open_menu(self) -> None:
         self.menu.show_terminal(self.context.terminal_id, str(self.context.config_path or ""))
+        self.menu.show_mode(self.context.config.mode, self.context.modes is not None)
         self.show_page(self.menu)
 
     def open_page(self, name: str) -> None:
@@ -126,6 +131,9 @@ class TechnicianScreen(QWidget):
         elif name == menu.BUNDLE:
             self.bundle.prepare()
             self.show_page(self.bundle)
+        elif name == menu.MODE:
+            self.mode.prepare()
+            self.show_page(self.mode)
 
     def _open_address(self) -> None:
         self.address.prepare()
