@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -176,13 +176,19 @@ def _terminal_routes(state: ServerState) -> APIRouter:
     ) -> protocol.Intent:
         deadline = time.monotonic() + min(wait, LONG_POLL_MAX_S)
         with state.notifier.subscribe(intent_id) as changed:
-            while True:
-                intent = await _read_intent(state, terminal, intent_id)
+            first = await _read_intent(state, terminal, intent_id)
+            intent = first
+            # NOTE: a rejection recorded between two polls does not end the next poll early,
+            # because the server does not know which rejection the terminal has seen. The
+            # terminal polls again at once after each response, so that gap is one round trip.
+            while intent.status == "pending" and intent.last_rejection == first.last_rejection:
                 remaining_s = deadline - time.monotonic()
-                if intent.status != "pending" or remaining_s <= 0:
-                    return intent
+                if remaining_s <= 0:
+                    break
                 changed.clear()
                 await _wait_for(changed, min(settings.poll_recheck_s, remaining_s))
+                intent = await _read_intent(state, terminal, intent_id)
+            return intent
 
     @router.get("/intents/{intent_id}/events")
     async def intent_events(intent_id: str, terminal: TerminalDep) -> StreamingResponse:
@@ -298,8 +304,13 @@ def _wallet_routes(state: ServerState) -> APIRouter:
     def pay_intent(
         intent_id: str, request: protocol.IntentPay, wallet: WalletDep
     ) -> protocol.Payment:
-        payment = state.write(lambda session: payments.payment_model(
-            session,             payments.pay_intent(session, wallet, intent_id, request, settings)))
+        try:
+            payment = state.write(lambda session: payments.payment_model(
+                session, payments.pay_intent(session, wallet, intent_id, request, settings)))
+        except ServerError as exc:
+            if exc.code in payments.RECORDED_REJECTIONS:
+                _record_rejection(state, intent_id, exc.code)
+            raise
         state.notifier.notify(intent_id)
         return payment
 
@@ -324,6 +335,23 @@ def _common_routes(state: ServerState) -> APIRouter:
         return state.read(lambda session: issuer.issuer_key_list(session, state.settings))
 
     return router
+
+
+def _record_rejection(state: ServerState, intent_id: str, code: ErrorCode) -> None:
+    """Record a rejected pay call on the intent and wake its long polls.
+
+    The pay call's transaction has rolled back, so this is a transaction of its own. A failure
+    here is logged and swallowed, so the wallet still gets the rejection it caused.
+    """
+    now = state.settings.clock()
+    try:
+        recorded = state.write(
+            lambda session: payments.record_rejection(session, intent_id, code, now))
+    except SQLAlchemyError:
+        logger.exception("rejection %s of intent %s could not be recorded", code.value, intent_id)
+        return
+    if recorded:
+        state.notifier.notify(intent_id)
 
 
 async def _read_intent(state: ServerState, terminal: Terminal, intent_id: str) -> protocol.Intent:
@@ -353,6 +381,6 @@ async def _intent_stream(
             changed.clear()
             await _wait_for(changed, state.settings.poll_recheck_s)
             latest = await _read_intent(state, terminal, intent.intent_id)
-            if latest.status != intent.status:
+            if latest.status != intent.status or latest.last_rejection != intent.last_rejection:
                 yield f"event: intent\ndata: {latest.model_dump_json()}\n\n"
             intent = latest

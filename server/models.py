@@ -249,6 +249,10 @@ class Intent(Base):
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The latest rejected wallet pay call while pending: an ErrorCode value and when it came.
+    # Only the code is kept, so the shop never learns who the wallet was or what it holds.
+    last_rejection_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_rejection_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (UniqueConstraint("terminal_id", "idempotency_key"),)
 

@@ -1,8 +1,8 @@
 """Wake-ups for long-polls waiting on an intent.
 
-A payment or cancellation in this process calls ``notify``; the waiting request's event is
-set on its own event loop. Changes made by other server processes are found by the waiter's
-periodic database re-check instead.
+A payment, a cancellation or a rejected pay call recorded on the intent in this process calls
+``notify``; the waiting request's event is set on its own event loop. Changes made by other
+server processes are found by the waiter's periodic database re-check instead.
 """
 
 from __future__ import annotations

@@ -46,6 +46,19 @@ _METHODS: dict[str, Literal["mpm", "cpm", "offline"]] = {
     "mpm": "mpm", "cpm": "cpm", "offline": "offline",
 }
 
+# Rejections of a wallet's pay call that leave the intent pending and that the clerk can act
+# on, so they are recorded on the intent for the terminal. The others are left out: the
+# intent's status already shows an expired, cancelled or paid intent, and an idempotency
+# conflict or an invalid body is the wallet app's own fault.
+RECORDED_REJECTIONS = frozenset({
+    ErrorCode.INSUFFICIENT_FUNDS,
+    # NOTE: pay_intent does not reject blocked wallets yet, because only their requests for an
+    # offline certificate are rejected. The code is listed so that such a rejection is recorded.
+    ErrorCode.WALLET_BLOCKED,
+    ErrorCode.AMOUNT_MISMATCH,
+    *(code for code in ErrorCode if code.value.startswith("coupon_")),
+})
+
 # --- statements ----------------------------------------------------------------------------
 
 _INTENTS = table_of(Intent)
@@ -65,6 +78,13 @@ _APPROVE_INTENT = (
     update(_INTENTS)
     .where(_INTENTS.c.id == bindparam("intent_id"))
     .values(status="approved", payment_id=bindparam("approved_payment_id"))
+)
+_RECORD_REJECTION = (
+    update(_INTENTS)
+    .where(_INTENTS.c.id == bindparam("intent_id"), _INTENTS.c.status == "pending",
+           _INTENTS.c.expires_at > bindparam("rejected_at"))
+    .values(last_rejection_code=bindparam("rejection_code"),
+            last_rejection_at=bindparam("rejected_at"))
 )
 _LOCK_CODE = (
     select(_CODES, _WALLETS.c.account_id.label("wallet_account_id"))
@@ -306,6 +326,20 @@ def pay_intent(
     return payment
 
 
+def record_rejection(session: Session, intent_id: str, code: ErrorCode, now: datetime) -> bool:
+    """Store ``code`` as the intent's latest rejection; return False if it is no longer pending.
+
+    The caller runs this in its own transaction after the pay call's transaction rolled back.
+    """
+    values = {"intent_id": intent_id, "rejection_code": code.value, "rejected_at": now}
+    result = session.connection().execute(_RECORD_REJECTION, values)
+    recorded = bool(result.rowcount == 1)
+    if recorded:
+        logger.info("intent %s: wallet pay call rejected with %s, recorded for the terminal",
+                    intent_id, code.value)
+    return recorded
+
+
 # --- consumer-presented mode ---------------------------------------------------------------
 
 
@@ -474,7 +508,15 @@ def intent_model(session: Session, view: IntentView, now: datetime) -> protocol.
         expires_at=iso_utc(intent.expires_at),
         server_time=iso_utc(now),
         payment=payment_model(session, view.payment) if view.payment is not None else None,
+        last_rejection=_rejection_model(intent),
     )
+
+
+def _rejection_model(intent: Intent) -> protocol.IntentRejection | None:
+    if intent.last_rejection_code is None or intent.last_rejection_at is None:
+        return None
+    return protocol.IntentRejection(code=intent.last_rejection_code,
+                                    at=iso_utc(intent.last_rejection_at))
 
 
 def refund_model(session: Session, refund: Refund) -> protocol.Refund:

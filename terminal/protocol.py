@@ -280,6 +280,17 @@ class Payment(BaseModel):
     )
 
 
+class IntentRejection(BaseModel):
+    """The latest wallet pay call the server rejected while the intent was pending.
+
+    It carries the reason and the time only, never the wallet or its balance. ``code`` is an
+    ``ErrorCode`` value kept as text, so a terminal older than a new code still reads the intent.
+    """
+
+    code: str
+    at: str
+
+
 class Intent(BaseModel):
     intent_id: str
     amount_yen: Yen
@@ -289,6 +300,7 @@ class Intent(BaseModel):
     expires_at: str
     server_time: str
     payment: Payment | None = None
+    last_rejection: IntentRejection | None = None
 
 
 class CpmRedeem(BaseModel):

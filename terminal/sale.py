@@ -37,6 +37,11 @@ tax lines still add up to the whole total. The coupon is recorded under the atte
 the offline code) before the first request, so the sync worker resends it with the attempt.
 When the server rejects the coupon, nothing was charged: the sale is declined with the
 coupon's reason, and the clerk removes the coupon and pays again.
+
+QR rejections: when the server rejects a wallet's pay call on the intent (for example the coupon
+belongs to another wallet, or the balance is too low), the intent stays payable and the server
+reports the latest rejection in the intent. ``poll_mpm`` returns its message key once per rejection
+while the sale keeps waiting, so the clerk can act before the QR code expires.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ from terminal.coupons import (
     coupon_reason,
 )
 from terminal.offline import OfflineAcceptor, OfflineRejected
-from terminal.protocol import ErrorCode, Intent, Payment, TaxLine
+from terminal.protocol import ErrorCode, Intent, IntentRejection, Payment, TaxLine
 from terminal.receipt import format_yen
 from terminal.scan_check import ScanCheckFailed, ScanKind, classify_scan
 from terminal.store import Capture, NewRedemption, RedemptionMethod, Store, StoreError
@@ -187,6 +192,8 @@ class Sale:
         # The coupon the clerk scanned, checked for the total (see terminal.coupons).
         self.coupon: AppliedCoupon | None = None
         self.coupon_rejection: CouponRejected | None = None
+        # The latest rejected wallet pay call on the intent that the clerk has already been shown.
+        self.mpm_rejection: IntentRejection | None = None
 
     # --- amounts -----------------------------------------------------------------------
 
@@ -381,6 +388,8 @@ class Sale:
 
     def _apply_intent(self, intent: Intent) -> str | None:
         self.intent = intent
+        if intent.status == "pending":
+            return self._set_notice(self._new_rejection(intent))
         if intent.status == "approved":
             if intent.payment is None:
                 # The server must include the payment of an approved intent; keep waiting.
@@ -394,6 +403,20 @@ class Sale:
             self._close_redemption("cancelled")
             self.state = SaleState.CANCELLED
         return self._set_notice(None)
+
+    def _new_rejection(self, intent: Intent) -> str | None:
+        """Return the message key of a rejection the clerk has not seen yet, else None.
+
+        The server repeats the latest rejection in every intent it returns, so each rejection
+        is reported once. A rejection leaves the intent payable, so the sale keeps waiting.
+        """
+        rejection = intent.last_rejection
+        if rejection is None or rejection == self.mpm_rejection:
+            return None
+        self.mpm_rejection = rejection
+        logger.info("intent %s: a wallet pay call was rejected with %s", intent.intent_id,
+                    rejection.code)
+        return messages.mpm_rejection_key(rejection.code)
 
     # --- CPM: the clerk scans the customer's code --------------------------------------
 
@@ -582,6 +605,7 @@ class Sale:
         self.method = None
         self.intent = None
         self.decline_code = None
+        self.mpm_rejection = None
         self._deadline = None
         self._set_notice(None)
 
@@ -680,6 +704,10 @@ class Sale:
             minimum_yen = rejection.minimum_spend_yen if rejection is not None else 0
             return coupon_message(self.notice, lang, minimum_spend_yen=minimum_yen)
         fields = {"max_amount": format_yen(self.max_amount_yen)}
+        if self.notice == messages.MPM_REJECTED_COUPON and self.mpm_rejection is not None:
+            minimum_yen = self.coupon.terms.minimum_spend_yen if self.coupon is not None else 0
+            fields["reason"] = coupon_message(self.mpm_rejection.code, lang,
+                                              minimum_spend_yen=minimum_yen)
         if self._offline is not None:
             fields["max_offline_amount"] = format_yen(self._offline.caps.max_payment_yen)
         return messages.message_for(self.notice, lang, **fields)

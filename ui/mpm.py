@@ -59,16 +59,25 @@ class MpmScreen(QWidget):
         self.amount.setText(format_yen(amount_yen))
         show_coupon_note(self.coupon_note, self.presenter.sale.coupon)
         self.countdown.setText(self.tr("QRコードを準備しています…"))
-        self.status.setText("")
+        self._set_status("", "hint")
         self.cancel_button.setEnabled(True)
 
     def show_notice(self, text: str) -> None:
-        self.status.setText(text)
+        """Show what went wrong while the QR code is up, such as a wallet's rejected payment."""
+        self._set_status(text, "banner")
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
-        self.status.setText(self.tr("取り消しています…"))
+        self._set_status(self.tr("取り消しています…"), "hint")
         self.presenter.cancel_mpm()
+
+    def _set_status(self, text: str, role: str) -> None:
+        # The theme draws role "banner" as white text on red, so a notice the clerk must act
+        # on is easy to tell apart from the grey progress text.
+        self.status.setText(text)
+        self.status.setProperty("role", role)
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
 
     def _show_qr(self, payload: str, amount_yen: int) -> None:
         self.qr.set_data(payload)

@@ -226,10 +226,12 @@ class SalePresenter(QObject):
     def _after_poll(self, notice_key: str | None) -> None:
         self._polling = False
         if self.sale.state is SaleState.MPM_WAITING:
-            if notice_key is None:
+            if notice_key is not None:
+                self._emit_notice()
+            if notice_key is None or messages.is_mpm_rejection(notice_key):
+                # A rejection arrives with a successful poll, so the next poll starts at once.
                 self._poll()
             else:
-                self._emit_notice()
                 QTimer.singleShot(POLL_RETRY_MS, self._poll)
             return
         self._finish()
