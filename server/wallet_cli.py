@@ -7,7 +7,8 @@ one-time payment code for the shop to scan, and pay a shop's QR given as text or
 ``offline-code`` then makes signed codes that a terminal accepts without a connection.
 ``rally-code`` shows the participant code that stamp rally booths scan.
 ``coupons`` lists the wallet's store coupons, and ``coupons --coupon ID`` shows one coupon's
-code for the shop to scan.
+code for the shop to scan. ``code --coupon ID`` and ``offline-code --coupon ID`` show the
+payment code and that coupon in one QR code (``server.wallet_paired``).
 ``premium-sales``, ``premium-apply``, ``premium-status``, ``premium-cancel`` and ``premium-buy``
 take part in premium point sales: apply (also for a household member), see the lottery
 result, and buy the sets won.
@@ -503,13 +504,30 @@ def cmd_receipt_balance(args: argparse.Namespace) -> int:
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    code = _client_from_file(args).payment_code()
+    client = _client_from_file(args)
+    if args.coupon is not None:
+        return _show_paired_code(client, args)
+    code = client.payment_code()
     if args.qr_file:
         import segno
 
         segno.make(code.code, error="m", micro=False).save(args.qr_file, scale=8, border=4)
     print(code.code)
     print(f"valid until {code.expires_at}", file=sys.stderr)
+    return 0
+
+
+def _show_paired_code(client: WalletClient, args: argparse.Namespace) -> int:
+    from server import wallet_paired
+
+    # The coupon is checked first, so a coupon that cannot be used costs no payment code.
+    coupon = wallet_paired.usable_coupon(client.coupons(), args.coupon)
+    code = client.payment_code()
+    text = wallet_paired.paired_code(code.code, coupon)
+    if args.qr_file:
+        wallet_paired.save_paired_qr(text, args.qr_file)
+    print(text)
+    print(f"valid until {code.expires_at}, {wallet_paired.describe(coupon)}", file=sys.stderr)
     return 0
 
 
@@ -672,6 +690,13 @@ def _pending_request_key(data: dict[str, Any], allowance_yen: int) -> str:
 
 def cmd_offline_code(args: argparse.Namespace) -> int:
     path = wallet_file_path(args.wallet_file)
+    coupon: WalletCoupon | None = None
+    if args.coupon is not None:
+        from server import wallet_paired
+
+        # NOTE: the wallet's coupons come from the server, so --coupon needs the wallet to be
+        # online even though the terminal accepts the paired code offline.
+        coupon = wallet_paired.usable_coupon(_client_from_file(args).coupons(), args.coupon)
     now = datetime.now(UTC)
     with _locked_wallet_data(path) as data:
         offline = _offline_wallet_from(data, path) or OfflineWallet.generate()
@@ -682,18 +707,25 @@ def cmd_offline_code(args: argparse.Namespace) -> int:
         _write_wallet_data(path, data)
 
     code = offline.make_code(counter, now)
-    if args.qr_file:
+    body = offline.certificate_body
+    assert body is not None  # take_counter has checked that a certificate is stored
+    summary = (
+        f"offline code {counter} of certificate {body.serial}; the certificate is valid until "
+        f"{body.valid_until.isoformat()}"
+    )
+    if coupon is not None:
+        from server import wallet_paired
+
+        code = wallet_paired.paired_code(code, coupon)
+        summary = f"{summary}; {wallet_paired.describe(coupon)}"
+        if args.qr_file:
+            wallet_paired.save_paired_qr(code, args.qr_file)
+    elif args.qr_file:
         import segno
 
         segno.make(code, error="m", micro=False).save(args.qr_file, scale=6, border=4)
     print(code)
-    body = offline.certificate_body
-    assert body is not None  # take_counter has checked that a certificate is stored
-    print(
-        f"offline code {counter} of certificate {body.serial}; the certificate is valid until "
-        f"{body.valid_until.isoformat()}",
-        file=sys.stderr,
-    )
+    print(summary, file=sys.stderr)
     return 0
 
 
@@ -751,6 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     code = commands.add_parser("code", help="show a one-time payment code for the shop to scan")
     code.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
+    code.add_argument("--coupon", help="coupon id to show with the code in one QR (see coupons)")
     code.set_defaults(func=cmd_code)
 
     pay = commands.add_parser("pay", help="pay a shop's QR (payload text or --image)")
@@ -788,6 +821,9 @@ def build_parser() -> argparse.ArgumentParser:
         "offline-code", help="show a signed code that a terminal accepts without a connection"
     )
     offline.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
+    offline.add_argument(
+        "--coupon", help="coupon id to show with the code in one QR; needs the server once"
+    )
     offline.set_defaults(func=cmd_offline_code)
 
     inspect = commands.add_parser("inspect", help="print an EMV payload's data objects as JSON")

@@ -513,6 +513,9 @@ NEEDS_CONNECTION = "coupon_needs_connection"
 STILL_CHECKING = "coupon_still_checking"
 REMOVE_REJECTED = "coupon_remove_rejected"
 CHECK_FAILED = "coupon_check_failed"
+# A payment code scanned together with its coupon (terminal.coupon_pairing).
+PAIRED_NOT_PAID = "coupon_paired_not_paid"
+ONE_COUPON_PER_SALE = "coupon_one_per_sale"
 
 COUPON_MESSAGES_JA: dict[str, str] = {
     ErrorCode.COUPON_MALFORMED: (
@@ -576,6 +579,15 @@ COUPON_MESSAGES_JA: dict[str, str] = {
         "使えないクーポンが付いています。「クーポンを外す」を押してから、もう一度お支払いを"
         "始めてください。"
     ),
+    PAIRED_NOT_PAID: (
+        "クーポンが使えないため、お支払いはしていません。「クーポンを外す」を押してから"
+        "「コードを読む」を押し、お客様にクーポンなしの支払いコードを表示してもらってください。"
+    ),
+    ONE_COUPON_PER_SALE: (
+        "このお会計には別のクーポンが付いています。クーポンは1回のお会計に1枚です。"
+        "お客様にクーポンなしの支払いコードを表示してもらうか、「戻る」で付いているクーポンを"
+        "外してから読み取ってください。"
+    ),
 }
 
 COUPON_MESSAGES_EN: dict[str, str] = {
@@ -635,6 +647,15 @@ COUPON_MESSAGES_EN: dict[str, str] = {
         "A coupon that cannot be used is attached. Press \"Remove coupon\", then start the "
         "payment again."
     ),
+    PAIRED_NOT_PAID: (
+        "The coupon cannot be used, so nothing was paid. Press \"Remove coupon\", then \"Scan "
+        "code\", and ask the customer to show a payment code without the coupon."
+    ),
+    ONE_COUPON_PER_SALE: (
+        "This sale already has another coupon, and a sale takes one coupon. Ask the customer "
+        "to show a payment code without the coupon, or go \"Back\" and remove the attached "
+        "coupon before scanning."
+    ),
 }
 
 
@@ -667,6 +688,94 @@ RALLY_MESSAGES_EN: dict[str, str] = {
 }
 MESSAGES_JA.update(RALLY_MESSAGES_JA)
 MESSAGES_EN.update(RALLY_MESSAGES_EN)
+
+# --- rejected pay calls on a QR payment ------------------------------------------------------
+# The server rejected a wallet's pay call and the QR code stays valid, so each text names what
+# the customer or the clerk can do while the QR screen is still shown.
+MPM_REJECTED_COUPON_WRONG_WALLET = "mpm_rejected_coupon_wrong_wallet"
+MPM_REJECTED_COUPON = "mpm_rejected_coupon"  # {reason}: the coupon's own text
+MPM_REJECTED_INSUFFICIENT_FUNDS = "mpm_rejected_insufficient_funds"
+MPM_REJECTED_WALLET_BLOCKED = "mpm_rejected_wallet_blocked"
+MPM_REJECTED_AMOUNT_MISMATCH = "mpm_rejected_amount_mismatch"
+MPM_REJECTED_OTHER = "mpm_rejected_other"
+
+MPM_REJECTION_MESSAGES_JA: dict[str, str] = {
+    MPM_REJECTED_COUPON_WRONG_WALLET: (
+        "このクーポンは別のお客様のものなので、お支払いできませんでした。"
+        "クーポンの持ち主のアプリでQRコードを読み取ってもらうか、"
+        "「取消」を押してクーポンを外し、もう一度お支払いを始めてください。"
+    ),
+    MPM_REJECTED_COUPON: "お支払いできませんでした。{reason}先に「取消」を押してください。",
+    MPM_REJECTED_INSUFFICIENT_FUNDS: (
+        "このお店で使える残高が足りないため、お支払いできませんでした。"
+        "お客様にチャージしてからもう一度読み取ってもらうか、"
+        "「取消」を押して別の支払い方法にしてください。"
+    ),
+    MPM_REJECTED_WALLET_BLOCKED: (
+        "このお客様のアプリは利用が停止されているため、お支払いできませんでした。"
+        "「取消」を押して、お客様に別の支払い方法をお願いしてください。"
+    ),
+    MPM_REJECTED_AMOUNT_MISMATCH: (
+        "お客様のアプリから届いた金額がQRコードの金額と違うため、お支払いできませんでした。"
+        "お客様にもう一度QRコードを読み取ってもらってください。"
+    ),
+    MPM_REJECTED_OTHER: (
+        "お客様のアプリからのお支払いを、サーバーが受け付けませんでした。"
+        "お客様にもう一度読み取ってもらうか、「取消」を押して別の支払い方法にしてください。"
+    ),
+}
+MPM_REJECTION_MESSAGES_EN: dict[str, str] = {
+    MPM_REJECTED_COUPON_WRONG_WALLET: (
+        "The payment did not go through because the coupon belongs to another customer. Ask "
+        "the coupon's owner to scan the QR code with their app, or press Cancel, remove the "
+        "coupon and start the payment again."
+    ),
+    MPM_REJECTED_COUPON: "The payment did not go through. {reason} Press Cancel first.",
+    MPM_REJECTED_INSUFFICIENT_FUNDS: (
+        "The payment did not go through because the balance usable at this shop is too low. "
+        "Ask the customer to top up and scan again, or press Cancel and take another way to pay."
+    ),
+    MPM_REJECTED_WALLET_BLOCKED: (
+        "The payment did not go through because the customer's wallet is blocked. Press "
+        "Cancel and ask the customer for another way to pay."
+    ),
+    MPM_REJECTED_AMOUNT_MISMATCH: (
+        "The payment did not go through because the amount sent by the customer's app differs "
+        "from the QR code's amount. Ask the customer to scan the QR code again."
+    ),
+    MPM_REJECTED_OTHER: (
+        "The server rejected the payment from the customer's app. Ask the customer to scan "
+        "again, or press Cancel and take another way to pay."
+    ),
+}
+MESSAGES_JA.update(MPM_REJECTION_MESSAGES_JA)
+MESSAGES_EN.update(MPM_REJECTION_MESSAGES_EN)
+
+_MPM_REJECTION_KEYS: dict[str, str] = {
+    ErrorCode.COUPON_WRONG_WALLET: MPM_REJECTED_COUPON_WRONG_WALLET,
+    ErrorCode.INSUFFICIENT_FUNDS: MPM_REJECTED_INSUFFICIENT_FUNDS,
+    ErrorCode.WALLET_BLOCKED: MPM_REJECTED_WALLET_BLOCKED,
+    ErrorCode.AMOUNT_MISMATCH: MPM_REJECTED_AMOUNT_MISMATCH,
+}
+
+
+def mpm_rejection_key(code: str) -> str:
+    """Return the message key for a wallet pay call the server rejected with ``code``.
+
+    A coupon code other than ``coupon_wrong_wallet`` gets ``MPM_REJECTED_COUPON``, whose
+    ``{reason}`` field takes the coupon's own text. A code this terminal does not know gets
+    ``MPM_REJECTED_OTHER``.
+    """
+    if code in _MPM_REJECTION_KEYS:
+        return _MPM_REJECTION_KEYS[code]
+    if code.startswith("coupon_"):
+        return MPM_REJECTED_COUPON
+    return MPM_REJECTED_OTHER
+
+
+def is_mpm_rejection(key: str | None) -> bool:
+    """Return True when ``key`` is one of the rejected QR payment texts above."""
+    return key in MPM_REJECTION_MESSAGES_JA
 
 def _without_minimum(catalogue: dict[str, str], minimum: str) -> dict[str, str]:
     # The general catalogues have no minimum spend to show, so they name it in words.

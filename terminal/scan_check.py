@@ -1,12 +1,14 @@
 """Classify a scanned text by the kind of code it is, after verifying that code's own check.
 
-The terminal reads three kinds of code, and each carries a check of its own:
+The terminal reads these kinds of code, and each carries a check of its own:
 
 - ``PAYMENT``: an online payment code, 20 digits with ISO 7064 MOD 97-10 check digits
   (``terminal.paycode``). A dropped or extra digit changes the length, and any single wrong
   digit breaks the check digits.
 - ``OFFLINE``: an offline payment code, ``CKO1`` and Base32 ending in a CRC-32
   (``terminal.offline_code``).
+- ``PAYMENT_WITH_COUPON``: a payment code (either kind above), ``/`` and a coupon code
+  (``terminal.coupon_pairing``). Both parts must pass their own check.
 - ``EMV``: an EMV merchant-presented QR payload, ending in a CRC-16 (``terminal.emv``). The
   terminal never pays one, and rejects it with a message that asks for the payment code.
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from terminal import emv, messages, offline_code
+from terminal import coupon_pairing, emv, messages, offline_code
 from terminal.paycode import CODE_LENGTH, PaymentCodeError, validate_payment_code
 
 # An all-digit text within this many digits of a payment code's length is taken for a payment
@@ -38,6 +40,7 @@ EMV_PAYLOAD_START = emv.ID_PAYLOAD_FORMAT + "0201"  # object 00, length 02, valu
 class ScanKind(StrEnum):
     PAYMENT = "payment"
     OFFLINE = "offline"
+    PAYMENT_WITH_COUPON = "payment_with_coupon"
     EMV = "emv"
     OTHER = "other"
 
@@ -56,12 +59,17 @@ def classify_scan(text: str) -> ScanKind:
     kind = _shape_of(text)
     try:
         _verify(kind, text)
-    except (PaymentCodeError, offline_code.OfflineCodeError, emv.EmvError) as exc:
+    except (
+        PaymentCodeError, offline_code.OfflineCodeError, emv.EmvError,
+        coupon_pairing.PairedCodeError,
+    ) as exc:
         raise ScanCheckFailed(kind, str(exc)) from exc
     return kind
 
 
 def _shape_of(text: str) -> ScanKind:
+    if coupon_pairing.looks_like_paired_code(text):
+        return ScanKind.PAYMENT_WITH_COUPON
     near_code_length = abs(len(text) - CODE_LENGTH) <= PAYMENT_CODE_LENGTH_SLACK
     if text.isascii() and text.isdigit() and near_code_length:
         return ScanKind.PAYMENT
@@ -77,5 +85,7 @@ def _verify(kind: ScanKind, text: str) -> None:
         validate_payment_code(text)
     elif kind is ScanKind.OFFLINE:
         offline_code.parse_offline_code(text)
+    elif kind is ScanKind.PAYMENT_WITH_COUPON:
+        coupon_pairing.check(text)
     elif kind is ScanKind.EMV:
         emv.parse_payload(text)

@@ -1,6 +1,7 @@
 """The coupon on the sale screen: scanning it, its discount, and taking it off again.
 
-The clerk scans the customer's coupon on the sale screen, before or after typing the amount.
+The clerk scans the customer's coupon on the sale screen, before or after typing the amount,
+or the wallet shows it paired with its payment code (``ui.paired_scan``).
 ``CouponPresenter`` checks it on a worker (``terminal.coupons.CouponChecker``: the server's
 quote when it is reachable, else the terminal's own check) and applies it to the sale, so the
 discount shows before the payment starts. A coupon scanned before any amount waits for the
@@ -93,6 +94,11 @@ class CouponPresenter(QObject):
     def checking(self) -> bool:
         """True while a check runs or a coupon waits for the total: a payment must wait."""
         return self.status in (CouponStatus.CHECKING, CouponStatus.WAITING_FOR_TOTAL)
+
+    @property
+    def code(self) -> str | None:
+        """The scanned coupon code of the current sale, whatever its status."""
+        return self._code
 
     @property
     def applied(self) -> AppliedCoupon | None:

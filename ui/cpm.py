@@ -1,7 +1,8 @@
 """The consumer-presented payment screen: the clerk scans the code on the customer's wallet.
 
 Scans reach the presenter from the application-wide scanner filter, wherever focus is; this
-screen only shows the clerk what to do and what is happening.
+screen only shows the clerk what to do and what is happening. A payment code scanned with its
+coupon (``ui.paired_scan``) shows the coupon check here, then the discounted amount.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from ui.coupon import coupon_note_label, show_coupon_note
+from ui.coupon import CouponStatus, coupon_note_label, show_coupon_note
 from ui.sale import SalePresenter
 from ui.widgets import big_button, format_yen, styled_label
 
@@ -56,6 +57,7 @@ class CpmScreen(QWidget):
 
         presenter.busy_changed.connect(self._show_busy)
         presenter.cpm_waiting.connect(self._show_amount)
+        presenter.coupons.changed.connect(self._show_coupon_check)
 
     def prepare(self, amount_yen: int) -> None:
         self._show_amount(amount_yen)
@@ -66,6 +68,10 @@ class CpmScreen(QWidget):
         # Starting the payment may commit a typed amount, so the amount is shown again then.
         self.amount.setText(format_yen(amount_yen))
         show_coupon_note(self.coupon_note, self.presenter.sale.coupon)
+
+    def _show_coupon_check(self) -> None:
+        if self.presenter.coupons.status is CouponStatus.CHECKING:
+            self.status.setText(self.tr("クーポンを確認しています…"))
 
     def show_notice(self, text: str) -> None:
         self.status.setText(text)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from terminal import messages, protocol
 from terminal.coupon_code import looks_like_coupon_code
+from terminal.coupon_pairing import looks_like_paired_code
 from terminal.coupons import coupon_reason
 from terminal.sale import SaleState
 from ui.cashout_flow import MoneyFlow
@@ -25,6 +26,7 @@ from ui.declined import DeclinedPresenter, DeclinedScreen
 from ui.errors import clerk_message
 from ui.history import HistoryPresenter, HistoryScreen
 from ui.mpm import MpmScreen
+from ui.paired_scan import PairedScan
 from ui.printing import ReceiptPresenter
 from ui.refund import PinScreen, RefundAmountScreen
 from ui.result import ResultScreen
@@ -85,6 +87,7 @@ class TerminalController(QObject):
         self.history = HistoryPresenter(services, self)
         self.receipts = ReceiptPresenter(services, self)
         self.declined = DeclinedPresenter(services, self)
+        self.paired = PairedScan(self.sale, self)
         self.screens = Screens(self, stack)
         self.day_close = DayCloseFlow(services, stack)
         self.clerks = ClerkChooser(services.clerks)
@@ -116,6 +119,9 @@ class TerminalController(QObject):
         screens.cpm.back_requested.connect(self.leave_cpm)
         self.sale.notice.connect(self.on_notice)
         self.sale.finished.connect(self.on_finished)
+        self.paired.notice.connect(self.on_notice)
+        self.paired.coupon_rejected.connect(self.on_paired_coupon_rejected)
+        self.paired.stopped.connect(self.back_to_sale)
 
     def _connect_result(self) -> None:
         result = self.screens.result
@@ -237,6 +243,11 @@ class TerminalController(QObject):
         self.show(next_screen if started else self.screens.sale)
 
     def leave_cpm(self) -> None:
+        if self.paired.waiting:
+            # The sale already left the wait for a code to check the paired coupon.
+            self.paired.abandon()
+            self.show(self.screens.sale)
+            return
         outcome_unknown = self.sale.outcome_unknown
         if self.sale.cancel_cpm():
             self.show(self.screens.sale)
@@ -352,7 +363,11 @@ class TerminalController(QObject):
         if looks_like_coupon_code(code):
             self.on_coupon_scan(code)
             return
-        if self.current() is self.screens.cpm:
+        on_code_screen = self.current() is self.screens.cpm
+        if on_code_screen and looks_like_paired_code(code):
+            self.paired.scan(code)
+            return
+        if on_code_screen:
             self.sale.scan(code)
             return
         if looks_like_participant_code(code):
@@ -374,6 +389,12 @@ class TerminalController(QObject):
             self.hint.emit(self.tr("クーポンはお支払いを始める前に、金額入力の画面で読み取ってください"))
             return
         self.sale.coupons.scan(code)
+
+    def on_paired_coupon_rejected(self, text: str) -> None:
+        """Show the sale screen, whose coupon panel gives the reason, and what to do next."""
+        if self.current() is self.screens.cpm:
+            self.show(self.screens.sale)
+        self.on_notice(text)
 
     def open_stamp_mode(self, screen: StampModeScreen) -> None:
         """Show the stamp rally booth screen; every scan goes to it from now on."""

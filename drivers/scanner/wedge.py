@@ -31,9 +31,10 @@ logger = logging.getLogger(__name__)
 
 SUFFIXES = {"enter": "\r", "tab": "\t", "cr": "\r", "lf": "\n", "crlf": "\r\n"}
 TERMINATORS = frozenset("\r\n\t")
-# An EMV payload, the longest code read here, has at most 512 characters. A burst longer than
-# that plus prefix and suffix is a stuck key or an automated paste, so it is not a scan.
-MAX_BURST_LENGTH = 600
+# A payment code paired with a coupon, the longest code read here, has at most 803 characters
+# (terminal.coupon_pairing), and an EMV payload at most 512. A burst longer than that plus
+# prefix and suffix is a stuck key or an automated paste, so it is not a scan.
+MAX_BURST_LENGTH = 900
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,11 @@ Payments are saved here and sent once online</translation>
         <source>確認しています…</source>
         <translation>Checking…</translation>
     </message>
+    <message>
+        <location filename="../cpm.py" line="74"/>
+        <source>クーポンを確認しています…</source>
+        <translation>Checking the coupon…</translation>
+    </message>
 </context>
 <context>
     <name>DeclinedScreen</name>
@@ -1172,6 +1177,14 @@ Transaction number {payment_id}</translation>
 <context>
     <name>TechnicianMenu</name>
     <message>
+        <source>お会計に戻す</source>
+        <translation>Back to sales</translation>
+    </message>
+    <message>
+        <source>スタンプラリー受付にする</source>
+        <translation>Make this a stamp rally booth</translation>
+    </message>
+    <message>
         <location filename="../technician/menu.py" line="25"/>
         <source>保守メニュー</source>
         <translation>Service menu</translation>
@@ -1850,6 +1863,16 @@ Transaction number {payment_id}</translation>
 <context>
     <name>StampModeScreen</name>
     <message>
+        <source>保守</source>
+        <translation>Service</translation>
+    </message>
+    <message>
+        <source>受付できなかった
+スタンプ {count}件</source>
+        <translation>Stamps not
+accepted: {count}</translation>
+    </message>
+    <message>
         <source>特典はすでにウォレットに付与されています</source>
         <translation>The reward is already in the wallet</translation>
     </message>
@@ -2043,6 +2066,165 @@ of their phone to the scanner</translation>
     <message>
         <source>お支払いは売上に入っています。クーポン割引の分だけ入金されません。お客様にもう一度請求せず、運営事務局に連絡してください。</source>
         <translation>The payment counts in the sales, but the coupon discount is not paid to the shop. Do not charge the customer again; contact the operator.</translation>
+    </message>
+</context>
+<context>
+    <name>DeclinedStampsScreen</name>
+    <message>
+        <source>受付できなかったスタンプ</source>
+        <translation>Stamps not accepted</translation>
+    </message>
+    <message>
+        <source>戻る</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>読み込んでいます…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <source>読み込めませんでした。もう一度開いてください</source>
+        <translation>Could not load the list. Open it again.</translation>
+    </message>
+    <message>
+        <source>これらのスタンプは参加者の数に入っていません。参加者から問い合わせがあれば、理由を伝えてください</source>
+        <translation>These stamps are not counted for the participants. If a participant asks, tell them the reason.</translation>
+    </message>
+    <message>
+        <source>受付できなかったスタンプはありません</source>
+        <translation>No stamps were rejected</translation>
+    </message>
+    <message>
+        <source>%m月%d日 %H:%M</source>
+        <translation>%m/%d %H:%M</translation>
+    </message>
+    <message>
+        <source>{time}　コード {code}
+{reason}</source>
+        <translation>{time}   code {code}
+{reason}</translation>
+    </message>
+    <message>
+        <source>この参加者には、同じ日にこのブースのスタンプがすでにありました</source>
+        <translation>The participant already had a stamp from this booth that day</translation>
+    </message>
+    <message>
+        <source>スタンプラリーの期間外か、この端末がブースではなくなっていました</source>
+        <translation>The rally was not running, or this terminal was no longer a booth</translation>
+    </message>
+    <message>
+        <source>コードが正しくないか、このラリーのブースでは使えないコードでした</source>
+        <translation>The code was invalid, or not for a rally this booth serves</translation>
+    </message>
+    <message>
+        <source>サーバーが受け付けませんでした（理由 {reason}）。運営事務局に連絡してください</source>
+        <translation>The server rejected it (reason {reason}). Contact the rally office.</translation>
+    </message>
+</context>
+<context>
+    <name>ModePage</name>
+    <message>
+        <source>未送信のお支払いとスタンプはありません</source>
+        <translation>No payments or stamps wait to be sent</translation>
+    </message>
+    <message>
+        <source>スタンプラリー受付にする</source>
+        <translation>Make this a stamp rally booth</translation>
+    </message>
+    <message>
+        <source>この端末をスタンプラリーの受付にします。
+・画面がスタンプの受付に変わり、お会計はできなくなります
+・設定ファイルに保存するので、再起動してもスタンプの受付で開きます
+・保守メニューの「お会計に戻す」で、いつでも戻せます</source>
+        <translation>This terminal becomes a stamp rally booth.
+• The screen changes to the stamp booth, and sales are no longer possible
+• The setting is saved to the config file, so the booth screen also opens after a restart
+• "Back to sales" in the service menu switches back at any time</translation>
+    </message>
+    <message>
+        <source>お会計に戻す</source>
+        <translation>Back to sales</translation>
+    </message>
+    <message>
+        <source>この端末をお会計の画面に戻します。
+・スタンプの受付は終わり、スタンプラリーのコードを読んでもスタンプは押されません
+・設定ファイルに保存するので、再起動してもお会計の画面で開きます</source>
+        <translation>This terminal goes back to the sale screen.
+• The stamp booth closes, and scanning a rally code gives no stamp
+• The setting is saved to the config file, so the sale screen also opens after a restart</translation>
+    </message>
+    <message>
+        <source>この画面からは切り替えられません。端末を起動し直してください</source>
+        <translation>The terminal cannot be switched from this screen. Restart the terminal.</translation>
+    </message>
+    <message>
+        <source>この端末がスタンプラリーのブースか、サーバーに確認しています…</source>
+        <translation>Asking the server whether this terminal is a stamp rally booth…</translation>
+    </message>
+    <message>
+        <source>未送信のお支払い {payments}件・スタンプ {stamps}件は、切り替えたあとも自動で送信を続けます</source>
+        <translation>The {payments} unsent payments and {stamps} unsent stamps keep being sent automatically after the switch</translation>
+    </message>
+    <message>
+        <source>ブースの確認に失敗しました: {error}</source>
+        <translation>Checking the booth failed: {error}</translation>
+    </message>
+    <message>
+        <source>この端末（端末ID {terminal}）は、どのスタンプラリーのブースにも登録されていません。運営事務局にブースとして登録してもらってから、もう一度開いてください</source>
+        <translation>This terminal (terminal ID {terminal}) is not registered as a booth of any stamp rally. Ask the rally office to register it as a booth, then open this screen again.</translation>
+    </message>
+    <message>
+        <source>サーバーにつながらないため、この端末がブースか確認できません。ネットワークにつないでから、もう一度開いてください</source>
+        <translation>The server cannot be reached, so it is unknown whether this terminal is a booth. Connect to the network and open this screen again.</translation>
+    </message>
+    <message>
+        <source>この端末のスタンプラリー「{rally}」は {end} に終わりました。次のラリーのブースにするときは、運営事務局に登録を頼んでください</source>
+        <translation>This terminal's stamp rally "{rally}" ended on {end}. To make it a booth of the next rally, ask the rally office to register it.</translation>
+    </message>
+    <message>
+        <source>ブース：{rally}　{booth}
+期間 {start} 〜 {end}</source>
+        <translation>Booth: {rally}   {booth}
+Runs {start} to {end}</translation>
+    </message>
+    <message>
+        <source>まだ始まっていません。{start} からスタンプを押せます</source>
+        <translation>The rally has not started yet. Stamps can be given from {start}.</translation>
+    </message>
+    <message>
+        <source>サーバーにつながらないため、前回受け取った情報です</source>
+        <translation>The server cannot be reached, so this is the information received last time.</translation>
+    </message>
+    <message>
+        <source>設定ファイルの場所が決まっていないため保存できません</source>
+        <translation>Cannot save because the location of the configuration file is not set</translation>
+    </message>
+    <message>
+        <source>設定を保存しています…</source>
+        <translation>Saving the setting…</translation>
+    </message>
+    <message>
+        <source>切り替えました</source>
+        <translation>Switched</translation>
+    </message>
+    <message>
+        <source>保存できませんでした: {error}</source>
+        <translation>Could not save: {error}</translation>
+    </message>
+    <message>
+        <source>処理に失敗しました: {error}</source>
+        <translation>The operation failed: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>ModeSwitcher</name>
+    <message>
+        <source>お会計の途中のため切り替えられません。お会計を終えてから、もう一度開いてください</source>
+        <translation>A sale is in progress, so the terminal cannot be switched. Finish the sale, then open this screen again.</translation>
+    </message>
+    <message>
+        <source>スタンプを記録しています。少し待ってから、もう一度開いてください</source>
+        <translation>A stamp is being recorded. Wait a moment, then open this screen again.</translation>
     </message>
 </context>
 </TS>
