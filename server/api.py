@@ -173,15 +173,15 @@ def _terminal_routes(state: ServerState) -> APIRouter:
     async def get_intent(
         intent_id: str, terminal: TerminalDep,
         wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0,
+        seen_rejection_at: Annotated[str | None, Query(max_length=40)] = None,
     ) -> protocol.Intent:
         deadline = time.monotonic() + min(wait, LONG_POLL_MAX_S)
         with state.notifier.subscribe(intent_id) as changed:
-            first = await _read_intent(state, terminal, intent_id)
-            intent = first
-            # NOTE: a rejection recorded between two polls does not end the next poll early,
-            # because the server does not know which rejection the terminal has seen. The
-            # terminal polls again at once after each response, so that gap is one round trip.
-            while intent.status == "pending" and intent.last_rejection == first.last_rejection:
+            intent = await _read_intent(state, terminal, intent_id)
+            # The rejection the caller has already seen: the one it names, or else the one
+            # this poll reads first, so a caller that names none waits for a newer one.
+            seen = _rejection_at(intent) if seen_rejection_at is None else seen_rejection_at
+            while intent.status == "pending" and _rejection_at(intent) == seen:
                 remaining_s = deadline - time.monotonic()
                 if remaining_s <= 0:
                     break
@@ -361,6 +361,12 @@ async def _read_intent(state: ServerState, terminal: Terminal, intent_id: str) -
             session, payments.read_intent(session, terminal, intent_id, now), now)
 
     return await run_in_threadpool(state.read, action)
+
+
+def _rejection_at(intent: protocol.Intent) -> str:
+    """Return when the intent's latest rejection was recorded, or NO_REJECTION_SEEN."""
+    rejection = intent.last_rejection
+    return protocol.NO_REJECTION_SEEN if rejection is None else rejection.at
 
 
 async def _wait_for(event: asyncio.Event, timeout_s: float) -> None:

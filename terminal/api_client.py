@@ -211,13 +211,16 @@ class ApiClient:
         )
         return self._parse(self._send(call), protocol.Intent, call)
 
-    def wait_intent(self, intent_id: str, wait_s: float) -> protocol.Intent:
-        """Long-poll an intent: return when it is no longer pending, or after ``wait_s``."""
+    def wait_intent(
+        self, intent_id: str, wait_s: float, seen_rejection_at: str = protocol.NO_REJECTION_SEEN
+    ) -> protocol.Intent:
+        """Long-poll an intent: return when it is no longer pending, when a rejection newer
+        than ``seen_rejection_at`` is recorded, or after ``wait_s``."""
         wait_s = min(max(wait_s, 0.0), protocol.LONG_POLL_MAX_S)
         call = _Call(
             "GET",
             f"/intents/{quote(intent_id, safe='')}",
-            params={"wait": _format_seconds(wait_s)},
+            params={"wait": _format_seconds(wait_s), "seen_rejection_at": seen_rejection_at},
             read_timeout_s=wait_s + LONG_POLL_MARGIN_S,
             log_ids=f"intent_id={intent_id}",
         )

@@ -280,6 +280,10 @@ class Payment(BaseModel):
     )
 
 
+# The ``seen_rejection_at`` a long poll sends while it has seen no rejection of the intent.
+NO_REJECTION_SEEN = "none"
+
+
 class IntentRejection(BaseModel):
     """The latest wallet pay call the server rejected while the intent was pending.
 

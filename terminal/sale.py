@@ -366,7 +366,9 @@ class Sale:
         """Long-poll the intent once; the UI calls this again while the state stays waiting."""
         intent = self._require_intent()
         try:
-            updated = api.wait_intent(intent.intent_id, wait_s)
+            seen = self.mpm_rejection
+            seen_at = protocol.NO_REJECTION_SEEN if seen is None else seen.at
+            updated = api.wait_intent(intent.intent_id, wait_s, seen_at)
         except Declined as exc:
             return self._decline(exc)
         except ApiError as exc:

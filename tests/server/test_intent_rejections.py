@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -261,3 +262,88 @@ def test_poll_after_rejection_waits_for_next_change(slow_recheck_server: Server)
     assert polled["status"] == "approved"
     assert polled["last_rejection"]["code"] == "insufficient_funds"
     assert rich.balance_yen() == 500
+
+
+def poll_once(server: Server, terminal: TerminalClient, intent_id: str,
+              seen_rejection_at: str) -> dict[str, Any]:
+    """Run one 30 s long poll that names the rejection already seen.
+
+    With a database re-read only every minute, the poll ends within 10 s only if it returns
+    without waiting.
+    """
+    async def scenario() -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://settle") as client:
+            path = (f"/v1/intents/{intent_id}?wait=30"
+                    f"&seen_rejection_at={quote(seen_rejection_at, safe='')}")
+            headers = terminal.key.headers(terminal.terminal_id, "GET", path, b"", server.clock())
+            response = await asyncio.wait_for(client.get(path, headers=headers), timeout=10)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+    return asyncio.run(scenario())
+
+
+def test_poll_returns_rejection_recorded_before_it_started(
+    slow_recheck_server: Server,
+) -> None:
+    server = slow_recheck_server
+    terminal = server.new_terminal()
+    poor = server.new_wallet(100)
+    intent_id = create_intent(terminal)
+    assert pay(poor, intent_id).status_code == 402
+
+    polled = poll_once(server, terminal, intent_id, "none")
+
+    assert polled["status"] == "pending"
+    assert polled["last_rejection"]["code"] == ErrorCode.INSUFFICIENT_FUNDS.value
+
+
+def test_poll_returns_rejection_newer_than_the_one_seen(slow_recheck_server: Server) -> None:
+    server = slow_recheck_server
+    terminal = server.new_terminal()
+    poor = server.new_wallet(100)
+    intent_id = create_intent(terminal)
+    assert pay(poor, intent_id).status_code == 402
+    first = read_intent(terminal, intent_id)["last_rejection"]
+    server.clock.advance(5)
+    assert pay(poor, intent_id, key="wallet-pay-rejected-2").status_code == 402
+
+    polled = poll_once(server, terminal, intent_id, first["at"])
+
+    assert polled["last_rejection"]["at"] != first["at"]
+    assert polled["last_rejection"]["code"] == ErrorCode.INSUFFICIENT_FUNDS.value
+
+
+def test_poll_naming_latest_rejection_waits_for_the_payment(slow_recheck_server: Server) -> None:
+    server = slow_recheck_server
+    terminal = server.new_terminal()
+    poor = server.new_wallet(100)
+    rich = server.new_wallet(1_000)
+    intent_id = create_intent(terminal)
+    assert pay(poor, intent_id).status_code == 402
+    seen = read_intent(terminal, intent_id)["last_rejection"]["at"]
+    notifier = server.state.notifier
+
+    async def scenario() -> tuple[dict[str, Any], int]:
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://settle") as client:
+            path = f"/v1/intents/{intent_id}?wait=30&seen_rejection_at={quote(seen, safe='')}"
+            headers = terminal.key.headers(terminal.terminal_id, "GET", path, b"", server.clock())
+            poll = asyncio.create_task(client.get(path, headers=headers))
+            while notifier.waiter_count(intent_id) == 0:
+                await asyncio.sleep(0.01)
+            assert not poll.done()
+            paid = await client.post(
+                f"/v1/intents/{intent_id}/pay", headers=rich.headers,
+                json={"amount_yen": 500, "idempotency_key": "wallet-pay-after-seen"},
+            )
+            polled = await asyncio.wait_for(poll, timeout=10)
+            return polled.json(), paid.status_code
+
+    polled, paid_status = asyncio.run(scenario())
+
+    assert paid_status == 200
+    assert polled["status"] == "approved"
+    assert polled["last_rejection"]["at"] == seen

@@ -135,3 +135,16 @@ def test_every_rejection_text_translated() -> None:
         assert messages.message_for(key, "en") == messages.MPM_REJECTION_MESSAGES_EN[key]
     assert not messages.is_mpm_rejection(messages.UNREACHABLE)
     assert not messages.is_mpm_rejection(None)
+
+
+def test_poll_names_the_rejection_already_shown(client: ApiClient, server: FakeServer) -> None:
+    sale = waiting_sale(client)
+    sale.poll_mpm(client, 0)
+    reject(server, sale, "insufficient_funds", at="2024-05-01T00:30:10+00:00")
+    sale.poll_mpm(client, 0)
+    sale.poll_mpm(client, 0)
+
+    polls = [request for request in server.requests
+             if request.method == "GET" and request.url.path.startswith("/v1/intents/")]
+    assert [request.url.params.get("seen_rejection_at") for request in polls] == [
+        "none", "none", "2024-05-01T00:30:10+00:00"]

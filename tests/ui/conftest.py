@@ -88,7 +88,9 @@ class FakeApi:
         self._record("create_intent", amount_yen, idempotency_key)
         return self._intent(amount_yen, "pending")
 
-    def wait_intent(self, intent_id: str, wait_s: float) -> protocol.Intent:
+    def wait_intent(
+        self, intent_id: str, wait_s: float, seen_rejection_at: str = protocol.NO_REJECTION_SEEN
+    ) -> protocol.Intent:
         self._record("wait_intent", intent_id)
         return self._intent(1990, self.intent_status)
 

@@ -24,8 +24,10 @@ def reject_pay_calls(fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch, code: s
     answer = fake_api.wait_intent
     rejection = protocol.IntentRejection(code=code, at="2026-04-01T01:00:10+00:00")
 
-    def wait_intent(intent_id: str, wait_s: float) -> protocol.Intent:
-        intent = answer(intent_id, wait_s)
+    def wait_intent(
+        intent_id: str, wait_s: float, seen_rejection_at: str = protocol.NO_REJECTION_SEEN
+    ) -> protocol.Intent:
+        intent = answer(intent_id, wait_s, seen_rejection_at)
         if intent.status != "pending":
             return intent
         return intent.model_copy(update={"last_rejection": rejection})
