@@ -223,14 +223,14 @@ def _terminal_routes(state: ServerState) -> APIRouter:
     ) -> protocol.PaymentList:
         def action(session: Session) -> protocol.PaymentList:
             rows = payments.list_payments(session, terminal, limit)
-            return protocol.PaymentList(payments=[payments.payment_model(session, row) for row in rows])
+            return protocol.PaymentList(payments=payments.payment_models(session, rows))
 
         return state.read(action)
 
     @router.get("/payments/{payment_id}")
     def get_payment(payment_id: str, terminal: TerminalDep) -> protocol.Payment:
         return state.read(lambda session: payments.payment_model(
-            session,             payments.read_payment(session, terminal, payment_id)))
+            session, payments.read_payment(session, terminal, payment_id)))
 
     @router.post("/payments/{payment_id}/refunds")
     def refund(

@@ -551,6 +551,13 @@ def intent_coupon(session: Session, intent_id: str) -> protocol.CouponUse | None
 # --- payments and refunds ------------------------------------------------------------------
 
 
+def payments_with_coupon(session: Session, payment_ids: Sequence[str]) -> set[str]:
+    """Return which of ``payment_ids`` used a coupon, in one query."""
+    return set(session.scalars(
+        select(CouponUseRow.payment_id).where(CouponUseRow.payment_id.in_(payment_ids))
+    ))
+
+
 def applied_coupon(session: Session, payment_id: str) -> protocol.CouponApplied | None:
     """Return the coupon used by a payment, or None."""
     use = session.scalars(

@@ -13,9 +13,9 @@ loads only the row it returns and never flushes. An ``Intent``, ``PaymentCodeRow
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -479,6 +479,25 @@ def refund_payment(
 
 
 def payment_model(session: Session, payment: PaymentRow) -> protocol.Payment:
+    return _payment_model(payment, coupons.applied_coupon(session, payment.id),
+                          donations.payment_donations(session, payment.id))
+
+
+def payment_models(session: Session, rows: Sequence[PaymentRow]) -> list[protocol.Payment]:
+    """Return ``payment_model`` of many payments, reading donations and coupon uses once."""
+    ids = [row.id for row in rows]
+    donated = donations.donations_by_payment(session, ids)
+    with_coupon = coupons.payments_with_coupon(session, ids)
+    return [
+        _payment_model(row,
+                       coupons.applied_coupon(session, row.id) if row.id in with_coupon else None,
+                       donated.get(row.id, []))
+        for row in rows
+    ]
+
+
+def _payment_model(payment: PaymentRow, coupon: protocol.CouponApplied | None,
+                   donated: list[protocol.DonationLine]) -> protocol.Payment:
     remaining = payment.wallet_remaining
     return protocol.Payment(
         payment_id=payment.id,
@@ -490,8 +509,8 @@ def payment_model(session: Session, payment: PaymentRow) -> protocol.Payment:
         created_at=iso_utc(payment.created_at),
         tax_lines=[TaxLine.model_validate(line) for line in payment.tax_lines],
         kinds={protocol.ValueKind(kind): amount for kind, amount in payment.kinds.items()},
-        coupon=coupons.applied_coupon(session, payment.id),
-        donations=donations.payment_donations(session, payment.id),
+        coupon=coupon,
+        donations=donated,
         remaining=(None if remaining is None
                    else [protocol.RemainingValue.model_validate(item) for item in remaining]),
     )
