@@ -128,11 +128,12 @@ def _amount_rule(campaign: DonationCampaign) -> str:
 
 
 def _campaign_end(args: argparse.Namespace, db: Database) -> None:
-    ends_at = utc_now() if args.at is None else parse_moment(args.at, "--at")
+    now = utc_now()
+    ends_at = now if args.at is None else parse_moment(args.at, "--at")
     with db.write() as session:
-        campaign = donations.end_campaign(session, args.campaign, ends_at)
+        campaign = donations.end_campaign(session, args.campaign, ends_at, now=now)
     print(f"campaign {campaign.id} ends at"
-          f" {format_japan_time(campaign.ends_at, '%Y-%m-%d %H:%M')} Japan time"
+          f" {format_japan_time(campaign.ends_at, '%Y-%m-%d %H:%M JST')}"
           f" ({iso_utc(campaign.ends_at)})")
 
 

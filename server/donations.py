@@ -200,8 +200,13 @@ def _check_merchants(session: Session, merchant_ids: tuple[str, ...]) -> None:
                       " list-merchants to see the merchant ids")
 
 
-def end_campaign(session: Session, campaign_id: str, ends_at: datetime) -> DonationCampaign:
-    """Move a campaign's end earlier; payments already booked keep their donations."""
+def end_campaign(session: Session, campaign_id: str, ends_at: datetime, *,
+                 now: datetime) -> DonationCampaign:
+    """Move a campaign's end earlier, but not into the past.
+
+    Payments already booked keep their donations, so an end before ``now`` would leave
+    donations booked after the campaign's recorded end.
+    """
     campaign = get_campaign(session, campaign_id)
     if ends_at > campaign.ends_at:
         raise invalid(f"campaign {campaign_id} already ends at {_japan(campaign.ends_at)};"
@@ -209,6 +214,10 @@ def end_campaign(session: Session, campaign_id: str, ends_at: datetime) -> Donat
     if ends_at <= campaign.starts_at:
         raise invalid(f"end {_japan(ends_at)} is not after the campaign's start"
                       f" {_japan(campaign.starts_at)}; give a later --at")
+    if ends_at < now:
+        raise invalid(f"end {_japan(ends_at)} is in the past (now {_japan(now)}), and the"
+                      " payments since then have already given their share; leave --at out"
+                      " to end the campaign now, or give a later --at")
     campaign.ends_at = ends_at
     session.flush()
     logger.info("donation campaign %s now ends at %s", campaign_id, ends_at.isoformat())

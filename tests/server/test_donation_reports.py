@@ -148,9 +148,9 @@ def test_cli_creates_campaign_and_settles(server: Server, db_url: str,
 
     assert listing[1] == (f"{campaign_id}\t{cause_id}\t冬の寄付\t150 bp\toperator"
                           f"\t2026-03-01 00:00\t2026-06-01 00:00\t{terminal.merchant_id}")
-    assert causes_before[1] == f"{cause_id}\t{CAUSE_NAME}\t0\t30\tnone"
+    assert causes_before[1] == f"{cause_id}\t{CAUSE_NAME}\t0\t30\tnone\t0\t0"
     assert settled == ["settled 1 donations, 30 yen; still owed 0 donations, 0 yen"]
-    assert causes_after[1] == f"{cause_id}\t{CAUSE_NAME}\t30\t0\tnone"
+    assert causes_after[1] == f"{cause_id}\t{CAUSE_NAME}\t30\t0\tnone\t0\t0"
     with server.state.db.read() as session:
         campaign = session.scalars(select(DonationCampaign)).one()
         assert campaign.starts_at == datetime(2026, 2, 28, 15, 0, tzinfo=UTC)
@@ -184,7 +184,9 @@ def test_cli_rejects_bad_campaign_input(server: Server, db_url: str,
 
 
 def test_campaign_end_stops_donations(server: Server, db_url: str,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+                                      capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(donation_cli, "utc_now", server.clock)
     cause_id = make_cause(server)
     campaign_id = make_campaign(server, cause_id, "春の寄付", 100)
     terminal = server.new_terminal()
@@ -196,7 +198,7 @@ def test_campaign_end_stops_donations(server: Server, db_url: str,
     server.clock.advance(120)
     pay(server, terminal, 1_000)
 
-    assert ended == [f"campaign {campaign_id} ends at 2026-04-01 10:01 Japan time"
+    assert ended == [f"campaign {campaign_id} ends at 2026-04-01 10:01 JST"
                      " (2026-04-01T01:01:00+00:00)"]
     with server.state.db.read() as session:
         assert sum(ledger.held_balance(session, cause_id).values()) == 10
@@ -220,7 +222,9 @@ def test_cli_rejects_campaign_ending_in_past(server: Server, db_url: str,
 
 
 def test_campaign_end_message_in_japan_time(server: Server, db_url: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(donation_cli, "utc_now", server.clock)
     campaign_id = make_campaign(server, make_cause(server), "春の寄付", 100)
 
     status = cli.main(["donation-campaign-end", "--db", db_url, "--campaign", campaign_id,
@@ -229,6 +233,24 @@ def test_campaign_end_message_in_japan_time(server: Server, db_url: str,
     assert status == 1
     assert ("end 2026-03-31 00:00 JST is not after the campaign's start 2026-03-31 10:00 JST;"
             " give a later --at") in capsys.readouterr().err
+
+
+def test_campaign_end_in_the_past_rejected(server: Server, db_url: str,
+                                           capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(donation_cli, "utc_now", server.clock)  # 2026-04-01 10:00 JST
+    campaign_id = make_campaign(server, make_cause(server), "春の寄付", 100)
+
+    status = cli.main(["donation-campaign-end", "--db", db_url, "--campaign", campaign_id,
+                       "--at", "2026-04-01T00:30:00+00:00"])
+
+    assert status == 1
+    assert ("end 2026-04-01 09:30 JST is in the past (now 2026-04-01 10:00 JST), and the"
+            " payments since then have already given their share; leave --at out to end the"
+            " campaign now, or give a later --at") in capsys.readouterr().err
+    with server.state.db.read() as session:
+        ends_at = donations.get_campaign(session, campaign_id).ends_at
+    assert ends_at == server.clock() + timedelta(days=60)
 
 
 def test_totals_rejects_reversed_range(server: Server, db_url: str,
