@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from server import rallies
 from server.db import Database
 from server.errors import invalid
-from server.settings import iso_utc, utc_now
+from server.settings import utc_now
+from terminal.japan_time import JAPAN_TIME_ZONE
 
 AddCommand = Callable[[str, str], argparse.ArgumentParser]
 
@@ -63,8 +64,16 @@ def _rally_create(args: argparse.Namespace, db: Database) -> None:
         rally = rallies.create_rally(session, new, now=utc_now())
         print(f"rally {rally.id} created: {rally.name}, {rally.starts_on} to {rally.ends_on},"
               f" {rally.goal_stamps} stamps for {rally.reward_yen} yen {rally.reward_kind}"
-              f" expiring {iso_utc(rally.reward_expires_at)}, issued by"
+              f" usable until {_japan_time(rally.reward_expires_at)}, issued by"
               f" {rally.issuing_account_id}")
+
+
+def _japan_time(moment: datetime) -> str:
+    """Format an exclusive end in Japan time; midnight reads as 24:00 of the day before."""
+    local = moment.astimezone(JAPAN_TIME_ZONE)
+    if local.time() == time(0):
+        return f"{(local - timedelta(days=1)).date()} 24:00 JST"
+    return local.strftime("%Y-%m-%d %H:%M JST")
 
 
 def _rally_add_booth(args: argparse.Namespace, db: Database) -> None:

@@ -783,7 +783,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     code = commands.add_parser("code", help="show a one-time payment code for the shop to scan")
     code.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
-    code.add_argument("--coupon", help="coupon id to show with the code in one QR (see coupons)")
+    code.add_argument("--coupon", type=_coupon_id,
+                      help="coupon id to show with the code in one QR (see coupons)")
     code.set_defaults(func=cmd_code)
 
     pay = commands.add_parser("pay", help="pay a shop's QR (payload text or --image)")
@@ -802,7 +803,8 @@ def build_parser() -> argparse.ArgumentParser:
     coupons = commands.add_parser(
         "coupons", help="list the wallet's coupons, or show one coupon's code with --coupon"
     )
-    coupons.add_argument("--coupon", help="coupon id whose code to show for the shop to scan")
+    coupons.add_argument("--coupon", type=_coupon_id,
+                         help="coupon id whose code to show for the shop to scan")
     coupons.add_argument("--qr-file", help="with --coupon, also write the code as a QR PNG")
     coupons.set_defaults(func=cmd_coupons)
 
@@ -822,7 +824,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     offline.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
     offline.add_argument(
-        "--coupon", help="coupon id to show with the code in one QR; needs the server once"
+        "--coupon", type=_coupon_id,
+        help="coupon id to show with the code in one QR; needs the server once"
     )
     offline.set_defaults(func=cmd_offline_code)
 
@@ -857,6 +860,14 @@ def _positive_yen(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of yen of at least 1")
     return int(text)
+
+
+def _coupon_id(text: str) -> str:
+    coupon_id = text.strip()
+    if not coupon_id:
+        raise argparse.ArgumentTypeError(
+            "the coupon id is empty; copy it from the first column of chiiki-wallet coupons")
+    return coupon_id
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,6 +36,11 @@ def _terminal(url: str) -> str:
 
 
 def _create(url: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    return _create_printing(url, capsys, *extra)[0]
+
+
+def _create_printing(url: str, capsys: pytest.CaptureFixture[str], *extra: str
+                     ) -> tuple[str, str]:
     status = cli.main(["rally-create", "--db", url, "--name", "春の商店街ラリー",
                        "--starts", "2099-04-01", "--ends", "2099-04-30", "--goal", "3",
                        "--reward-yen", "500", "--reward-expires", "2099-06-30", *extra])
@@ -43,7 +48,7 @@ def _create(url: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     assert status == 0, out
     found = re.search(r"rally (r_\S+) created", out)
     assert found is not None, out
-    return found.group(1)
+    return found.group(1), out
 
 
 def test_rally_create_and_booth_and_report(
@@ -66,6 +71,14 @@ def test_rally_create_and_booth_and_report(
     assert cli.main(["rallies", "--db", url]) == 0
     assert f"{rally_id}\t春の商店街ラリー\t2099-04-01\t2099-04-30\t3\t500\tpremium_all" in (
         capsys.readouterr().out)
+
+
+def test_rally_create_prints_reward_end_as_the_given_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = _create_printing(cli_db(tmp_path), capsys)
+
+    assert "usable until 2099-06-30 24:00 JST, issued by" in out
 
 
 def test_rally_create_bad_date_one_line(

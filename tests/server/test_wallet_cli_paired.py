@@ -140,6 +140,18 @@ def test_unknown_coupon_names_list_command(
         " coupons" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["code", "offline-code", "coupons"])
+def test_empty_coupon_id_refused_before_any_request(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        wallet_cli.main([command, "--coupon", " "])
+
+    assert exited.value.code == 2
+    assert ("the coupon id is empty; copy it from the first column of chiiki-wallet coupons"
+            in capsys.readouterr().err)
+
+
 def test_offline_code_with_coupon_prints_pair(
     wallet: Wallet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
