@@ -132,9 +132,13 @@ def preview(
 
 def request_cash_out(
     session: Session, merchant_id: str, amount_yen: int, idempotency_key: str,
-    settings: Settings, *, terminal_id: str | None = None,
+    settings: Settings, *, terminal_id: str | None = None, cause_id: str | None = None,
 ) -> CashOut:
-    """Book a cash-out; the same idempotency key again returns the first one."""
+    """Book a cash-out; the same idempotency key again returns the first one.
+
+    ``cause_id`` names the donation cause whose value the merchant received to pay it out
+    (``server.donation_payouts``); it is only recorded on the row.
+    """
     _lock_merchant(session, merchant_id)
     existing = session.scalars(
         select(CashOut).where(CashOut.merchant_id == merchant_id,
@@ -163,7 +167,8 @@ def request_cash_out(
         ) from None
     row = CashOut(
         id=tokens.new_id("co"), merchant_id=merchant_id, terminal_id=terminal_id,
-        idempotency_key=idempotency_key, month=pricing.month, amount_yen=amount_yen,
+        cause_id=cause_id, idempotency_key=idempotency_key, month=pricing.month,
+        amount_yen=amount_yen,
         fee_yen=pricing.quote.fee_yen, fixed_fee_yen=pricing.quote.fixed_fee_yen,
         metered_fee_yen=pricing.quote.metered_fee_yen, net_yen=pricing.net_yen,
         fee_plan=pricing.plan.name, status=REQUESTED, payout_date=pricing.payout_date,

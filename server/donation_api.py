@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Header, Query
 from sqlalchemy.orm import Session
 
-from server import donations
+from server import donation_payouts, donations
 from server.auth import unauthenticated
 from server.donation_models import DonationCause
 from server.errors import invalid, shorten
@@ -66,11 +66,13 @@ def totals_model(
     ]
     donated_yen = sum(line.donated_yen for line in lines)
     returned_yen = sum(line.returned_yen for line in lines)
+    payouts = donation_payouts.payout_totals(session, cause.id)
     return protocol.DonationTotals(
         cause_id=cause.id, cause_name=cause.name, group=group, lines=wire_lines,
         donated_yen=donated_yen, returned_yen=returned_yen, net_yen=donated_yen - returned_yen,
         held_yen=donations.cause_held_yen(session, cause),
-        owed_yen=donations.owed_yen(session, cause.id), server_time=iso_utc(now),
+        owed_yen=donations.owed_yen(session, cause.id), in_payout_yen=payouts.in_payout_yen,
+        paid_out_yen=payouts.paid_out_yen, server_time=iso_utc(now),
     )
 
 

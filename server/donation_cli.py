@@ -11,11 +11,12 @@ import argparse
 from collections.abc import Callable
 from datetime import date, datetime, time
 
-from server import donations
+from server import donation_payouts, donations
 from server.db import Database
 from server.donation_models import DonationCampaign
 from server.errors import invalid, shorten
-from server.settings import iso_utc, utc_now
+from server.models import CashOut
+from server.settings import Settings, iso_utc, utc_now
 from terminal.japan_time import JAPAN_TIME_ZONE, format_japan_time
 
 AddCommand = Callable[[str, str], argparse.ArgumentParser]
@@ -29,6 +30,22 @@ def add_commands(add: AddCommand) -> None:
     token = add("donation-cause-token",
                 "issue a new read token for a cause's totals API (the old token stops working)")
     token.add_argument("--cause", required=True, help="cause id")
+    payout = add("donation-cause-pay-out",
+                 "move yen a cause holds to its payee merchant and request a cash-out of it")
+    payout.add_argument("--cause", required=True, help="cause id")
+    payout.add_argument("--merchant", required=True,
+                        help="merchant id of the cause organisation, with a bank account")
+    amount_or_all = payout.add_mutually_exclusive_group(required=True)
+    amount_or_all.add_argument("--amount", type=int,
+                               help="yen to pay out, at most what the cause holds")
+    amount_or_all.add_argument("--all", action="store_true",
+                               help="pay out everything the cause holds")
+    payout.add_argument("--key", required=True,
+                        help="idempotency key, 8 to 64 letters, digits, - or _; the same key"
+                             " again pays nothing twice")
+    payout.add_argument("--from-payee", action="store_true",
+                        help="cash out what the payee merchant holds, e.g. after a failed"
+                             " payout, instead of moving value from the cause")
 
     campaign = add("donation-campaign-create", "create a donation campaign and print its id")
     campaign.add_argument("--cause", required=True, help="cause id")
@@ -85,17 +102,42 @@ def _cause_create(args: argparse.Namespace, db: Database) -> None:
 
 def _causes(args: argparse.Namespace, db: Database) -> None:
     with db.read() as session:
-        print("cause_id\tname\theld_yen\towed_yen\tread_token")
+        print("cause_id\tname\theld_yen\towed_yen\tread_token\tin_payout_yen\tpaid_out_yen")
         for cause in donations.list_causes(session):
             token = "issued" if cause.read_token_hash else "none"
+            payouts = donation_payouts.payout_totals(session, cause.id)
             print(f"{cause.id}\t{cause.name}\t{donations.cause_held_yen(session, cause)}"
-                  f"\t{donations.owed_yen(session, cause.id)}\t{token}")
+                  f"\t{donations.owed_yen(session, cause.id)}\t{token}"
+                  f"\t{payouts.in_payout_yen}\t{payouts.paid_out_yen}")
 
 
 def _cause_token(args: argparse.Namespace, db: Database) -> None:
     with db.write() as session:
         token = donations.issue_read_token(session, args.cause)
     print(token)
+
+
+def _cause_pay_out(args: argparse.Namespace, db: Database) -> None:
+    amount_yen = None if args.all else args.amount
+    with db.write() as session:
+        payout = donation_payouts.pay_out_cause(session, args.cause, args.merchant, amount_yen,
+                                                args.key, Settings.from_env(),
+                                                from_payee=args.from_payee)
+        _print_cause_payout(payout)
+
+
+def _print_cause_payout(payout: donation_payouts.CausePayout) -> None:
+    row: CashOut = payout.cash_out
+    if not payout.created:
+        print(f"key {row.idempotency_key} was already paid out; nothing new was booked")
+    print(f"cash-out {row.id}: {row.amount_yen} yen of cause {row.cause_id} to merchant"
+          f" {row.merchant_id}, {row.status}")
+    print(f"fee {row.fee_yen} yen (fee plan {row.fee_plan}); the bank pays {row.net_yen} yen"
+          f" to bank {row.bank_code} branch {row.branch_code} account {row.account_number}"
+          f" {row.holder_name} on {row.payout_date}")
+    if row.fee_yen > 0:
+        print(f"the payee pays a fee; assign a zero-fee plan before the next payout:"
+              f" chiiki-settle fee-plan-assign --merchant {row.merchant_id} --plan PLAN")
 
 
 def _campaign_create(args: argparse.Namespace, db: Database) -> None:
@@ -166,6 +208,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Database], None]] = {
     "donation-cause-create": _cause_create,
     "donation-causes": _causes,
     "donation-cause-token": _cause_token,
+    "donation-cause-pay-out": _cause_pay_out,
     "donation-campaign-create": _campaign_create,
     "donation-campaigns": _campaigns,
     "donation-campaign-end": _campaign_end,

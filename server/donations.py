@@ -397,8 +397,9 @@ def _return_share(
     transfer_id: str | None = None
     if delta_yen > 0 and row.status == STATUS_BOOKED:
         transfer_id = f"donation-refund:{refund_id}:{row.campaign_id}"
-        # NOTE: a cause has no way to spend its value yet (no cash-out), so its account still
-        # holds every donation it received and this reversal is always covered.
+        # NOTE: once a cause has paid its value out (``server.donation_payouts``), its account
+        # may hold less than this return. The reversal then raises InsufficientFunds and the
+        # whole refund is rejected, so operators keep a margin on the cause's account.
         ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=row.transfer_id,
                        amount_yen=delta_yen, now=now, other_held_value=True)
         row.reversed_yen += delta_yen

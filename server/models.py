@@ -466,6 +466,10 @@ class CashOut(Base):
     id: Mapped[str] = mapped_column(String(40), unique=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
     terminal_id: Mapped[str | None] = mapped_column(ForeignKey("terminals.id"), nullable=True)
+    # The donation cause whose held value this cash-out pays to the cause's own bank account
+    # (``server.donation_payouts``); None for a merchant's cash-out of its own sales.
+    cause_id: Mapped[str | None] = mapped_column(ForeignKey("donation_causes.id"), nullable=True,
+                                                 index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     # YYYY-MM in Japan time: the month whose volume and fixed fee this cash-out counts in.
     month: Mapped[str] = mapped_column(String(7))

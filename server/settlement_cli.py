@@ -116,10 +116,10 @@ def _cash_outs(args: argparse.Namespace, db: Database) -> None:
     with db.read() as session:
         rows = list(session.scalars(query))
     print("cash_out_id\tmerchant_id\tstatus\tpayout_date\tamount_yen\tfee_yen\tnet_yen"
-          "\tcreated_at")
+          "\tcreated_at\tcause_id")
     for row in rows:
         print(f"{row.id}\t{row.merchant_id}\t{row.status}\t{row.payout_date}\t{row.amount_yen}"
-              f"\t{row.fee_yen}\t{row.net_yen}\t{iso_utc(row.created_at)}")
+              f"\t{row.fee_yen}\t{row.net_yen}\t{iso_utc(row.created_at)}\t{row.cause_id or '-'}")
 
 
 def _payout_batch(args: argparse.Namespace, db: Database) -> None:

@@ -734,6 +734,8 @@ class DonationTotals(BaseModel):
     net_yen: Yen
     held_yen: Yen = Field(description="What the cause's account holds now")
     owed_yen: Yen = Field(description="Operator-funded donations not yet transferred")
+    in_payout_yen: Yen = Field(description="Yen the cause gave to cash-outs not yet paid")
+    paid_out_yen: Yen = Field(description="Yen of the cause's cash-outs the bank has paid")
     server_time: str
 
 
