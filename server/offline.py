@@ -411,13 +411,16 @@ def _pay_from_reserve(
                source_id=reserve_account_id(wallet.id), destination_id=wallet.account_id,
                amount_yen=entry.amount_yen, now=now)
     connection.execute(_ADD_SPENT, {"spent_serial": serial, "spent_amount_yen": entry.amount_yen})
+    merchant = payments.receiving_merchant(connection, terminal.merchant_id)
+    # An offline receipt was printed before the payment reached the server, so it never shows
+    # the wallet's remaining value.
     return payments.book_payment(
         session, wallet_id=wallet.id, wallet_account_id=wallet.account_id,
-        merchant_id=terminal.merchant_id,
-        merchant_account_id=payments.merchant_account_id(connection, terminal.merchant_id),
+        merchant_id=terminal.merchant_id, merchant_account_id=merchant.account_id,
         terminal_id=terminal.id, transfer_id=f"offline:{terminal.id}:{entry.entry_id}",
         amount_yen=entry.amount_yen, method="offline",
         tax_lines=[line.model_dump() for line in entry.tax_lines], now=now,
+        acceptance=merchant.acceptance, show_balance_on_receipt=False,
     )
 
 

@@ -68,8 +68,11 @@ _CODES = table_of(PaymentCodeRow)
 _PAYMENTS = table_of(PaymentRow)
 _REFUNDS = table_of(Refund)
 
+# The merchant's columns are read here, not in a statement of their own, to spare the payment
+# a round trip. They are read again by every request, so a changed shop applies at once.
 _LOCK_INTENT = (
-    select(_INTENTS, _MERCHANTS.c.account_id.label("merchant_account_id"))
+    select(_INTENTS, _MERCHANTS.c.account_id.label("merchant_account_id"),
+           _MERCHANTS.c.is_local, _MERCHANTS.c.merchant_category_code)
     .join_from(_INTENTS, _MERCHANTS, _INTENTS.c.merchant_id == _MERCHANTS.c.id)
     .where(_INTENTS.c.id == bindparam("intent_id"))
     .with_for_update(of=_INTENTS)
@@ -87,7 +90,8 @@ _RECORD_REJECTION = (
             last_rejection_at=bindparam("rejected_at"))
 )
 _LOCK_CODE = (
-    select(_CODES, _WALLETS.c.account_id.label("wallet_account_id"))
+    select(_CODES, _WALLETS.c.account_id.label("wallet_account_id"),
+           _WALLETS.c.show_balance_on_receipt)
     .join_from(_CODES, _WALLETS, _CODES.c.wallet_id == _WALLETS.c.id)
     .where(_CODES.c.code_hash == bindparam("code_hash"))
     .with_for_update(of=_CODES)
@@ -97,9 +101,9 @@ _USE_CODE = (
     .where(_CODES.c.code_hash == bindparam("used_code_hash"))
     .values(payment_id=bindparam("used_payment_id"))
 )
-_MERCHANT_ACCOUNT = select(_MERCHANTS.c.account_id).where(
-    _MERCHANTS.c.id == bindparam("merchant_id")
-)
+_MERCHANT_ACCOUNT = select(
+    _MERCHANTS.c.account_id, _MERCHANTS.c.is_local, _MERCHANTS.c.merchant_category_code
+).where(_MERCHANTS.c.id == bindparam("merchant_id"))
 _LOCK_PAYMENT = (
     select(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("payment_id")).with_for_update()
 )
@@ -121,6 +125,14 @@ class IntentView:
     intent: Intent
     status: protocol.IntentStatus
     payment: PaymentRow | None
+
+
+@dataclass(frozen=True)
+class ReceivingMerchant:
+    """The ledger account of the merchant that a payment pays, and what it may receive."""
+
+    account_id: str
+    acceptance: ledger.Acceptance
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -320,7 +332,9 @@ def pay_intent(
         merchant_id=intent.merchant_id, merchant_account_id=intent.merchant_account_id,
         terminal_id=intent.terminal_id, transfer_id=transfer_id, amount_yen=intent.amount_yen,
         method="mpm", tax_lines=intent.tax_lines, now=now,
-        coupon=coupons.intent_coupon(session, intent_id),
+        coupon=coupons.intent_coupon(session, intent_id), acceptance=_acceptance_of(intent),
+        # Read with the wallet's token at the start of this request.
+        show_balance_on_receipt=wallet.show_balance_on_receipt,
     )
     connection.execute(_APPROVE_INTENT, {"intent_id": intent_id, "approved_payment_id": payment.id})
     return payment
@@ -374,12 +388,13 @@ def redeem_code(
             " ask the customer for a new code",
         )
 
+    merchant = receiving_merchant(connection, terminal.merchant_id)
     payment = book_payment(
         session, wallet_id=row.wallet_id, wallet_account_id=row.wallet_account_id,
-        merchant_id=terminal.merchant_id,
-        merchant_account_id=merchant_account_id(connection, terminal.merchant_id),
+        merchant_id=terminal.merchant_id, merchant_account_id=merchant.account_id,
         terminal_id=terminal.id, transfer_id=transfer_id, amount_yen=request.amount_yen,
         method="cpm", tax_lines=_tax_json(request.tax_lines), now=now, coupon=request.coupon,
+        acceptance=merchant.acceptance, show_balance_on_receipt=row.show_balance_on_receipt,
     )
     connection.execute(_USE_CODE, {"used_code_hash": code_hash, "used_payment_id": payment.id})
     return payment
@@ -557,17 +572,17 @@ def book_payment(
     session: Session, *, wallet_id: str, wallet_account_id: str, merchant_id: str,
     merchant_account_id: str, terminal_id: str, transfer_id: str, amount_yen: int, method: str,
     tax_lines: list[dict[str, int]], now: datetime, coupon: protocol.CouponUse | None = None,
+    acceptance: ledger.Acceptance | None = None, show_balance_on_receipt: bool | None = None,
 ) -> PaymentRow:
     """Pay the merchant from the wallet's account and insert the payment row.
 
-    The wallet spends only value the merchant may receive (``ledger.acceptance_for``). A
-    coupon is redeemed, and donation shares are booked, in the same transaction.
+    The wallet spends only value the merchant may receive (``acceptance``). A coupon is
+    redeemed, and donation shares are booked, in the same transaction. The handlers pass the
+    shop's ``acceptance`` and the wallet's ``show_balance_on_receipt`` as read with the rows
+    they lock. When a caller leaves either as None, it is read here, one statement each.
     """
-    # NOTE: the shop's acceptance, the wallet's receipt setting and the donation campaigns are
-    # three extra reads per payment. Since they were added, handler throughput against raw SQL
-    # has halved (benchmarks/BENCHMARKS.md). Caching the shop's acceptance and the campaign
-    # list per process would recover most of it.
-    acceptance = ledger.acceptance_for(session, merchant_id)
+    if acceptance is None:
+        acceptance = ledger.acceptance_for(session, merchant_id)
     try:
         result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
                             destination_id=merchant_account_id, amount_yen=amount_yen, now=now,
@@ -584,10 +599,10 @@ def book_payment(
     if not result.created:
         # The key already paid something else with the same amount and merchant.
         raise _key_used(_key_of(transfer_id), "payment")
-    # An offline payment is booked at sync, after its receipt was printed, so what the wallet
-    # holds by then says nothing about that sale.
-    wallet_remaining = (None if method == "offline"
-                        else value_remaining.remaining_for_receipt(session, wallet_id, now=now))
+    wallet_remaining = _wallet_remaining(
+        session, method=method, wallet_id=wallet_id, wallet_account_id=wallet_account_id,
+        show_balance_on_receipt=show_balance_on_receipt, now=now,
+    )
     payment = _insert_returning(session, PaymentRow, {
         "id": tokens.new_id("p"), "merchant_id": merchant_id, "terminal_id": terminal_id,
         "wallet_id": wallet_id, "transfer_id": transfer_id, "method": method,
@@ -599,13 +614,44 @@ def book_payment(
                 amount_yen, wallet_id, merchant_id)
     if coupon is not None:
         coupons.apply_to_payment(session, payment, coupon, now=now)
+    # NOTE: every payment still reads the active donation campaigns in a statement of its own,
+    # because the operator can move a campaign's end at any time and the payment must see the
+    # current one. The handlers run at 0.1 to 0.3 of a raw-SQL baseline that issues only the
+    # ledger's writes (benchmarks/BENCHMARKS.md).
     donations.book_for_payment(session, payment, now=now)
     return payment
 
 
-def merchant_account_id(connection: Connection, merchant_id: str) -> str:
+def receiving_merchant(connection: Connection, merchant_id: str) -> ReceivingMerchant:
+    """Read the merchant's ledger account and acceptance in one statement."""
     row = connection.execute(_MERCHANT_ACCOUNT, {"merchant_id": merchant_id}).one()
-    return str(row.account_id)
+    return ReceivingMerchant(str(row.account_id), _acceptance_of(row))
+
+
+def merchant_account_id(connection: Connection, merchant_id: str) -> str:
+    return receiving_merchant(connection, merchant_id).account_id
+
+
+def _acceptance_of(row: Any) -> ledger.Acceptance:
+    """Return the acceptance of a row that has the merchant's is_local and category columns."""
+    return ledger.Acceptance(local=bool(row.is_local),
+                             merchant_category=row.merchant_category_code)
+
+
+def _wallet_remaining(
+    session: Session, *, method: str, wallet_id: str, wallet_account_id: str,
+    show_balance_on_receipt: bool | None, now: datetime,
+) -> list[dict[str, Any]] | None:
+    """Return what the payment row stores as the wallet's remaining value, or None."""
+    # An offline payment is booked at sync, after its receipt was printed, so what the wallet
+    # holds by then says nothing about that sale.
+    if method == "offline":
+        return None
+    if show_balance_on_receipt is None:
+        return value_remaining.remaining_for_receipt(session, wallet_id, now=now)
+    if not show_balance_on_receipt:
+        return None
+    return value_remaining.stored_remaining(session, wallet_account_id, now=now)
 
 
 def _insufficient_message(method: str, amount_yen: int) -> str:

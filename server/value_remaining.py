@@ -79,7 +79,16 @@ def remaining_for_receipt(
     row = session.connection().execute(_SHOWS_BALANCE, {"wallet_id": wallet_id}).first()
     if row is None or not row.show_balance_on_receipt:
         return None
-    values = remaining_value(session, row.account_id, now=now)
+    return stored_remaining(session, row.account_id, now=now)
+
+
+def stored_remaining(session: Session, account_id: str, *, now: datetime) -> list[dict[str, Any]]:
+    """Return the account's remaining value in the form a payment row stores it.
+
+    The caller read the wallet's ``show_balance_on_receipt`` with the wallet's row and calls
+    this only when it is on, so the setting is not read again here.
+    """
+    values = remaining_value(session, account_id, now=now)
     return [value.model_dump(mode="json") for value in values]
 
 
