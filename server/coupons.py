@@ -311,6 +311,33 @@ def _check_discount(checked: CheckedCoupon, use: protocol.CouponUse) -> None:
 # --- redeeming -----------------------------------------------------------------------------
 
 
+def check_for_payment(
+    session: Session, coupon: protocol.CouponUse, *, merchant_id: str, wallet_id: str,
+    amount_yen: int, now: datetime,
+) -> CheckedCoupon:
+    """Run every check of an online use before any value moves; raise a coupon ServerError.
+
+    Checked first, a coupon the paying wallet cannot use is reported as such, and not as a
+    short balance that a top-up would not cure.
+    """
+    check_use_amounts(coupon, amount_yen)
+    checked = check_coupon(session, coupon.code, merchant_id=merchant_id,
+                           total_yen=coupon.total_yen, now=now, wallet_id=wallet_id)
+    _check_discount(checked, coupon)
+    return checked
+
+
+def redeem_checked(
+    session: Session, payment: Payment, checked: CheckedCoupon, coupon: protocol.CouponUse, *,
+    now: datetime,
+) -> None:
+    """Redeem a coupon ``check_for_payment`` accepted, in the payment's transaction.
+
+    A second use racing this one fails on the unique use row and rolls the payment back.
+    """
+    _redeem(session, payment, checked, coupon.total_yen, now=now, offline=False)
+
+
 def apply_to_payment(
     session: Session, payment: Payment, coupon: protocol.CouponUse, *, now: datetime
 ) -> None:
@@ -318,11 +345,10 @@ def apply_to_payment(
 
     Any failed check raises a coupon ServerError, which rolls the whole payment back.
     """
-    check_use_amounts(coupon, payment.amount_yen)
-    checked = check_coupon(session, coupon.code, merchant_id=payment.merchant_id,
-                           total_yen=coupon.total_yen, now=now, wallet_id=payment.wallet_id)
-    _check_discount(checked, coupon)
-    _redeem(session, payment, checked, coupon.total_yen, now=now, offline=False)
+    checked = check_for_payment(session, coupon, merchant_id=payment.merchant_id,
+                                wallet_id=payment.wallet_id, amount_yen=payment.amount_yen,
+                                now=now)
+    redeem_checked(session, payment, checked, coupon, now=now)
 
 
 def apply_offline(

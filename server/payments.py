@@ -583,6 +583,11 @@ def book_payment(
     """
     if acceptance is None:
         acceptance = ledger.acceptance_for(session, merchant_id)
+    checked_coupon = None
+    if coupon is not None:
+        checked_coupon = coupons.check_for_payment(session, coupon, merchant_id=merchant_id,
+                                                   wallet_id=wallet_id, amount_yen=amount_yen,
+                                                   now=now)
     try:
         result = ledger.pay(session, transfer_id=transfer_id, source_id=wallet_account_id,
                             destination_id=merchant_account_id, amount_yen=amount_yen, now=now,
@@ -612,8 +617,8 @@ def book_payment(
     })
     logger.info("payment %s: %s %d yen from wallet %s to merchant %s", payment.id, method,
                 amount_yen, wallet_id, merchant_id)
-    if coupon is not None:
-        coupons.apply_to_payment(session, payment, coupon, now=now)
+    if coupon is not None and checked_coupon is not None:
+        coupons.redeem_checked(session, payment, checked_coupon, coupon, now=now)
     # NOTE: every payment still reads the active donation campaigns in a statement of its own,
     # because the operator can move a campaign's end at any time and the payment must see the
     # current one. The handlers run at 0.1 to 0.3 of a raw-SQL baseline that issues only the

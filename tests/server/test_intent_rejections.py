@@ -117,6 +117,21 @@ def test_coupon_of_other_wallet_then_owner_pays(server: Server) -> None:
     assert server.merchant_balance_yen(terminal.merchant_id) == 1_000
 
 
+def test_short_stranger_told_about_the_coupon_not_the_balance(server: Server) -> None:
+    terminal, _, code = coupon_setup(server)
+    stranger = server.new_wallet(50)
+    intent_id = create_intent(terminal, 900, coupon={
+        "code": code, "total_yen": 1_000, "discount_yen": 100,
+    })
+
+    rejected = pay(stranger, intent_id, 900, key="wallet-pay-short-stranger")
+
+    assert rejected.status_code == 409, rejected.text
+    assert rejected.json()["error"]["code"] == "coupon_wrong_wallet"
+    assert read_intent(terminal, intent_id)["last_rejection"]["code"] == "coupon_wrong_wallet"
+    assert stranger.balance_yen() == 50
+
+
 def test_later_rejection_replaces_earlier(server: Server) -> None:
     terminal = server.new_terminal()
     poor = server.new_wallet(100)
