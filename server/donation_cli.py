@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from server import donation_payouts, donations
 from server.db import Database
 from server.donation_models import DonationCampaign
-from server.errors import invalid, shorten
+from server.errors import InsufficientFunds, invalid, shorten
 from server.models import CashOut
 from server.settings import Settings, iso_utc, utc_now
 from terminal.japan_time import JAPAN_TIME_ZONE, format_japan_time
@@ -26,7 +26,8 @@ def add_commands(add: AddCommand) -> None:
     """Register this module's subcommands through ``add(name, help)``."""
     cause = add("donation-cause-create", "create a donation cause and print its id")
     cause.add_argument("--name", required=True, help="cause name shown on receipts, e.g. 会津こども食堂")
-    add("donation-causes", "print every cause with what it holds and what is owed to it")
+    add("donation-causes", "print every cause with what it holds, what is owed to it, its"
+        " payouts and what it owes back to funders of refunded donations")
     token = add("donation-cause-token",
                 "issue a new read token for a cause's totals API (the old token stops working)")
     token.add_argument("--cause", required=True, help="cause id")
@@ -37,9 +38,11 @@ def add_commands(add: AddCommand) -> None:
                         help="merchant id of the cause organisation, with a bank account")
     amount_or_all = payout.add_mutually_exclusive_group(required=True)
     amount_or_all.add_argument("--amount", type=int,
-                               help="yen to pay out, at most what the cause holds")
+                               help="yen to pay out, at most what the cause holds after repaying"
+                                    " what it owes back to funders of refunded donations")
     amount_or_all.add_argument("--all", action="store_true",
-                               help="pay out everything the cause holds")
+                               help="pay out everything the cause holds after repaying what it"
+                                    " owes back")
     payout.add_argument("--key", required=True,
                         help="idempotency key, 8 to 64 letters, digits, - or _; the same key"
                              " again pays nothing twice")
@@ -102,13 +105,15 @@ def _cause_create(args: argparse.Namespace, db: Database) -> None:
 
 def _causes(args: argparse.Namespace, db: Database) -> None:
     with db.read() as session:
-        print("cause_id\tname\theld_yen\towed_yen\tread_token\tin_payout_yen\tpaid_out_yen")
+        print("cause_id\tname\theld_yen\towed_yen\tread_token\tin_payout_yen\tpaid_out_yen"
+              "\towes_back_yen")
         for cause in donations.list_causes(session):
             token = "issued" if cause.read_token_hash else "none"
             payouts = donation_payouts.payout_totals(session, cause.id)
             print(f"{cause.id}\t{cause.name}\t{donations.cause_held_yen(session, cause)}"
                   f"\t{donations.owed_yen(session, cause.id)}\t{token}"
-                  f"\t{payouts.in_payout_yen}\t{payouts.paid_out_yen}")
+                  f"\t{payouts.in_payout_yen}\t{payouts.paid_out_yen}"
+                  f"\t{donations.owed_back_yen(session, cause.id)}")
 
 
 def _cause_token(args: argparse.Namespace, db: Database) -> None:
@@ -123,12 +128,17 @@ def _cause_pay_out(args: argparse.Namespace, db: Database) -> None:
         payout = donation_payouts.pay_out_cause(session, args.cause, args.merchant, amount_yen,
                                                 args.key, Settings.from_env(),
                                                 from_payee=args.from_payee)
-        _print_cause_payout(payout)
+    # Committed before the error is raised, so the repayments the cause could make stay booked.
+    if payout.repaid_yen > 0:
+        print(f"cause {args.cause} repaid {payout.repaid_yen} yen it owed back to the funders"
+              " of refunded donations")
+    if payout.cash_out is None:
+        raise InsufficientFunds(donation_payouts.debt_message(args.cause, payout))
+    _print_cause_payout(payout.cash_out, payout.created)
 
 
-def _print_cause_payout(payout: donation_payouts.CausePayout) -> None:
-    row: CashOut = payout.cash_out
-    if not payout.created:
+def _print_cause_payout(row: CashOut, created: bool) -> None:
+    if not created:
         print(f"key {row.idempotency_key} was already paid out; nothing new was booked")
     print(f"cash-out {row.id}: {row.amount_yen} yen of cause {row.cause_id} to merchant"
           f" {row.merchant_id}, {row.status}")

@@ -30,6 +30,9 @@ STATUS_CANCELLED = "cancelled"
 EVENT_DONATED = "donated"
 EVENT_RETURNED = "returned"
 EVENT_SETTLED = "settled"
+# A refund's return the cause could not pay (+ clawback_owed_yen), and a repayment of it (-).
+EVENT_CLAWBACK_OWED = "clawback_owed"
+EVENT_CLAWBACK_REPAID = "clawback_repaid"
 
 
 class DonationCause(Base):
@@ -84,6 +87,7 @@ class DonationRow(Base):
     (``returned_yen``). ``booked_yen`` went from the funder to the cause in the transfer
     ``donation:<payment id>:<campaign id>``, and ``reversed_yen`` came back by refund
     transfers. The cause has received ``booked_yen - reversed_yen`` net. While owed, both are 0.
+    ``clawback_owed_yen`` of that net is returned share the cause still owes the funder.
     """
 
     __tablename__ = "donations"
@@ -101,6 +105,9 @@ class DonationRow(Base):
     returned_yen: Mapped[int] = mapped_column(BigInteger, default=0)
     booked_yen: Mapped[int] = mapped_column(BigInteger, default=0)
     reversed_yen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Part of a refund's return the cause could not pay, because it had paid its value out.
+    # The cause owes it to the funder and repays it before its next payout.
+    clawback_owed_yen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16))
     transfer_id: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -113,14 +120,18 @@ class DonationRow(Base):
                         name="refunded_bounds"),
         CheckConstraint("reversed_yen >= 0 AND reversed_yen <= booked_yen",
                         name="reversed_bounds"),
+        CheckConstraint("clawback_owed_yen >= 0 AND reversed_yen + clawback_owed_yen <= booked_yen",
+                        name="clawback_bounds"),
         Index("ix_donations_status_seq", "status", "seq"),
     )
 
 
 class DonationEvent(Base):
-    """One change to a donation: donated (+), returned on a refund (-) or settled later.
+    """One change to a donation: donated (+), returned on a refund (-), settled later, or a
+    return the cause owes back (clawback owed) and its repayment (clawback repaid).
 
-    ``key`` makes each change happen once: ``donated``, ``refund:<refund id>`` or ``settled``.
+    ``key`` makes each change happen once: ``donated``, ``refund:<refund id>``, ``settled``,
+    ``clawback:<refund id>`` or ``clawback-repaid:<n>``.
     ``transfer_id`` is the ledger transfer that moved the value, None when nothing moved
     (a donation recorded as owed, or a return of an owed donation).
     """

@@ -19,6 +19,15 @@ returned ``D * R // A`` yen in total (rounded down), so partial refunds never re
 was donated and a full refund returns all of it. Each refund moves the difference from the
 cause back to the funder in the transfer ``donation-refund:<refund id>:<campaign id>``; an
 owed donation is reduced without a transfer.
+
+Refunds after a payout: a cause may have paid its value out in yen (``server.donation_payouts``)
+and hold less than the share a refund returns. The refund still goes ahead. The cause returns
+what it holds, up to the share, and the rest is recorded on the donation row as
+``clawback_owed_yen``, owed back by the cause to the funder (the merchant, or the fee account
+for operator-funded donations), with a ``clawback_owed`` event. For a merchant-funded donation
+the shop's own balance pays the customer the part the cause could not return. If the shop's
+balance cannot cover the refund either, the refund is rejected as before and nothing is
+recorded. The cause repays what it owes back, oldest donation first, before its next payout.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from server import ledger, tokens
 from server.donation_models import (
+    EVENT_CLAWBACK_OWED,
     EVENT_DONATED,
     EVENT_RETURNED,
     EVENT_SETTLED,
@@ -396,19 +406,52 @@ def _return_share(
 
     transfer_id: str | None = None
     if delta_yen > 0 and row.status == STATUS_BOOKED:
-        transfer_id = f"donation-refund:{refund_id}:{row.campaign_id}"
-        # NOTE: once a cause has paid its value out (``server.donation_payouts``), its account
-        # may hold less than this return. The reversal then raises InsufficientFunds and the
-        # whole refund is rejected, so operators keep a margin on the cause's account.
-        ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=row.transfer_id,
-                       amount_yen=delta_yen, now=now, other_held_value=True)
-        row.reversed_yen += delta_yen
+        transfer_id = _reverse_booked(session, row, refund_id, delta_yen, now)
     elif row.status == STATUS_OWED and row.returned_yen == row.amount_yen:
         row.status = STATUS_CANCELLED
     session.flush()
     _add_event(session, row, EVENT_RETURNED, key, delta_yen, transfer_id, now)
     logger.info("refund %s returned %d yen of donation %s", refund_id, delta_yen,
                 row.transfer_id)
+
+
+def _reverse_booked(session: Session, row: DonationRow, refund_id: str, delta_yen: int,
+                    now: datetime) -> str | None:
+    """Move ``delta_yen`` back to the funder as far as the cause holds it; return the transfer.
+
+    The part the cause cannot return is added to ``row.clawback_owed_yen``. Returns None when
+    the cause holds nothing, so no transfer was booked.
+    """
+    returnable_yen = min(delta_yen, _lock_cause_account(session, row.cause_id))
+    shortfall_yen = delta_yen - returnable_yen
+    transfer_id: str | None = None
+    if returnable_yen > 0:
+        transfer_id = f"donation-refund:{refund_id}:{row.campaign_id}"
+        ledger.reverse(session, transfer_id=transfer_id, original_transfer_id=row.transfer_id,
+                       amount_yen=returnable_yen, now=now, other_held_value=True)
+        row.reversed_yen += returnable_yen
+    if shortfall_yen == 0:
+        return transfer_id
+
+    row.clawback_owed_yen += shortfall_yen
+    session.flush()
+    _add_event(session, row, EVENT_CLAWBACK_OWED, f"clawback:{refund_id}", shortfall_yen, None,
+               now)
+    logger.warning("cause %s holds too little to return %d yen of donation %s on refund %s; it"
+                   " owes that to the %s and repays it before its next payout", row.cause_id,
+                   shortfall_yen, row.transfer_id, refund_id, row.funder)
+    return transfer_id
+
+
+def _lock_cause_account(session: Session, cause_id: str) -> int:
+    """Lock the cause's account row and return the yen it holds.
+
+    The lock keeps the balance read and the reversal together, so a payout running at the
+    same time cannot take the value this refund counted on.
+    """
+    account_id = get_cause(session, cause_id).account_id
+    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+    return sum(ledger.held_balance(session, account_id).values())
 
 
 # --- owed donations ------------------------------------------------------------------------
@@ -450,6 +493,13 @@ def _settle_one(session: Session, row: DonationRow, due_yen: int, now: datetime)
     _add_event(session, row, EVENT_SETTLED, "settled", due_yen, row.transfer_id, now)
     logger.info("owed donation %s settled: %d yen to cause %s", row.transfer_id, due_yen,
                 cause.id)
+
+
+def owed_back_yen(session: Session, cause_id: str) -> int:
+    """Return the yen the cause owes back to funders for refunds it could not pay in full."""
+    query = select(func.coalesce(func.sum(DonationRow.clawback_owed_yen), 0)).where(
+        DonationRow.cause_id == cause_id)
+    return int(session.scalar(query) or 0)
 
 
 def owed_yen(session: Session, cause_id: str | None = None) -> int:

@@ -148,9 +148,9 @@ def test_cli_creates_campaign_and_settles(server: Server, db_url: str,
 
     assert listing[1] == (f"{campaign_id}\t{cause_id}\t冬の寄付\t150 bp\toperator"
                           f"\t2026-03-01 00:00\t2026-06-01 00:00\t{terminal.merchant_id}")
-    assert causes_before[1] == f"{cause_id}\t{CAUSE_NAME}\t0\t30\tnone\t0\t0"
+    assert causes_before[1] == f"{cause_id}\t{CAUSE_NAME}\t0\t30\tnone\t0\t0\t0"
     assert settled == ["settled 1 donations, 30 yen; still owed 0 donations, 0 yen"]
-    assert causes_after[1] == f"{cause_id}\t{CAUSE_NAME}\t30\t0\tnone\t0\t0"
+    assert causes_after[1] == f"{cause_id}\t{CAUSE_NAME}\t30\t0\tnone\t0\t0\t0"
     with server.state.db.read() as session:
         campaign = session.scalars(select(DonationCampaign)).one()
         assert campaign.starts_at == datetime(2026, 2, 28, 15, 0, tzinfo=UTC)
