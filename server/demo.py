@@ -10,12 +10,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from datetime import timedelta
-
-from server import bank_accounts, donation_models, donations, fees, ledger, merchants, wallets
+from server import (
+    bank_accounts,
+    coupon_cli,
+    coupons,
+    donation_models,
+    donations,
+    fees,
+    ledger,
+    merchants,
+    wallets,
+)
+from server.coupon_models import CouponCampaign
 from server.db import Database
 from server.models import Wallet
 from server.settings import utc_now
@@ -63,6 +74,17 @@ DEMO_PREMIUM_DAYS = 90
 DEMO_PREMIUM_ACCOUNT = "demo-premium"
 DEMO_CAUSE_NAME = "会津こども食堂"
 DEMO_DONATION_BP = 100  # 1 % of each payment, funded by the shop
+# An operator-funded coupon for the demo shop, so the phone can show a payment code paired
+# with a coupon. The seed issues one coupon to the demo wallet, and each restart on the same
+# data directory issues a new one once it is used. The demo has one shop, so a use issues no
+# chained coupon. The budget covers 1,000 coupons.
+DEMO_COUPON_CAMPAIGN_ID = "demo-100"
+DEMO_COUPON_TITLE = "デモ 100円引き"
+DEMO_COUPON_ISSUER = "会津コイン運営協議会"
+DEMO_COUPON_DISCOUNT_YEN = 100
+DEMO_COUPON_MINIMUM_SPEND_YEN = 500
+DEMO_COUPON_DAYS = 365
+DEMO_COUPON_BUDGET_YEN = 100_000
 # Long enough for a demo session that is left running for days.
 DEMO_ACTIVATION_TTL_S = 30 * 24 * 3600
 
@@ -118,7 +140,7 @@ def _seed(session: Session, wallet_balance_yen: int) -> DemoSeed:
 
 
 def seed_demo_campaigns(database: Database, merchant_id: str, wallet_id: str) -> None:
-    """Give the demo wallet premium points and the demo shop a donation campaign.
+    """Give the demo wallet premium points and a coupon, and the demo shop a donation campaign.
 
     The wallet also allows receipts to show its remaining value, so a demo receipt has the
     kind split, the remaining points with their expiry and the donation line.
@@ -142,5 +164,54 @@ def seed_demo_campaigns(database: Database, merchant_id: str, wallet_id: str) ->
             funder=donation_models.FUNDER_MERCHANT, share_bp=DEMO_DONATION_BP,
             merchant_ids=(merchant_id,),
         ), now=now)
-    logger.info("demo campaigns seeded: premium points for wallet %s, donations at merchant %s",
-                wallet_id, merchant_id)
+        _seed_coupon(session, merchant_id, wallet_id, now)
+    logger.info("demo campaigns seeded: premium points and a coupon for wallet %s, donations at"
+                " merchant %s", wallet_id, merchant_id)
+
+
+def _seed_coupon(session: Session, merchant_id: str, wallet_id: str, now: datetime) -> None:
+    """Create the operator's 100-yen coupon campaign for the demo shop and issue one coupon.
+
+    Only the demo wallet gets it: ``seed_demo`` also creates a wallet the demo windows do not
+    use, so issuing to the campaign's whole audience would spend budget on it.
+    """
+    starts = now.replace(microsecond=0)
+    spec = coupon_cli.CampaignSpec(
+        id=DEMO_COUPON_CAMPAIGN_ID, title=DEMO_COUPON_TITLE, issuer_merchant=None,
+        issuer_name=DEMO_COUPON_ISSUER, discount_kind="yen",
+        discount_value=DEMO_COUPON_DISCOUNT_YEN, max_discount_yen=0,
+        minimum_spend_yen=DEMO_COUPON_MINIMUM_SPEND_YEN, starts=starts,
+        ends=starts + timedelta(days=DEMO_COUPON_DAYS), valid_days=DEMO_COUPON_DAYS,
+        budget_yen=DEMO_COUPON_BUDGET_YEN, shops=(merchant_id,), chain_group=None,
+        audience_resident=None,
+    )
+    campaign = coupon_cli.create_campaign(session, spec, now=now)
+    coupon = coupons.issue_coupon(session, campaign, wallet_id, [merchant_id],
+                                  issued_for=coupons.ISSUED_FOR_AUDIENCE, now=now)
+    if coupon is None:
+        raise ValueError(f"the demo coupon budget of {DEMO_COUPON_BUDGET_YEN} yen cannot cover"
+                         f" one coupon of {DEMO_COUPON_DISCOUNT_YEN} yen")
+
+
+def renew_demo_coupon(database: Database, wallet_id: str) -> bool:
+    """Issue the wallet a new demo coupon when it has no usable one; return whether one was issued.
+
+    A demo restarted on its data directory keeps its database, so without a new coupon the
+    phone would have none to show once the first is used. A database seeded before the demo
+    had a coupon campaign has no campaign to issue from and gets none.
+    """
+    now = utc_now()
+    with database.write() as session:
+        campaign = session.scalars(
+            select(CouponCampaign).where(CouponCampaign.id == DEMO_COUPON_CAMPAIGN_ID)
+            .with_for_update()
+        ).one_or_none()
+        if campaign is None or not coupons.is_open(campaign, now):
+            return False
+        listed = coupons.wallet_coupons(session, wallet_id, now).coupons
+        if any(coupon.campaign_id == campaign.id and coupon.status == "usable" for coupon in listed):
+            return False
+        shops = coupons.campaign_shops(session, campaign.id)
+        issued = coupons.issue_coupon(session, campaign, wallet_id, shops,
+                                      issued_for=coupons.ISSUED_FOR_AUDIENCE, now=now)
+    return issued is not None

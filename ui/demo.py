@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from drivers.printer.emulator import PrinterEmulator
 from drivers.printer.received import ReceivedJob
 from server.db import init_db
-from server.demo import seed_demo, seed_demo_campaigns
+from server.demo import renew_demo_coupon, seed_demo, seed_demo_campaigns
 from server.embedded import start_embedded_server
 from server.wallet_cli import WalletClient, WalletCredentials
 from terminal.api_client import ApiClient
@@ -125,6 +125,7 @@ def start_world(stack: ExitStack, data_dir: Path, on_job: Callable[[ReceivedJob]
         state = json.loads(state_path.read_text(encoding="utf-8"))
         terminal_id = state["terminal_id"]
         wallet = WalletCredentials(server.url, state["wallet_id"], state["wallet_token"])
+        _renew_coupon(db_url, wallet.wallet_id)
     # The terminal reaches the server through the relay, so the demo can cut it off.
     port = int(server.url.rsplit(":", 1)[1])
     relay = Relay(port)
@@ -139,6 +140,15 @@ def _seed_campaigns(db_url: str, merchant_id: str, wallet_id: str) -> None:
     database = init_db(db_url)
     try:
         seed_demo_campaigns(database, merchant_id, wallet_id)
+    finally:
+        database.dispose()
+
+
+def _renew_coupon(db_url: str, wallet_id: str) -> None:
+    database = init_db(db_url)
+    try:
+        if renew_demo_coupon(database, wallet_id):
+            log.info("demo wallet %s received a new demo coupon", wallet_id)
     finally:
         database.dispose()
 

@@ -1,9 +1,10 @@
 """A scripted walk through the demo that saves a screenshot at each step (``--tour``).
 
 It presses the same buttons a clerk and a customer would: a QR payment of ￥1,990 split over
-both tax rates, then a code payment of ￥500 scanned through the wedge filter. Then it cuts
-the terminal off the server with the demo's network switch, takes an offline code payment of
-￥800, and switches the network back on until the payment has been sent. Used headless to
+both tax rates, then a code payment of ￥500 scanned through the wedge filter, then a payment
+of ￥600 with the phone's code that carries the demo coupon (￥100 off, so the wallet pays ￥500).
+Then it cuts the terminal off the server with the demo's network switch, takes an offline code
+payment of ￥800, and switches the network back on until the payment has been sent. Used headless to
 check the screens and to make the pictures of the user guide.
 """
 
@@ -71,14 +72,31 @@ class Tour(QObject):
             Step("phone pays", self.phone.pay_terminal_qr, lambda: sale.state is SaleState.APPROVED),
             Step("printed", lambda: None, lambda: self._receipt_count() >= 1),
             Step("approved", self._shoot_approved, lambda: True),
-            Step("next sale", self._start_code_sale, lambda: True),
+            Step("next sale", lambda: self._start_code_sale("500"), lambda: True),
             Step("code", self.phone.show_payment_code, lambda: self.phone.wedge_button.isEnabled()),
             Step("phone code", lambda: self.shoot("phone-code", self.phone), lambda: True),
             Step("scan", self.phone.scan_code_at_terminal, lambda: sale.state is SaleState.APPROVED),
             Step("cpm printed", lambda: None, lambda: self._receipt_count() >= 2),
             Step("cpm approved", lambda: self.shoot("terminal-cpm-approved", self.terminal.window),
                  lambda: True),
+            *self._coupon_steps(),
             *self._offline_steps(),
+        ]
+
+    def _coupon_steps(self) -> list[Step]:
+        window = self.terminal.window
+        sale = window.controller.sale
+        return [
+            Step("coupon sale", lambda: self._start_code_sale("600"), lambda: True),
+            Step("coupon code", self.phone.show_coupon_code,
+                 lambda: self.phone.wedge_button.isEnabled()),
+            Step("phone coupon code", lambda: self.shoot("phone-coupon-code", self.phone),
+                 lambda: True),
+            Step("coupon scan", self.phone.scan_code_at_terminal,
+                 lambda: sale.state is SaleState.APPROVED),
+            Step("coupon printed", lambda: None, lambda: self._receipt_count() >= 3),
+            Step("coupon approved", lambda: self.shoot("terminal-coupon-approved", window),
+                 lambda: True),
         ]
 
     def _offline_steps(self) -> list[Step]:
@@ -96,7 +114,7 @@ class Tour(QObject):
                  lambda: True),
             Step("offline scan", self.phone.scan_code_at_terminal,
                  lambda: sale.state is SaleState.APPROVED),
-            Step("offline printed", lambda: None, lambda: self._receipt_count() >= 3),
+            Step("offline printed", lambda: None, lambda: self._receipt_count() >= 4),
             Step("offline approved", self._shoot_offline_approved, lambda: True),
             Step("waiting", screens.result.next_button.click,
                  lambda: status.status.waiting_count >= 1),
@@ -123,10 +141,10 @@ class Tour(QObject):
     def _receipt_count(self) -> int:
         return len(self.preview.jobs)
 
-    def _start_code_sale(self) -> None:
+    def _start_code_sale(self, amount: str) -> None:
         screens = self.terminal.window.controller.screens
         screens.result.next_button.click()
-        self._enter_lines(("500", "dept_10"))
+        self._enter_lines((amount, "dept_10"))
         screens.sale.code_button.click()
 
     def _enter_lines(self, *lines: tuple[str, str]) -> None:

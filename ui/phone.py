@@ -11,6 +11,8 @@ the phone alone. The offline key, certificate and last counter are kept in one f
 demo's data directory, because the server issues one active certificate per wallet and a demo
 restarted on the same directory must keep using the key it names. The counter is saved before
 a code is shown, so a crash can skip a counter but never reuse one.
+「クーポン付きコードを表示」 shows a fresh payment code and the wallet's first usable coupon in
+one QR code (``terminal.coupon_pairing``), so one scan pays and applies the coupon.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from PySide6.QtGui import QImage, QKeyEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QVBoxLayout, QWidget
 
 from drivers.scanner.qrimage import QrImageError, read_valid_qr
+from server import wallet_paired
 from server.wallet_cli import OfflineWallet, WalletClient, WalletDeclined, WalletError
 from terminal import emv, protocol
 from ui.qr import QrView
@@ -43,6 +47,11 @@ BALANCE_REFRESH_MS = 1500
 # The offline allowance the demo phone reserves: enough for a few demo payments, and under the
 # server's default cap of 30,000 yen.
 DEMO_OFFLINE_ALLOWANCE_YEN = 10_000
+# At level M (segno 1.6), the demo coupon paired with a payment code (307 characters) is QR
+# version 10 and an offline code (336 characters) version 11: 65 and 69 modules with the quiet
+# zone, so 150 px draws either at 2 px per module. It leaves room in the phone's 760-pixel
+# height for five buttons above the code.
+CODE_VIEW_MIN_SIDE_PX = 150
 
 
 def load_offline_wallet(path: Path) -> OfflineWallet:
@@ -93,6 +102,27 @@ def next_offline_code(client: WalletClient, wallet: OfflineWallet, path: Path | 
     return wallet.make_code(counter, now)
 
 
+@dataclass(frozen=True)
+class CouponPairedCode:
+    """A payment code joined with one coupon, and that coupon's terms for the caption."""
+
+    text: str
+    coupon: protocol.WalletCoupon
+
+
+def next_coupon_paired_code(client: WalletClient) -> CouponPairedCode | None:
+    """Return a fresh payment code paired with the first usable coupon, or None without one.
+
+    Blocking: both requests go to the server. The coupons are read first, so a wallet without a
+    usable coupon spends no payment code.
+    """
+    coupon = next((c for c in client.coupons() if c.status == "usable"), None)
+    if coupon is None:
+        return None
+    code = client.payment_code()
+    return CouponPairedCode(wallet_paired.paired_code(code.code, coupon), coupon)
+
+
 def qimage_to_pil(image: QImage) -> Image.Image:
     rgb = image.convertToFormat(QImage.Format.Format_RGB888)
     data = bytes(rgb.constBits())[: rgb.sizeInBytes()]
@@ -139,7 +169,7 @@ class PhoneWindow(QWidget):
         self.status = styled_label("", "hint")
         self.status.setObjectName("phone_status")
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.code_view = QrView(self, min_side_px=200)
+        self.code_view = QrView(self, min_side_px=CODE_VIEW_MIN_SIDE_PX)
         self.code_digits = styled_label("", "caption")
         self.code_digits.setObjectName("phone_code_digits")
         self.code_digits.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -150,12 +180,15 @@ class PhoneWindow(QWidget):
         self.show_offline_code_button = big_button(self.tr("オフライン用コードを表示"))
         self.show_offline_code_button.setObjectName("phone_offline_code")
         self.show_offline_code_button.clicked.connect(self.show_offline_code)
+        self.show_coupon_code_button = big_button(self.tr("クーポン付きコードを表示"))
+        self.show_coupon_code_button.setObjectName("phone_coupon_code")
+        self.show_coupon_code_button.clicked.connect(self.show_coupon_code)
         self.wedge_button = big_button(self.tr("スキャナーで読み取る"))
         self.wedge_button.setEnabled(False)
         self.wedge_button.clicked.connect(self.scan_code_at_terminal)
 
         # The caption sits beside the balance, so the phone's 760-pixel height has room for
-        # the QR of an offline code (336 characters) between the buttons.
+        # the QR of an offline code or a paired code between the buttons.
         balance_row = QHBoxLayout()
         balance_row.addWidget(styled_label(self.tr("残高"), "hint"))
         balance_row.addWidget(self.balance, 1)
@@ -164,6 +197,7 @@ class PhoneWindow(QWidget):
         layout.addWidget(self.scan_qr_button)
         layout.addWidget(self.show_code_button)
         layout.addWidget(self.show_offline_code_button)
+        layout.addWidget(self.show_coupon_code_button)
         layout.addWidget(self.code_view, 1)
         layout.addWidget(self.code_digits)
         layout.addWidget(self.wedge_button)
@@ -202,13 +236,42 @@ class PhoneWindow(QWidget):
         self._runner.run(self._wallet.payment_code, self._show_code, self._show_error)
 
     def _show_code(self, code: protocol.PaymentCode) -> None:
-        self._code = code.code
-        self.code_view.set_data(code.code)
+        self._display_code(code.code)
         groups = [code.code[i : i + 4] for i in range(0, len(code.code), 4)]
         self.code_digits.setText(" ".join(groups))
         self.code_digits.setStyleSheet("font-size: 18pt; font-weight: bold; color: black;")
         self.wedge_button.setEnabled(True)
         self.status.setText(self.tr("お店の人にコードを読み取ってもらってください"))
+
+    # --- payment code with a coupon ----------------------------------------------------------
+
+    def show_coupon_code(self) -> None:
+        """Show a fresh payment code joined with the wallet's first usable coupon."""
+        self.wedge_button.setEnabled(False)
+        self.status.setText(self.tr("クーポン付きコードを準備しています…"))
+        wallet = self._wallet
+        self._runner.run(
+            lambda: next_coupon_paired_code(wallet), self._show_coupon_code, self._show_error
+        )
+
+    def _show_coupon_code(self, paired: CouponPairedCode | None) -> None:
+        if paired is None:
+            # The message needs more lines than the status has beside a QR, so the empty QR
+            # area is hidden until the next code.
+            self._display_code("")
+            self.code_digits.setText("")
+            self.status.setText(self.tr(
+                "使えるクーポンがありません。デモのクーポンは使用済みです。"
+                "デモを起動し直すと、新しいクーポンが届きます"
+            ))
+            return
+        self._display_code(paired.text)
+        self.code_digits.setText(self.tr("クーポン「{title}」付き").format(title=paired.coupon.title))
+        self.code_digits.setStyleSheet("font-size: 16pt; font-weight: bold; color: black;")
+        self.wedge_button.setEnabled(True)
+        self.status.setText(self.tr("{minimum}以上で使えます。お店の人に読み取ってもらってください").format(
+            minimum=format_yen(paired.coupon.minimum_spend_yen)
+        ))
 
     # --- offline code ----------------------------------------------------------------------
 
@@ -243,8 +306,7 @@ class PhoneWindow(QWidget):
 
     def _show_offline_code(self, code: str) -> None:
         self._offline_busy = False
-        self._code = code
-        self.code_view.set_data(code)
+        self._display_code(code)
         self.code_digits.setText(
             self.tr("オフライン用コード（{length}文字）").format(length=len(code))
         )
@@ -257,6 +319,11 @@ class PhoneWindow(QWidget):
     def _offline_failed(self, exc: BaseException) -> None:
         self._offline_busy = False
         self._show_error(exc)
+
+    def _display_code(self, text: str) -> None:
+        self._code = text
+        self.code_view.set_data(text)
+        self.code_view.setVisible(bool(text))
 
     def scan_code_at_terminal(self) -> None:
         """Deliver the shown code to the terminal the way a keyboard-wedge scanner does."""

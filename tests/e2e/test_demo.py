@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from drivers.scanner.qrimage import read_valid_qr
-from terminal import emv
+from terminal import coupon_pairing, emv
 
 DEMO_TIMEOUT_S = 120
 
@@ -31,11 +31,15 @@ def test_demo_tour_takes_both_payments(tmp_path: Path) -> None:
     )
 
     assert result.returncode == 0, result.stderr[-2000:]
-    for name in ("terminal-qr", "terminal-approved", "receipts", "phone-code", "terminal-cpm-approved"):
+    for name in ("terminal-qr", "terminal-approved", "receipts", "phone-code", "terminal-cpm-approved",
+                 "phone-coupon-code", "terminal-coupon-approved"):
         assert (shots / f"{name}.png").stat().st_size > 1000
     with Image.open(shots / "terminal-qr.png") as picture:
         payload = read_valid_qr(picture, emv.parse_payload)
     assert emv.read_payment_request(payload).amount_yen == 1990
+    with Image.open(shots / "phone-coupon-code.png") as picture:
+        paired = read_valid_qr(picture, coupon_pairing.check)
+    assert coupon_pairing.split(paired) is not None
 
 
 def test_demo_without_display_prints_hint(tmp_path: Path) -> None:
