@@ -58,6 +58,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -585,10 +586,13 @@ def write_config(config: TerminalConfig, path: Path) -> TerminalConfig:
     written = parse_config(tomllib.loads(text), path)
     partial = path.with_name(path.name + ".partial")
     try:
+        file_mode = _writable_file_mode(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("w", encoding="utf-8") as partial_file:
             partial_file.write(text)
             partial_file.flush()
+            if file_mode is not None:
+                os.chmod(partial, file_mode)
             os.fsync(partial_file.fileno())
         os.replace(partial, path)
     except OSError as exc:
@@ -598,6 +602,24 @@ def write_config(config: TerminalConfig, path: Path) -> TerminalConfig:
         ) from exc
     logger.info("wrote the configuration to %s", path)
     return written
+
+
+def _writable_file_mode(path: Path) -> int | None:
+    """Return the permission bits of the file at ``path``, or None when there is no file yet.
+
+    The rename in ``write_config`` needs write access to the folder only, so it would replace
+    a file this user may not write. Raises ConfigError for such a file instead.
+    """
+    try:
+        file_mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(
+            f"cannot write {path}: the file is read-only for this user; make it writable "
+            f"(for example chmod u+w {path}) or change the setting in the file by hand"
+        )
+    return file_mode
 
 
 def with_mode(config: TerminalConfig, mode: str) -> TerminalConfig:

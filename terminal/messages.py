@@ -523,8 +523,8 @@ COUPON_MESSAGES_JA: dict[str, str] = {
         "読み取ってください。"
     ),
     ErrorCode.COUPON_UNKNOWN_ISSUER: (
-        "このクーポンを確認できませんでした。お客様にクーポンをもう一度表示してもらい、"
-        "読み取ってください。続く場合はクーポンなしでお会計してください。"
+        "このクーポンを確認できませんでした。もう一度表示してもらい、読み取り直すか、"
+        "クーポンなしでお会計してください。"
     ),
     ErrorCode.COUPON_BAD_SIGNATURE: (
         "このクーポンは正しくありません。お客様にアプリのクーポンをもう一度表示してもらい、"
@@ -580,8 +580,8 @@ COUPON_MESSAGES_JA: dict[str, str] = {
         "始めてください。"
     ),
     PAIRED_NOT_PAID: (
-        "クーポンが使えないため、お支払いはしていません。「クーポンを外す」を押してから"
-        "「コードを読む」を押し、お客様にクーポンなしの支払いコードを表示してもらってください。"
+        "お支払いはしていません。「クーポンを外す」を押し、"
+        "クーポンなしの支払いコードを読み取ってください。"
     ),
     ONE_COUPON_PER_SALE: (
         "このお会計には別のクーポンが付いています。クーポンは1回のお会計に1枚です。"
@@ -595,8 +595,8 @@ COUPON_MESSAGES_EN: dict[str, str] = {
         "The coupon could not be read. Ask the customer to show the coupon again, and scan it."
     ),
     ErrorCode.COUPON_UNKNOWN_ISSUER: (
-        "This coupon could not be checked. Ask the customer to show the coupon again, and scan "
-        "it. If it repeats, ring up the sale without the coupon."
+        "This coupon could not be checked. Ask the customer to show it again and scan it, or "
+        "ring up the sale without the coupon."
     ),
     ErrorCode.COUPON_BAD_SIGNATURE: (
         "This coupon is not genuine. Ask the customer to show the coupon in the app again, and "
@@ -648,8 +648,7 @@ COUPON_MESSAGES_EN: dict[str, str] = {
         "payment again."
     ),
     PAIRED_NOT_PAID: (
-        "The coupon cannot be used, so nothing was paid. Press \"Remove coupon\", then \"Scan "
-        "code\", and ask the customer to show a payment code without the coupon."
+        "Nothing was paid. Press \"Remove coupon\" and scan a payment code without the coupon."
     ),
     ONE_COUPON_PER_SALE: (
         "This sale already has another coupon, and a sale takes one coupon. Ask the customer "

@@ -42,6 +42,12 @@ EDITABLE_STATES = frozenset({
 })
 
 
+# The size of a rejection reason: three lines of it beside the button fit the sale screen of
+# a 1024 x 600 display while a notice of two lines shows below the frame.
+# NOTE: with three or more sale lines the sale screen's own rows need more than 600 pixels
+# together with a rejected coupon, so the window grows past such a display (sale_screen.py).
+REASON_FONT_PT = 13
+
 # The translation context of the coupon line on the payment screens.
 NOTE_CONTEXT = "CouponNote"
 
@@ -250,7 +256,9 @@ class CouponPanel(QFrame):
         text.addWidget(self.headline)
         text.addWidget(self.detail)
         row = QHBoxLayout(self)
-        row.setContentsMargins(6, 0, 6, 0)
+        # The vertical margins keep the reason off the 2-pixel border of the frame.
+        row.setContentsMargins(6, 4, 6, 4)
+        self._row = row
         row.addLayout(text, 1)
         row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignVCenter)
         # The sale lines above give up height first, so the reason is never cut off.
@@ -309,19 +317,26 @@ class CouponPanel(QFrame):
         self._fit_headline()
 
     def _fit_headline(self) -> None:
-        # A grid does not ask a word-wrapped label for its height at the panel's width, so
-        # a reason of three lines would be cut off without this minimum.
+        # A layout does not ask a word-wrapped label for its height at the panel's width, so
+        # a reason of several lines would be cut off without these minimums. The frame's own
+        # minimum also keeps the sale screen's layout from squeezing it below the reason.
+        self.headline.setMinimumHeight(0)
+        self.setMinimumHeight(0)
         if self.presenter.status is not CouponStatus.REJECTED or not self.isVisible():
-            self.headline.setMinimumHeight(0)
             return
-        spare = self.remove_button.width() + 24
-        width = max(self.width() - spare, 200)
-        self.headline.setMinimumHeight(self.headline.heightForWidth(width))
+        margins = self._row.contentsMargins()
+        frame_px = 2 * self.frameWidth() + margins.left() + margins.right()
+        spacing_px = max(self._row.spacing(), 0)
+        width = max(self.width() - frame_px - self.remove_button.width() - spacing_px, 200)
+        needed_px = self.headline.heightForWidth(width)
+        self.headline.setMinimumHeight(needed_px)
+        self.setMinimumHeight(needed_px + 2 * self.frameWidth() + margins.top() + margins.bottom())
 
     def _set_rejected_style(self, rejected: bool) -> None:
         color = "#d93025" if rejected else "#1a73e8"
-        # A reason is up to three lines, so it is set smaller than the coupon's own line.
-        text_style = f"color: {color}; font-size: 15pt;" if rejected else "color: black;"
+        # A reason takes up to three lines, so it is set smaller than the coupon's own line.
+        reason_style = f"color: {color}; font-size: {REASON_FONT_PT}pt;"
+        text_style = reason_style if rejected else "color: black;"
         self.setStyleSheet(
             f"QFrame#coupon_panel {{ border: 2px solid {color}; border-radius: 8px; }}"
             f" QLabel#coupon_headline {{ {text_style} }}"

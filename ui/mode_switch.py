@@ -13,6 +13,7 @@ import logging
 
 from PySide6.QtCore import QObject
 
+from terminal.sale import SaleState
 from terminal.stamps import BoothCheck, RallyApi, StampBook, check_booth
 from ui.connection import OfflineParts
 from ui.stamp_mode import StampModeScreen, build_stamp_mode
@@ -56,10 +57,24 @@ class ModeSwitcher(QObject):
     def busy_reason(self) -> str | None:
         if self.controller.sale.busy:
             return self.tr("お会計の途中のため切り替えられません。お会計を終えてから、もう一度開いてください")
+        if self._sale_started():
+            return self.tr("お会計の途中のため切り替えられません。お会計を終えるか、金額を「C（クリア）」で、"
+                           "クーポンを「クーポンを外す」で消してから、もう一度開いてください")
         screen = self.stamp_screen
         if screen is not None and screen.presenter.busy:
             return self.tr("スタンプを記録しています。少し待ってから、もう一度開いてください")
         return None
+
+    def _sale_started(self) -> bool:
+        """True when the sale has an amount, a coupon, or a state other than waiting to start.
+
+        「C（クリア）」 leaves an empty sale in amount entry, which counts as not started.
+        """
+        presenter = self.controller.sale
+        sale = presenter.sale
+        if presenter.coupons.code is not None or sale.typed_digits or sale.tax_lines:
+            return True
+        return sale.state not in (SaleState.IDLE, SaleState.AMOUNT_ENTRY)
 
     def waiting_counts(self) -> tuple[int, int]:
         status = self._parts.status.status

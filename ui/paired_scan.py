@@ -2,9 +2,15 @@
 
 The wallet may show ``<payment code>/<coupon code>`` (``terminal.coupon_pairing``). The coupon
 part goes through ``CouponPresenter`` exactly like a coupon scanned on its own: the server's
-quote online, the terminal's own check offline, and at payment the wallet match of an offline
-code. Only once the coupon is applied is the payment part sent, for the discounted amount and
-with the coupon, so one scan makes at most one payment request. A rejected coupon sends nothing.
+quote online, the terminal's own check offline. Only once the coupon is applied is the payment
+part sent, for the discounted amount and with the coupon, so one scan makes at most one payment
+request. A coupon that the quote or the offline check rejects sends nothing.
+
+The quote does not know the paying wallet. Online, a coupon of another wallet is found only by
+the payment request, which the server rejects as a whole (nothing is charged). Offline, the
+terminal compares the coupon with the offline code's wallet at payment and records nothing
+when they differ. Either way the sale goes back to the sale screen, whose coupon panel gives
+the reason (``TerminalController.on_finished`` and ``on_sale_notice``).
 
 A sale takes one coupon: a paired code whose coupon differs from the one already attached is
 refused, and one with the same coupon is paid like a plain payment code.

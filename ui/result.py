@@ -110,10 +110,18 @@ class ResultScreen(QWidget):
         )
         self._show_buttons(next_sale=True)
 
-    def show_declined(self, headline: str, message: str, amount_yen: int) -> None:
+    def show_declined(
+        self, headline: str, message: str, amount_yen: int,
+        coupon: protocol.CouponApplied | None = None,
+    ) -> None:
+        """Show a payment that did not go through for ``amount_yen``, the amount asked for.
+
+        With a ``coupon`` the amount is the one after its discount, and the coupon's line is
+        shown as on the approved screen.
+        """
         self._set_headline(headline, "declined")
         self.split.setText("")
-        self.donation.setText("")
+        self.donation.setText("" if coupon is None else self._coupon_text(coupon))
         self.amount.setText(format_yen(amount_yen))
         self.detail.setText(message)
         self.print_status.setText("")
@@ -140,10 +148,13 @@ class ResultScreen(QWidget):
             for line in donation_lines(payment)
         ]
         if payment.coupon is not None:
-            lines.insert(0, self.tr("クーポン「{title}」 {discount}引き（お会計 {total}）").format(
-                title=payment.coupon.title, discount=format_yen(payment.coupon.discount_yen),
-                total=format_yen(payment.coupon.total_yen)))
+            lines.insert(0, self._coupon_text(payment.coupon))
         return "\n".join(lines)
+
+    def _coupon_text(self, coupon: protocol.CouponApplied) -> str:
+        return self.tr("クーポン「{title}」 {discount}引き（お会計 {total}）").format(
+            title=coupon.title, discount=format_yen(coupon.discount_yen),
+            total=format_yen(coupon.total_yen))
 
     def show_printing(self) -> None:
         self.print_status.setText(self.tr("レシートを印刷しています…"))

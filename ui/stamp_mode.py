@@ -317,9 +317,30 @@ class StampModeScreen(QWidget):
                        self.tr("スタンプラリーの情報を読み込んでいます"))
             self.next_button.hide()
             return
+        if self._show_closed_rally(self.rally):
+            self.next_button.hide()
+            return
         self._show("waiting", self.tr("参加者のコードを読み取ってください"), "", "",
                    self.tr("スマホのスタンプラリー画面のコードを\nスキャナーにかざしてもらってください"))
         self.next_button.hide()
+
+    def _show_closed_rally(self, rally: protocol.RallyInfo) -> bool:
+        """Show that the rally has ended or not started yet; False while it is open.
+
+        Checked each time the screen waits for a participant, so a rally that ends at midnight
+        shows so with the next wait. RallyInfo days are Japan dates and compare as text.
+        """
+        today = self.presenter.desk.today()
+        period = self.tr("期間：{start} 〜 {end}").format(start=rally.starts_on, end=rally.ends_on)
+        if rally.ends_on < today:
+            self._show("error", self.tr("このスタンプラリーは終了しました"), "", "",
+                       period + "\n" + self.tr("スタンプは押せません。係の責任者に確認してください"))
+            return True
+        if rally.starts_on > today:
+            self._show("error", self.tr("このスタンプラリーはまだ始まっていません"), "", "",
+                       period + "\n" + self.tr("開始日からスタンプを押せます"))
+            return True
+        return False
 
     def show_result(self, result: ScanResult) -> None:
         self.show_booth()

@@ -117,7 +117,7 @@ class TerminalController(QObject):
         screens.sale.code_requested.connect(lambda: self.start_payment(METHOD_CPM))
         screens.sale.history_requested.connect(self.open_history)
         screens.cpm.back_requested.connect(self.leave_cpm)
-        self.sale.notice.connect(self.on_notice)
+        self.sale.notice.connect(self.on_sale_notice)
         self.sale.finished.connect(self.on_finished)
         self.paired.notice.connect(self.on_notice)
         self.paired.coupon_rejected.connect(self.on_paired_coupon_rejected)
@@ -308,6 +308,30 @@ class TerminalController(QObject):
         else:
             self.hint.emit(text)
 
+    def on_sale_notice(self, text: str) -> None:
+        """Show a notice of the sale, or leave the code screen when the coupon was rejected.
+
+        Offline, the terminal itself rejects a coupon that does not belong to the wallet of the
+        scanned offline code, before anything is recorded. The sale then goes back to the sale
+        screen, whose coupon panel gives the reason, as when the server declines the coupon of
+        an online payment: the clerk removes the coupon there and pays again.
+        """
+        if self._coupon_rejected_at_code_screen() and self.sale.cancel_cpm():
+            log.info("coupon rejected for the scanned code, so the sale screen is shown again")
+            self.show(self.screens.sale)
+            return
+        self.on_notice(text)
+
+    def _coupon_rejected_at_code_screen(self) -> bool:
+        sale = self.sale.sale
+        rejection = sale.coupon_rejection
+        return (
+            self.current() is self.screens.cpm
+            and sale.state is SaleState.CPM_WAITING
+            and rejection is not None
+            and sale.notice == rejection.reason
+        )
+
     def on_finished(self, state: str) -> None:
         result = self.screens.result
         payment = self.sale.payment
@@ -326,16 +350,25 @@ class TerminalController(QObject):
             result.show_declined(
                 self.tr("QRコードの有効期限が切れました"),
                 self.sale.expired_text(),
-                self.sale.total_yen,
+                self.sale.due_yen,
+                self._applied_coupon(),
             )
             self.show(result)
         else:
             result.show_declined(
                 self.tr("お支払いできませんでした"),
                 self.sale.notice_text() or clerk_message(messages.UNKNOWN_ERROR, self.services.lang),
-                self.sale.total_yen,
+                self.sale.due_yen,
+                self._applied_coupon(),
             )
             self.show(result)
+
+    def _applied_coupon(self) -> protocol.CouponApplied | None:
+        # The amount asked for was the total less this coupon's discount.
+        coupon = self.sale.sale.coupon
+        if coupon is None or coupon.total_yen != self.sale.sale.total_yen:
+            return None
+        return coupon.applied()
 
     def on_refunded(self, refund: protocol.Refund) -> None:
         self.screens.result.show_refunded(refund)
@@ -375,7 +408,14 @@ class TerminalController(QObject):
                                    "スタンプは押せません"))
             return
         log.info("a scan arrived outside the code screen and was not used")
+        if self.current() is self.screens.sale and self._amount_entered():
+            self.hint.emit(self.tr("「コードを読む」を押してから、お客様のコードを読み取ってください"))
+            return
         self.hint.emit(self.tr("先に金額を入力して「コードを読む」を押してください"))
+
+    def _amount_entered(self) -> bool:
+        sale = self.sale.sale
+        return sale.total_yen > 0 or bool(sale.typed_digits)
 
     def on_coupon_scan(self, code: str) -> None:
         """Apply a scanned coupon on the sale screen, or on the code screen before any code.

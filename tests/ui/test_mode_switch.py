@@ -397,7 +397,9 @@ def test_refused_during_sale(qtbot: QtBot, make_switchable: Callable[..., Termin
         "お会計の途中のため切り替えられません。お会計を終えてから、もう一度開いてください")
     click(qtbot, controller.screens.mpm.cancel_button)
     qtbot.waitUntil(lambda: not controller.sale.busy, timeout=5000)
-    assert modes_of(terminal).busy_reason() is None
+    assert modes_of(terminal).busy_reason() == (
+        "お会計の途中のため切り替えられません。お会計を終えるか、金額を「C（クリア）」で、"
+        "クーポンを「クーポンを外す」で消してから、もう一度開いてください")
 
 
 def test_waiting_entries_keep_syncing_note(

@@ -296,12 +296,12 @@ def test_paired_offline_other_wallet_sends_nothing(
     open_code_screen(qtbot, terminal)
 
     controller.on_scan(coupon_pairing.join(wallet.code(datetime.now(UTC)), coupon))
-    status = controller.screens.cpm.status
-    qtbot.waitUntil(lambda: "別の方のもの" in status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: controller.current() is controller.screens.sale, timeout=5000)
 
     assert controller.sale.coupons.status is CouponStatus.REJECTED
+    assert "別の方のもの" in controller.screens.sale.coupon_panel.headline.text()
     assert receipt_log.payments == []
-    assert controller.sale.state is SaleState.CPM_WAITING
+    assert controller.sale.state is SaleState.AMOUNT_ENTRY
     assert terminal.offline.store.pending_entries(10) == []
 
 

@@ -340,6 +340,31 @@ Payments are saved here and sent once online</translation>
         <translation>Show offline code</translation>
     </message>
     <message>
+        <location filename="../phone.py" line="182"/>
+        <source>クーポン付きコードを表示</source>
+        <translation>Show code with coupon</translation>
+    </message>
+    <message>
+        <location filename="../phone.py" line="250"/>
+        <source>クーポン付きコードを準備しています…</source>
+        <translation>Preparing the code with the coupon…</translation>
+    </message>
+    <message>
+        <location filename="../phone.py" line="262"/>
+        <source>使えるクーポンがありません。デモのクーポンは使用済みです。デモを起動し直すと、新しいクーポンが届きます</source>
+        <translation>No usable coupon: the demo coupon has been used. Restart the demo to receive a new one</translation>
+    </message>
+    <message>
+        <location filename="../phone.py" line="268"/>
+        <source>クーポン「{title}」付き</source>
+        <translation>With coupon &quot;{title}&quot;</translation>
+    </message>
+    <message>
+        <location filename="../phone.py" line="271"/>
+        <source>{minimum}以上で使えます。お店の人に読み取ってもらってください</source>
+        <translation>Valid from {minimum}. Ask the shop to scan it</translation>
+    </message>
+    <message>
         <location filename="../phone.py" line="95"/>
         <source>スキャナーで読み取る</source>
         <translation>Read with scanner</translation>
@@ -731,6 +756,10 @@ Transaction number {payment_id}</translation>
         <location filename="../terminal_window.py" line="254"/>
         <source>先に金額を入力して「コードを読む」を押してください</source>
         <translation>Enter the amount first, then press Scan code</translation>
+    </message>
+    <message>
+        <source>「コードを読む」を押してから、お客様のコードを読み取ってください</source>
+        <translation>Press &quot;Scan code&quot; first, then scan the customer's code</translation>
     </message>
 </context>
 <context>
@@ -2026,6 +2055,22 @@ of their phone to the scanner</translation>
         <source>未送信のスタンプ {count}件</source>
         <translation>{count} stamps not yet sent</translation>
     </message>
+    <message>
+        <source>このスタンプラリーは終了しました</source>
+        <translation>This stamp rally has ended</translation>
+    </message>
+    <message>
+        <source>スタンプは押せません。係の責任者に確認してください</source>
+        <translation>No stamps can be given. Ask the person in charge</translation>
+    </message>
+    <message>
+        <source>このスタンプラリーはまだ始まっていません</source>
+        <translation>This stamp rally has not started yet</translation>
+    </message>
+    <message>
+        <source>開始日からスタンプを押せます</source>
+        <translation>Stamps can be given from the first day</translation>
+    </message>
 </context>
 <context>
     <name>CouponPanel</name>
@@ -2225,6 +2270,10 @@ Runs {start} to {end}</translation>
     <message>
         <source>スタンプを記録しています。少し待ってから、もう一度開いてください</source>
         <translation>A stamp is being recorded. Wait a moment, then open this screen again.</translation>
+    </message>
+    <message>
+        <source>お会計の途中のため切り替えられません。お会計を終えるか、金額を「C（クリア）」で、クーポンを「クーポンを外す」で消してから、もう一度開いてください</source>
+        <translation>A sale is in progress, so the terminal cannot be switched. Finish the sale, or clear the amount with &quot;C (Clear)&quot; and the coupon with &quot;Remove coupon&quot;, then open this screen again.</translation>
     </message>
 </context>
 </TS>
