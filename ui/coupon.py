@@ -44,8 +44,7 @@ EDITABLE_STATES = frozenset({
 
 # The size of a rejection reason: three lines of it beside the button fit the sale screen of
 # a 1024 x 600 display while a notice of two lines shows below the frame.
-# NOTE: with three or more sale lines the sale screen's own rows need more than 600 pixels
-# together with a rejected coupon, so the window grows past such a display (sale_screen.py).
+# The sale lines above the frame then take one row (sale_screen.MAX_ROWS_WITH_COUPON).
 REASON_FONT_PT = 13
 
 # The translation context of the coupon line on the payment screens.

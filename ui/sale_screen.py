@@ -14,12 +14,13 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from terminal.tax import REDUCED_RATE_PERCENT, STANDARD_RATE_PERCENT
-from ui.coupon import CouponPanel
+from ui.coupon import CouponPanel, CouponStatus
 from ui.sale import SaleLine, SalePresenter
 from ui.status_banner import ConnectionBanner
 from ui.widgets import Keypad, big_button, format_yen, styled_label
@@ -31,28 +32,84 @@ LANDSCAPE_STRETCH = (3, 2)
 PORTRAIT_STRETCH = (1, 1)
 
 
+# Rows of sale lines the display shows. With the coupon frame shown, the display keeps one
+# row, so the sale screen stays within the 600-pixel height of a small counter tablet. Older
+# lines are summed in the first cell of the rows.
+MAX_ROWS = 2
+MAX_ROWS_WITH_COUPON = 1
+# Between two cells of a row; inside a cell a no-break space keeps rate and amount together.
+CELL_GAP = "\u3000\u3000"
+CELL_SPACE = "\u00a0"
+
+
 class SaleLines(QLabel):
-    """The department entries of the sale, one per line, reduced-rate lines marked ※."""
+    """The department entries of the sale, newest last, reduced-rate lines marked ※.
+
+    Entries are packed as cells into rows as wide as the display, at most ``row_limit`` rows.
+    When more entries were typed, the first cell counts and sums the older ones, so the
+    display never grows past the screen however long the sale gets.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sale_lines")
         self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.setProperty("role", "lines")
+        # The text follows the width, so the width must not follow the text.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
         self.legend = styled_label("", "caption")
+        self._lines: list[SaleLine] = []
+        self.row_limit = MAX_ROWS
 
     def show_lines(self, lines: list[SaleLine]) -> None:
-        rows = []
-        for line in lines:
-            mark = "※" if line.rate_percent == REDUCED_RATE_PERCENT else "　"
-            rows.append(f"{mark}{line.rate_percent}%　{format_yen(line.amount_yen)}")
+        self._lines = list(lines)
         if any(line.rate_percent == REDUCED_RATE_PERCENT for line in lines):
             self.legend.setText(self.tr("※は軽減税率対象"))
         else:
             self.legend.setText("")
         # An empty legend would still take a line that the coupon panel needs.
         self.legend.setVisible(bool(self.legend.text()))
+        self._render()
+
+    def set_row_limit(self, rows: int) -> None:
+        if rows != self.row_limit:
+            self.row_limit = rows
+            self._render()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._render()
+
+    def _render(self) -> None:
+        cells = [self._cell(line) for line in self._lines]
+        per_row = self._cells_per_row(cells)
+        capacity = per_row * self.row_limit
+        if len(cells) > capacity:
+            kept = capacity - 1
+            older = self._lines[:len(self._lines) - kept]
+            summary = self.tr("ほか{count}件").format(count=len(older))
+            total = format_yen(sum(line.amount_yen for line in older))
+            cells = [f"\u3000{summary}{CELL_SPACE}{total}".replace(" ", CELL_SPACE),
+                     *cells[len(cells) - kept:]]
+        rows = [CELL_GAP.join(cells[start:start + per_row])
+                for start in range(0, len(cells), per_row)]
         self.setText("\n".join(rows))
+
+    @staticmethod
+    def _cell(line: SaleLine) -> str:
+        mark = "※" if line.rate_percent == REDUCED_RATE_PERCENT else "\u3000"
+        return f"{mark}{line.rate_percent}%{CELL_SPACE}{format_yen(line.amount_yen)}"
+
+    def _cells_per_row(self, cells: list[str]) -> int:
+        """Return how many cells fit side by side; one while the label has no width yet."""
+        metrics = self.fontMetrics()
+        widest_px = max((metrics.horizontalAdvance(cell) for cell in cells), default=0)
+        if widest_px == 0 or self.width() <= 0:
+            return 1
+        gap_px = metrics.horizontalAdvance(CELL_GAP)
+        return max(1, (self.width() - self.contentsMargins().left()
+                       - self.contentsMargins().right() + gap_px) // (widest_px + gap_px))
 
 
 class SaleScreen(QWidget):
@@ -105,7 +162,9 @@ class SaleScreen(QWidget):
 
         presenter.changed.connect(self.refresh)
         presenter.notice.connect(self.show_hint)
+        presenter.coupons.changed.connect(self._fit_lines_to_coupon)
         self.refresh()
+        self._fit_lines_to_coupon()
 
     def _build_display(self) -> QFrame:
         """Frame the amount, the lines and the total like the display of a till."""
@@ -180,6 +239,10 @@ class SaleScreen(QWidget):
         self.lines.show_lines(presenter.lines())
         self.total.setText(self.tr("合計 {total}").format(total=format_yen(presenter.total_yen)))
         self.hint.setText("")
+
+    def _fit_lines_to_coupon(self) -> None:
+        has_coupon = self.presenter.coupons.status is not CouponStatus.NONE
+        self.lines.set_row_limit(MAX_ROWS_WITH_COUPON if has_coupon else MAX_ROWS)
 
     def show_hint(self, text: str) -> None:
         self.hint.setText(text)

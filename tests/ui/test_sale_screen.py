@@ -44,7 +44,7 @@ def test_department_keys_build_lines(qtbot: QtBot, make_terminal: Callable[[], T
     press(qtbot, terminal, "8", "9", "0")
     qtbot.mouseClick(screen.reduced_button, Qt.MouseButton.LeftButton)
 
-    assert screen.lines.text().splitlines() == ["　10%　￥1,100", "※8%　￥890"]
+    assert screen.lines.text() == "　10%\u00a0￥1,100\u3000\u3000※8%\u00a0￥890"
     assert screen.total.text() == "合計 ￥1,990"
     assert screen.entry.text() == "￥0"
 

@@ -693,6 +693,11 @@ Transaction number {payment_id}</translation>
         <source>※は軽減税率対象</source>
         <translation>※ reduced tax rate</translation>
     </message>
+    <message>
+        <location filename="../sale_screen.py" line="82"/>
+        <source>ほか{count}件</source>
+        <translation>{count} more</translation>
+    </message>
 </context>
 <context>
     <name>SaleScreen</name>
