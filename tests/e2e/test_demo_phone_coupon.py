@@ -71,6 +71,22 @@ def demo_coupon_status(world: World) -> str:
     return status
 
 
+def pay_600_yen_with_coupon(
+    qtbot: QtBot, world: World, phone: PhoneWindow, tmp_path: Path
+) -> str:
+    """Seed the demo coupon, pay a 600 yen sale with the phone's paired code, and return
+    that code."""
+    controller = world.terminal.window.controller
+    seed_demo_coupon(world, tmp_path)
+    show_coupon_code(qtbot, phone)
+    paired_code: str = phone.code
+    enter_line(qtbot, controller, "600", 10)
+    click(qtbot, controller.screens.sale.code_button)
+    phone.scan_code_at_terminal()
+    wait_for_result(qtbot, controller)
+    return paired_code
+
+
 def test_phone_coupon_qr_decodes(
     qtbot: QtBot, world: World, phone: PhoneWindow, tmp_path: Path
 ) -> None:
@@ -93,13 +109,8 @@ def test_phone_coupon_code_pays_discounted(
     qtbot: QtBot, world: World, phone: PhoneWindow, tmp_path: Path
 ) -> None:
     controller = world.terminal.window.controller
-    seed_demo_coupon(world, tmp_path)
-    show_coupon_code(qtbot, phone)
-    enter_line(qtbot, controller, "600", 10)
-    click(qtbot, controller.screens.sale.code_button)
 
-    phone.scan_code_at_terminal()
-    wait_for_result(qtbot, controller)
+    pay_600_yen_with_coupon(qtbot, world, phone, tmp_path)
 
     assert controller.sale.state is SaleState.APPROVED
     [payment] = world.server_api.list_payments(50)
@@ -116,14 +127,7 @@ def test_phone_coupon_code_pays_discounted(
 def test_renewed_coupon_after_use(
     qtbot: QtBot, world: World, phone: PhoneWindow, tmp_path: Path
 ) -> None:
-    controller = world.terminal.window.controller
-    seed_demo_coupon(world, tmp_path)
-    show_coupon_code(qtbot, phone)
-    first_code = phone.code
-    enter_line(qtbot, controller, "600", 10)
-    click(qtbot, controller.screens.sale.code_button)
-    phone.scan_code_at_terminal()
-    wait_for_result(qtbot, controller)
+    first_code = pay_600_yen_with_coupon(qtbot, world, phone, tmp_path)
     show_coupon_code(qtbot, phone)
     assert "使えるクーポンがありません" in phone.status.text()
 

@@ -18,10 +18,9 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from settle_helpers import FakeClock, Server, TestClient
+from settle_helpers import FakeClock, Server, run_server
 from sqlalchemy import make_url
 
-from server.api import create_app
 from server.db import Database, init_db
 from server.settings import Settings
 
@@ -147,10 +146,5 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def server(migrated_db_url: str, clock: FakeClock) -> Iterator[Server]:
-    settings = Settings(database_url=migrated_db_url, demo=True, clock=clock)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        srv = Server(app, client, settings, clock)
+    with run_server(Settings(database_url=migrated_db_url, demo=True, clock=clock), clock) as srv:
         yield srv
-        srv.assert_conserved()
-    srv.state.db.dispose()

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from money_helpers import sell
 from settle_helpers import Server, TerminalClient, WalletClient
 from sqlalchemy import select
 
@@ -102,11 +103,4 @@ def certificate_row(server: Server, serial: int) -> OfflineCertificateRow:
 
 def cpm_payment(server: Server, terminal: TerminalClient, amount_yen: int) -> str:
     """Pay ``amount_yen`` online with a consumer-presented code; return the payment id."""
-    wallet = server.new_wallet(amount_yen)
-    code = wallet.post("/v1/wallet/payment-codes").json()["code"]
-    response = terminal.post("/v1/payments/cpm", {
-        "code": code, "amount_yen": amount_yen, "idempotency_key": f"cpm-{uuid.uuid4().hex}",
-    })
-    assert response.status_code == 200, response.text
-    payment_id: str = response.json()["payment_id"]
-    return payment_id
+    return sell(server, terminal, amount_yen)

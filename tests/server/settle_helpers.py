@@ -6,7 +6,8 @@ import json
 import threading
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from server import ledger
-from server.api import ServerState
+from server.api import ServerState, create_app
 from server.db import init_db
 from server.demo import DEMO_MERCHANT
 from server.errors import ServerError
@@ -215,6 +216,18 @@ class Server:
         for thread in threads:
             thread.join(60)
         return outcomes
+
+
+@contextmanager
+def run_server(settings: Settings, clock: FakeClock) -> Iterator[Server]:
+    """Serve an application built from ``settings`` in-process, check that value is conserved
+    when the block ends, and close the database."""
+    app = create_app(settings)
+    with TestClient(app) as client:
+        server = Server(app, client, settings, clock)
+        yield server
+        server.assert_conserved()
+    server.state.db.dispose()
 
 
 def cli_db(tmp_path: Path, name: str = "cli.db") -> str:

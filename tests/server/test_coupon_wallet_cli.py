@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode as decode_barcodes
 from settle_helpers import Server
 from test_coupon_flows import coupon_setup
+from wallet_cli_helpers import SERVER_URL, route_wallet_cli
 
 from server import wallet_cli
-from server.wallet_cli import WalletClient, WalletCredentials, save_credentials
-
-SERVER_URL = "http://wallet.test"
+from server.wallet_cli import WalletCredentials, save_credentials
 
 
 @pytest.fixture
 def wallet_file(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A wallet file for a wallet holding one coupon, with requests sent to ``server``."""
     _terminal, wallet, _code = coupon_setup(server)
-
-    def forward(request: httpx.Request) -> httpx.Response:
-        response = server.client.request(request.method, request.url.path,
-                                         headers=dict(request.headers), content=request.content)
-        return httpx.Response(response.status_code, content=response.content,
-                              headers=response.headers)
-
-    transport = httpx.MockTransport(forward)
-    monkeypatch.setattr(wallet_cli, "WalletClient",
-                        functools.partial(WalletClient, transport=transport))
+    route_wallet_cli(server, monkeypatch)
     path = tmp_path / "wallet.json"
     save_credentials(path, WalletCredentials(SERVER_URL, wallet.wallet_id, wallet.token))
     return path

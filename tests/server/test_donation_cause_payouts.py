@@ -7,7 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from money_helpers import MUFG_HEAD_OFFICE, PLAN_TOML, load_plans, sell, set_bank
+from money_helpers import (
+    MIZUHO_SENDER,
+    MUFG_HEAD_OFFICE,
+    PLAN_TOML,
+    RECORD,
+    data_records,
+    load_plans,
+    sell,
+    set_bank,
+)
 from settle_helpers import Server, cli_db
 from sqlalchemy import select
 
@@ -16,25 +25,12 @@ from server.db import init_db
 from server.errors import ServerError
 from server.models import ISSUANCE_ACCOUNT_ID, PAYOUT_CLEARING_ACCOUNT_ID, CashOut, Merchant
 from server.settings import Settings
-from server.zengin import Sender
 
 ZERO_PLAN_TOML = """
 [plans.zero]
 fixed_monthly_yen = 0
 tiers = [{ from_yen = 0, rate_bp = 0 }]
 """
-SENDER = Sender(consignor_code="1234567890", name="ﾁｲｷｺｲﾝｷﾖｳｷﾞｶｲ", bank_code="0001",
-                branch_code="001", account_type=1, account_number="1111111")
-SENDERS_TOML = """
-[[senders]]
-consignor_code = "1234567890"
-name = "ﾁｲｷｺｲﾝｷﾖｳｷﾞｶｲ"
-bank_code = "0001"
-branch_code = "001"
-account_type = 1
-account_number = "1111111"
-"""
-RECORD = 122   # 120 bytes and CR LF
 KEY = "kodomo-2026-04"
 
 
@@ -89,13 +85,8 @@ def totals(server: Server, cause_id: str) -> donation_payouts.CausePayoutTotals:
 
 
 def write_batch(server: Server, out: Path) -> list[payouts.WrittenBatch]:
-    return payouts.write_payout_batch(server.state.db, server.clock().date(), out, [SENDER],
+    return payouts.write_payout_batch(server.state.db, server.clock().date(), out, [MIZUHO_SENDER],
                                       now=server.clock())
-
-
-def data_records(data: bytes) -> list[bytes]:
-    records = [data[start:start + 120] for start in range(0, len(data), RECORD)]
-    return [record for record in records if record[:1] == b"2"]
 
 
 # --- the payout path -----------------------------------------------------------------------

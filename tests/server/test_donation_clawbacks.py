@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from money_helpers import pay_from_new_wallet
 from settle_helpers import Server, TerminalClient, WalletClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -49,13 +50,8 @@ def make_cause(server: Server, funder: str = "merchant") -> str:
 
 
 def sell(server: Server, terminal: TerminalClient, amount_yen: int) -> Sale:
-    wallet = server.new_wallet(amount_yen)
-    code = wallet.post("/v1/wallet/payment-codes").json()["code"]
-    response = terminal.post("/v1/payments/cpm", {
-        "code": code, "amount_yen": amount_yen, "idempotency_key": f"sale-{uuid.uuid4().hex}",
-    })
-    assert response.status_code == 200, response.text
-    return Sale(str(response.json()["payment_id"]), wallet)
+    payment, wallet = pay_from_new_wallet(server, terminal, amount_yen)
+    return Sale(str(payment["payment_id"]), wallet)
 
 
 def refund(terminal: TerminalClient, payment_id: str, amount_yen: int) -> httpx.Response:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from money_helpers import pay_from_new_wallet
 from offline_helpers import offline_entry, offline_wallet, send_batch
 from settle_helpers import Server, TerminalClient
 from sqlalchemy import func, select
@@ -47,13 +48,7 @@ def make_campaign(
 
 def pay(server: Server, terminal: TerminalClient, amount_yen: int) -> dict[str, Any]:
     """Pay ``amount_yen`` with a consumer-presented code; return the Payment JSON."""
-    wallet = server.new_wallet(amount_yen)
-    code = wallet.post("/v1/wallet/payment-codes").json()["code"]
-    response = terminal.post("/v1/payments/cpm", {
-        "code": code, "amount_yen": amount_yen, "idempotency_key": f"cpm-{uuid.uuid4().hex}",
-    })
-    assert response.status_code == 200, response.text
-    payment: dict[str, Any] = response.json()
+    payment, _wallet = pay_from_new_wallet(server, terminal, amount_yen)
     return payment
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from money_helpers import sell
 from settle_helpers import Server, TerminalClient
 from sqlalchemy import select
 
@@ -34,13 +35,7 @@ def make_campaign(server: Server, cause_id: str, name: str, share_bp: int,
 
 
 def pay(server: Server, terminal: TerminalClient, amount_yen: int) -> str:
-    wallet = server.new_wallet(amount_yen)
-    code = wallet.post("/v1/wallet/payment-codes").json()["code"]
-    response = terminal.post("/v1/payments/cpm", {
-        "code": code, "amount_yen": amount_yen, "idempotency_key": f"cpm-{uuid.uuid4().hex}",
-    })
-    assert response.status_code == 200, response.text
-    return str(response.json()["payment_id"])
+    return sell(server, terminal, amount_yen)
 
 
 def refund(terminal: TerminalClient, payment_id: str, amount_yen: int) -> None:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-from urllib.parse import quote
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
-from settle_helpers import FakeClock, Server, TerminalClient, TestClient, WalletClient
+from long_poll_helpers import poll_during_pay, poll_once
+from settle_helpers import FakeClock, Server, TerminalClient, WalletClient, run_server
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from server import payments
-from server.api import create_app
 from server.models import Intent, Posting, Transfer
 from server.settings import Settings, iso_utc
 from test_coupon_flows import coupon_setup
@@ -216,38 +214,8 @@ def slow_recheck_server(migrated_db_url: str, clock: FakeClock) -> Iterator[Serv
     returns sooner was woken by the notifier."""
     settings = replace(Settings(database_url=migrated_db_url, demo=True, clock=clock),
                        poll_recheck_s=60.0)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        server = Server(app, client, settings, clock)
+    with run_server(settings, clock) as server:
         yield server
-        server.assert_conserved()
-    server.state.db.dispose()
-
-
-def poll_during_pay(server: Server, terminal: TerminalClient, wallet: WalletClient,
-                    intent_id: str, amount_yen: int) -> tuple[dict[str, Any], int]:
-    """Start a 30 s long poll, pay the intent while it waits, and return both results.
-
-    The poll must end within 10 s, which only a wake-up by the pay call achieves.
-    """
-    notifier = server.state.notifier
-
-    async def scenario() -> tuple[dict[str, Any], int]:
-        transport = httpx.ASGITransport(app=server.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://settle") as client:
-            path = f"/v1/intents/{intent_id}?wait=30"
-            headers = terminal.key.headers(terminal.terminal_id, "GET", path, b"", server.clock())
-            poll = asyncio.create_task(client.get(path, headers=headers))
-            while notifier.waiter_count(intent_id) == 0:
-                await asyncio.sleep(0.01)
-            paid = await client.post(
-                f"/v1/intents/{intent_id}/pay", headers=wallet.headers,
-                json={"amount_yen": amount_yen, "idempotency_key": "wallet-pay-during-poll"},
-            )
-            polled = await asyncio.wait_for(poll, timeout=10)
-            return polled.json(), paid.status_code
-
-    return asyncio.run(scenario())
 
 
 def test_rejection_wakes_waiting_poll(slow_recheck_server: Server) -> None:
@@ -277,27 +245,6 @@ def test_poll_after_rejection_waits_for_next_change(slow_recheck_server: Server)
     assert polled["status"] == "approved"
     assert polled["last_rejection"]["code"] == "insufficient_funds"
     assert rich.balance_yen() == 500
-
-
-def poll_once(server: Server, terminal: TerminalClient, intent_id: str,
-              seen_rejection_at: str) -> dict[str, Any]:
-    """Run one 30 s long poll that names the rejection already seen.
-
-    With a database re-read only every minute, the poll ends within 10 s only if it returns
-    without waiting.
-    """
-    async def scenario() -> dict[str, Any]:
-        transport = httpx.ASGITransport(app=server.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://settle") as client:
-            path = (f"/v1/intents/{intent_id}?wait=30"
-                    f"&seen_rejection_at={quote(seen_rejection_at, safe='')}")
-            headers = terminal.key.headers(terminal.terminal_id, "GET", path, b"", server.clock())
-            response = await asyncio.wait_for(client.get(path, headers=headers), timeout=10)
-            assert response.status_code == 200, response.text
-            body: dict[str, Any] = response.json()
-            return body
-
-    return asyncio.run(scenario())
 
 
 def test_poll_returns_rejection_recorded_before_it_started(
@@ -339,25 +286,9 @@ def test_poll_naming_latest_rejection_waits_for_the_payment(slow_recheck_server:
     intent_id = create_intent(terminal)
     assert pay(poor, intent_id).status_code == 402
     seen = read_intent(terminal, intent_id)["last_rejection"]["at"]
-    notifier = server.state.notifier
 
-    async def scenario() -> tuple[dict[str, Any], int]:
-        transport = httpx.ASGITransport(app=server.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://settle") as client:
-            path = f"/v1/intents/{intent_id}?wait=30&seen_rejection_at={quote(seen, safe='')}"
-            headers = terminal.key.headers(terminal.terminal_id, "GET", path, b"", server.clock())
-            poll = asyncio.create_task(client.get(path, headers=headers))
-            while notifier.waiter_count(intent_id) == 0:
-                await asyncio.sleep(0.01)
-            assert not poll.done()
-            paid = await client.post(
-                f"/v1/intents/{intent_id}/pay", headers=rich.headers,
-                json={"amount_yen": 500, "idempotency_key": "wallet-pay-after-seen"},
-            )
-            polled = await asyncio.wait_for(poll, timeout=10)
-            return polled.json(), paid.status_code
-
-    polled, paid_status = asyncio.run(scenario())
+    polled, paid_status = poll_during_pay(server, terminal, rich, intent_id, 500,
+                                          key="wallet-pay-after-seen", seen_rejection_at=seen)
 
     assert paid_status == 200
     assert polled["status"] == "approved"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -10,6 +9,7 @@ from server import payments
 from terminal import emv, protocol
 from terminal.protocol import IntentPay
 
+from long_poll_helpers import poll_during_pay
 from settle_helpers import Server, TerminalClient, WalletClient
 
 
@@ -251,24 +251,9 @@ def test_long_poll_wakes_on_payment(server: Server) -> None:
     terminal = server.new_terminal()
     wallet = server.new_wallet(1000)
     intent_id = _create(terminal).json()["intent_id"]
-    notifier = server.state.notifier
 
-    async def scenario() -> tuple[dict[str, Any], int]:
-        transport = httpx.ASGITransport(app=server.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://settle") as client:
-            path = f"/v1/intents/{intent_id}?wait=30"
-            headers = terminal.key.headers(terminal.terminal_id, "GET", path, b"", server.clock())
-            poll = asyncio.create_task(client.get(path, headers=headers))
-            while notifier.waiter_count(intent_id) == 0:
-                await asyncio.sleep(0.01)
-            paid = await client.post(
-                f"/v1/intents/{intent_id}/pay", headers=wallet.headers,
-                json={"amount_yen": 500, "idempotency_key": "wallet-pay-1"},
-            )
-            polled = await poll
-            return polled.json(), paid.status_code
-
-    polled, paid_status = asyncio.run(scenario())
+    polled, paid_status = poll_during_pay(server, terminal, wallet, intent_id, 500,
+                                          key="wallet-pay-1")
 
     assert paid_status == 200
     assert polled["status"] == "approved"

@@ -81,6 +81,16 @@ def _pay_intent(wallet: WalletClient, intent_id: str, amount_yen: int) -> httpx.
     })
 
 
+def assert_paid_with_one_merchant_read(response: httpx.Response, statements: list[str]) -> None:
+    """Check that a payment succeeded with one read of its merchant, and read neither the
+    receipt setting nor the wallet's balance."""
+    assert response.status_code == 200, response.text
+    assert response.json()["remaining"] is None
+    assert len(_merchant_reads(statements)) == 1, _merchant_reads(statements)
+    assert _receipt_setting_reads(statements) == []
+    assert _remaining_reads(statements) == []
+
+
 def test_cpm_reads_merchant_once(server: Server) -> None:
     terminal = server.new_terminal()
     wallet = server.new_wallet(1_000)
@@ -91,11 +101,7 @@ def test_cpm_reads_merchant_once(server: Server) -> None:
     with counted_statements(server) as statements:
         response = _redeem_code(terminal, code, 300)
 
-    assert response.status_code == 200, response.text
-    assert response.json()["remaining"] is None
-    assert len(_merchant_reads(statements)) == 1, _merchant_reads(statements)
-    assert _receipt_setting_reads(statements) == []
-    assert _remaining_reads(statements) == []
+    assert_paid_with_one_merchant_read(response, statements)
 
 
 def test_cpm_with_receipt_balance_reads_lots(server: Server) -> None:
@@ -124,11 +130,7 @@ def test_mpm_reads_merchant_once(server: Server) -> None:
     with counted_statements(server) as statements:
         response = _pay_intent(wallet, intent_id, 400)
 
-    assert response.status_code == 200, response.text
-    assert response.json()["remaining"] is None
-    assert len(_merchant_reads(statements)) == 1, _merchant_reads(statements)
-    assert _receipt_setting_reads(statements) == []
-    assert _remaining_reads(statements) == []
+    assert_paid_with_one_merchant_read(response, statements)
 
 
 @pytest.mark.parametrize("enabled", [True, False])

@@ -7,7 +7,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from money_helpers import MUFG_HEAD_OFFICE, PLAN_TOML, cash_out, shop
+from money_helpers import (
+    MIZUHO_SENDER,
+    MUFG_HEAD_OFFICE,
+    PLAN_TOML,
+    RECORD,
+    SENDERS_TOML,
+    cash_out,
+    data_records,
+    shop,
+)
 from settle_helpers import Server, TerminalClient, cli_db
 from sqlalchemy import select, update
 
@@ -19,32 +28,15 @@ from server.settings import Settings, utc_now
 from server.zengin import Sender
 from terminal.japan_time import to_japan_time
 
-MIZUHO_SENDER = Sender(consignor_code="1234567890", name="ﾁｲｷｺｲﾝｷﾖｳｷﾞｶｲ", bank_code="0001",
-                       branch_code="001", account_type=1, account_number="1111111")
 MUFG_SENDER = Sender(consignor_code="2222222222", name="ﾁｲｷｺｲﾝｷﾖｳｷﾞｶｲ", bank_code="0005",
                      branch_code="001", account_type=1, account_number="2222222")
-SENDERS_TOML = """
-[[senders]]
-consignor_code = "1234567890"
-name = "ﾁｲｷｺｲﾝｷﾖｳｷﾞｶｲ"
-bank_code = "0001"
-branch_code = "001"
-account_type = 1
-account_number = "1111111"
-"""
 # The fake clock's first day, Wednesday 1 April 2026, is a business day.
 TRANSFER_DATE = date(2026, 4, 1)
-RECORD = 122   # 120 bytes and CR LF
 
 
 def _statuses(server: Server) -> dict[str, str]:
     with server.state.db.read() as session:
         return {row.id: row.status for row in session.scalars(select(CashOut))}
-
-
-def _data_records(data: bytes) -> list[bytes]:
-    records = [data[start:start + 120] for start in range(0, len(data), RECORD)]
-    return [record for record in records if record[:1] == b"2"]
 
 
 def _with_results(data: bytes, codes: list[bytes]) -> bytes:
@@ -76,7 +68,7 @@ def test_batch_writes_file_and_marks_in_file(server: Server, tmp_path: Path) -> 
     written = _batch(server, out)
 
     data = out.read_bytes()
-    records = _data_records(data)
+    records = data_records(data)
     assert [batch.cash_out_count for batch in written] == [1 + 1]
     assert written[0].total_yen == 18_900 + 9_200
     assert data[:4] == b"1210"
@@ -103,7 +95,7 @@ def test_batch_groups_by_sender_bank(server: Server, tmp_path: Path) -> None:
         ("payout-0001.txt", 1), ("payout-0005.txt", 1)]
     mufg_file = (tmp_path / "payout-0005.txt").read_bytes()
     assert mufg_file[58:62] == b"0005"                 # the sending bank in the header
-    assert [record[1:5] for record in _data_records(mufg_file)] == [b"0005"]
+    assert [record[1:5] for record in data_records(mufg_file)] == [b"0005"]
 
 
 def test_batch_takes_only_due_cash_outs(server: Server, tmp_path: Path) -> None:
@@ -316,7 +308,7 @@ def test_payout_cli_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert result_output == ""
     assert f"{out}\tbatch pb_" in batch_output
     assert "1 cash-outs\t9200 yen" in batch_output
-    assert len(_data_records(out.read_bytes())) == 1
+    assert len(data_records(out.read_bytes())) == 1
     assert mark_output.strip() == f"cash-out {cash_out_id} is failed"
     assert listed[1].startswith(f"{cash_out_id}\t")
 

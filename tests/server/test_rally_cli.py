@@ -35,15 +35,22 @@ def _terminal(url: str) -> str:
     return terminal_id
 
 
+def _rally_create(url: str, *, name: str = "x", starts: str = "2099-04-01",
+                  ends: str = "2099-04-30", reward_yen: str = "500",
+                  reward_expires: str = "2099-06-30", extra: tuple[str, ...] = ()) -> int:
+    """Run ``rally-create`` for a rally with a goal of 3 stamps; return the exit status."""
+    return cli.main(["rally-create", "--db", url, "--name", name, "--starts", starts,
+                     "--ends", ends, "--goal", "3", "--reward-yen", reward_yen,
+                     "--reward-expires", reward_expires, *extra])
+
+
 def _create(url: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     return _create_printing(url, capsys, *extra)[0]
 
 
 def _create_printing(url: str, capsys: pytest.CaptureFixture[str], *extra: str
                      ) -> tuple[str, str]:
-    status = cli.main(["rally-create", "--db", url, "--name", "春の商店街ラリー",
-                       "--starts", "2099-04-01", "--ends", "2099-04-30", "--goal", "3",
-                       "--reward-yen", "500", "--reward-expires", "2099-06-30", *extra])
+    status = _rally_create(url, name="春の商店街ラリー", extra=extra)
     out = capsys.readouterr().out
     assert status == 0, out
     found = re.search(r"rally (r_\S+) created", out)
@@ -87,9 +94,7 @@ def test_rally_create_bad_date_one_line(
     url = cli_db(tmp_path)
 
     with pytest.raises(SystemExit):
-        cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2099/04/01",
-                  "--ends", "2099-04-30", "--goal", "3", "--reward-yen", "500",
-                  "--reward-expires", "2099-06-30"])
+        _rally_create(url, starts="2099/04/01")
 
     assert "'2099/04/01' is not a date; write it as YYYY-MM-DD" in capsys.readouterr().err
 
@@ -99,9 +104,7 @@ def test_rally_create_reward_expiring_early_rejected(
 ) -> None:
     url = cli_db(tmp_path)
 
-    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2099-04-01",
-                       "--ends", "2099-04-30", "--goal", "3", "--reward-yen", "500",
-                       "--reward-expires", "2099-04-10"])
+    status = _rally_create(url, reward_expires="2099-04-10")
 
     assert status == 1
     assert "expires on 2099-04-10, before the rally ends on 2099-04-30" in (
@@ -113,9 +116,7 @@ def test_rally_create_oversized_reward_rejected(
 ) -> None:
     url = cli_db(tmp_path)
 
-    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2099-04-01",
-                       "--ends", "2099-04-30", "--goal", "3",
-                       "--reward-yen", "99999999999999999999", "--reward-expires", "2099-06-30"])
+    status = _rally_create(url, reward_yen="99999999999999999999")
 
     assert status == 1
     assert ("reward of 99999999999999999999 yen is more than the maximum of 4294967295 yen;"
@@ -127,9 +128,8 @@ def test_rally_that_already_ended_rejected(
 ) -> None:
     url = cli_db(tmp_path)
 
-    status = cli.main(["rally-create", "--db", url, "--name", "x", "--starts", "2020-04-01",
-                       "--ends", "2020-04-30", "--goal", "3", "--reward-yen", "500",
-                       "--reward-expires", "2020-06-30"])
+    status = _rally_create(url, starts="2020-04-01", ends="2020-04-30",
+                           reward_expires="2020-06-30")
 
     assert status == 1
     err = capsys.readouterr().err

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode as decode_barcodes
 from settle_helpers import Server, TerminalClient
 from settle_helpers import WalletClient as ServerWalletClient
 from test_coupon_flows import coupon_setup, pay_cpm
+from wallet_cli_helpers import SERVER_URL, route_wallet_cli
 
 from server import wallet_cli
-from server.wallet_cli import WalletClient, WalletCredentials, save_credentials
+from server.wallet_cli import WalletCredentials, save_credentials
 from terminal import coupon_code, coupon_pairing, offline_code
-
-SERVER_URL = "http://wallet.test"
 
 
 class Wallet:
@@ -40,16 +37,7 @@ class Wallet:
 @pytest.fixture
 def wallet(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wallet:
     terminal, server_wallet, coupon = coupon_setup(server)
-
-    def forward(request: httpx.Request) -> httpx.Response:
-        response = server.client.request(request.method, request.url.path,
-                                         headers=dict(request.headers), content=request.content)
-        return httpx.Response(response.status_code, content=response.content,
-                              headers=response.headers)
-
-    transport = httpx.MockTransport(forward)
-    monkeypatch.setattr(wallet_cli, "WalletClient",
-                        functools.partial(WalletClient, transport=transport))
+    route_wallet_cli(server, monkeypatch)
 
     class ServerTime(datetime):
         """The server's fake clock, so offline codes are signed at the server's time."""
@@ -67,6 +55,19 @@ def wallet(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> W
     return Wallet(path, terminal, server_wallet, coupon)
 
 
+def read_printed_pair(status: int, capsys: pytest.CaptureFixture[str],
+                      qr_path: Path) -> tuple[coupon_pairing.PairedCode, str]:
+    """Check that a command printed one paired code and wrote the same text as a QR image,
+    and return the parsed code with the command's standard error."""
+    captured = capsys.readouterr()
+    text = captured.out.strip()
+    assert status == 0
+    paired = coupon_pairing.check(text)
+    decoded = decode_barcodes(Image.open(qr_path))
+    assert [result.data.decode("ascii") for result in decoded] == [text]
+    return paired, captured.err
+
+
 def test_code_with_coupon_prints_pair(
     wallet: Wallet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,15 +75,10 @@ def test_code_with_coupon_prints_pair(
 
     status = wallet.run("code", "--coupon", wallet.coupon_id, "--qr-file", str(qr_path))
 
-    captured = capsys.readouterr()
-    text = captured.out.strip()
-    assert status == 0
-    paired = coupon_pairing.check(text)
+    paired, err = read_printed_pair(status, capsys, qr_path)
     assert paired.coupon_code == wallet.coupon
     assert len(paired.payment_code) == 20
-    assert f"with coupon {wallet.coupon_id} (秋の100円引き: 100 yen)" in captured.err
-    decoded = decode_barcodes(Image.open(qr_path))
-    assert [result.data.decode("ascii") for result in decoded] == [text]
+    assert f"with coupon {wallet.coupon_id} (秋の100円引き: 100 yen)" in err
 
 
 def test_paired_payment_part_redeems_with_coupon(
@@ -161,18 +157,13 @@ def test_offline_code_with_coupon_prints_pair(
 
     status = wallet.run("offline-code", "--coupon", wallet.coupon_id, "--qr-file", str(qr_path))
 
-    captured = capsys.readouterr()
-    text = captured.out.strip()
-    assert status == 0
-    paired = coupon_pairing.check(text)
+    paired, err = read_printed_pair(status, capsys, qr_path)
     assert paired.offline
     assert paired.coupon_code == wallet.coupon
     certificate, *_rest = offline_code.parse_offline_code(paired.payment_code)
     body, _signature, _key = offline_code.read_certificate(certificate)
     assert body.wallet_id == wallet.server_wallet.wallet_id
-    assert f"with coupon {wallet.coupon_id}" in captured.err
-    decoded = decode_barcodes(Image.open(qr_path))
-    assert [result.data.decode("ascii") for result in decoded] == [text]
+    assert f"with coupon {wallet.coupon_id}" in err
 
 
 def test_offline_code_unusable_coupon_keeps_counter(

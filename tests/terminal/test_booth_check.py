@@ -13,10 +13,15 @@ import pytest
 from server.merchants import issue_activation
 from terminal.clock import ServerClock
 from terminal.config import ConfigError, TerminalConfig, load_config, with_mode, write_config
-from terminal.stamps import BoothStatus, StampBook, StampDesk, StampOutcome, check_booth
+from terminal.stamps import BoothStatus, StampBook, StampOutcome, check_booth
 from terminal.store import open_store
 from terminal.sync import SyncEngine
-from tests.terminal.test_stamp_booth import Event, _booth, event  # noqa: F401
+from tests.terminal.test_stamp_booth import (  # noqa: F401
+    Event,
+    _booth,
+    event,
+    reset_booth_database,
+)
 
 DAY_S = 24 * 3600
 
@@ -95,10 +100,7 @@ def test_sync_decline_is_listed(event: Event, tmp_path: Path) -> None:
     code = event.participant_code()
     booth.desk.scan(code)
     # A second booth database (a reset terminal) gives the same stamp again offline.
-    fresh_store = open_store(tmp_path / "fresh")
-    fresh = StampDesk(StampBook(fresh_store), booth.desk.clock, None, is_online=lambda: False)
-    fresh.book.save_rally(booth.desk.book.rally() or pytest.fail("no rally cached"))
-    fresh_store.replace_issuer_keys(booth.store.issuer_keys())
+    fresh_store, fresh = reset_booth_database(booth, tmp_path)
     assert fresh.scan(code).outcome is StampOutcome.GIVEN
     assert fresh.book.declined_stamps() == []
 

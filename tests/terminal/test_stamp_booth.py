@@ -228,14 +228,21 @@ def test_two_offline_booths_reward_once_after_sync(event: Event) -> None:
         assert ledger.audit_ledger(session).problems == []
 
 
-def test_reset_booth_database_declines_second_stamp(event: Event, tmp_path: Path) -> None:
-    booth = event.booths[0]
-    code = event.participant_code()
-    booth.desk.scan(code)
+def reset_booth_database(booth: Booth, tmp_path: Path) -> tuple[Store, StampDesk]:
+    """Open a new database for ``booth``'s terminal, as after a reset, with the booth's rally
+    and issuer keys cached. Return the store and an offline desk on it."""
     fresh_store = open_store(tmp_path / "fresh")
     fresh = StampDesk(StampBook(fresh_store), booth.desk.clock, None, is_online=lambda: False)
     fresh.book.save_rally(booth.desk.book.rally() or pytest.fail("no rally cached"))
     fresh_store.replace_issuer_keys(booth.store.issuer_keys())
+    return fresh_store, fresh
+
+
+def test_reset_booth_database_declines_second_stamp(event: Event, tmp_path: Path) -> None:
+    booth = event.booths[0]
+    code = event.participant_code()
+    booth.desk.scan(code)
+    fresh_store, fresh = reset_booth_database(booth, tmp_path)
     assert fresh.scan(code).outcome is StampOutcome.GIVEN
     engine = SyncEngine(fresh_store, booth.clients[1], booth.desk.clock, random=lambda: 0.0)
 

@@ -22,6 +22,7 @@ from terminal.api_client import Declined
 from terminal.config import PrinterConfig, ScannerConfig, TerminalConfig, hash_pin
 from terminal.protocol import ErrorCode
 from terminal.receipt_jobs import ReceiptJobs, open_receipt_jobs
+from ui import i18n
 from ui.app import Terminal, build_terminal
 from ui.printing import PrinterReceipts
 from ui.theme import apply_theme
@@ -171,6 +172,16 @@ def receipt_log() -> ReceiptLog:
 
 
 @pytest.fixture
+def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Install the English translator, compiled into a per-test cache, for the test's duration."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "qm-cache"))
+    translator = i18n.install_translator(qapp, "en")
+    assert translator is not None
+    yield
+    qapp.removeTranslator(translator)
+
+
+@pytest.fixture
 def terminal_config(tmp_path: Path) -> TerminalConfig:
     return TerminalConfig(
         data_dir=tmp_path,
@@ -180,31 +191,51 @@ def terminal_config(tmp_path: Path) -> TerminalConfig:
     )
 
 
+class ShownTerminals:
+    """Terminals shown at 1024x600 during one test, closed with their scan filters removed
+    after it."""
+
+    def __init__(self, qapp: QApplication) -> None:
+        self.qapp = qapp
+        self.built: list[Terminal] = []
+
+    def show(self, terminal: Terminal) -> Terminal:
+        terminal.window.resize(1024, 600)
+        terminal.window.show()
+        self.built.append(terminal)
+        return terminal
+
+    def close_all(self) -> None:
+        for terminal in self.built:
+            terminal.window.close()
+            self.qapp.removeEventFilter(terminal.scan_filter)
+            terminal.services.runner.wait(5000)
+
+
+@pytest.fixture
+def shown_terminals(qapp: QApplication) -> Iterator[ShownTerminals]:
+    shown = ShownTerminals(qapp)
+    yield shown
+    shown.close_all()
+
+
 @pytest.fixture
 def make_terminal(
     qapp: QApplication,
     fake_api: FakeApi,
     receipt_log: ReceiptLog,
     terminal_config: TerminalConfig,
-) -> Iterator[Callable[[str], Terminal]]:
+    shown_terminals: ShownTerminals,
+) -> Callable[[str], Terminal]:
     """Build terminals on demand; each is closed and its filter removed after the test."""
-    built: list[Terminal] = []
-
     def build(lang: str = "ja") -> Terminal:
         apply_theme(qapp)
         terminal = build_terminal(
             qapp, terminal_config, fake_api, make_info(), lang, receipts=receipt_log, long_poll_s=1
         )
-        terminal.window.resize(1024, 600)
-        terminal.window.show()
-        built.append(terminal)
-        return terminal
+        return shown_terminals.show(terminal)
 
-    yield build
-    for terminal in built:
-        terminal.window.close()
-        qapp.removeEventFilter(terminal.scan_filter)
-        terminal.services.runner.wait(5000)
+    return build
 
 
 @pytest.fixture

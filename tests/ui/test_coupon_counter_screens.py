@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from terminal import coupon_code, offline_code, protocol
@@ -24,7 +23,6 @@ from terminal.sale import SaleState
 from tests.ui.conftest import PIN_HASH, FakeApi, ReceiptLog, iso
 from tests.ui.test_offline_screens import OfflineWallet
 from tests.ui.test_scanning import enter_amount, scan
-from ui import i18n
 from ui.app import Terminal
 from ui.coupon import CouponStatus
 
@@ -409,15 +407,6 @@ def test_new_sale_forgets_coupon(
     assert controller.sale.sale.state is SaleState.IDLE
     assert controller.sale.sale.coupon is None
     assert not controller.screens.sale.coupon_panel.isVisible()
-
-
-@pytest.fixture
-def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    translator = i18n.install_translator(qapp, "en")
-    assert translator is not None
-    yield
-    qapp.removeTranslator(translator)
 
 
 def test_english_panel_is_translated(

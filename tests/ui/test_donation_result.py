@@ -6,19 +6,17 @@ Set CHIIKI_SCREENSHOT_DIR to save the approval screen as donation-approved-ja.pn
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from terminal import protocol
 from terminal.paycode import new_payment_code
 from tests.ui.conftest import FakeApi, ReceiptLog, make_payment
 from tests.ui.test_scanning import enter_amount, scan
-from ui import i18n
 from ui.app import Terminal
 from ui.result import ResultScreen
 
@@ -42,15 +40,6 @@ def donating_api(fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> FakeApi:
 
     monkeypatch.setattr(fake_api, "redeem_cpm", redeem_with_donation)
     return fake_api
-
-
-@pytest.fixture
-def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    translator = i18n.install_translator(qapp, "en")
-    assert translator is not None
-    yield
-    qapp.removeTranslator(translator)
 
 
 def test_approved_sale_shows_donation(

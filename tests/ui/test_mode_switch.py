@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,10 @@ from terminal.protocol import ErrorCode, SyncResult
 from terminal.stamps import StampBook
 from terminal.store import open_store
 from terminal.sync import OutboxStatus
-from tests.ui.conftest import PIN_HASH, FakeApi, ReceiptLog, make_info
+from tests.ui.conftest import PIN_HASH, FakeApi, ReceiptLog, ShownTerminals, make_info
 from tests.ui.test_scanning import enter_amount
 from tests.ui.test_stamp_mode import ISSUER_KEY, RALLY, participant, scan
-from ui import i18n
+from tests.ui.test_technician_screens import type_pin
 from ui.app import Terminal, build_terminal
 from ui.mode_switch import ModeSwitcher
 from ui.stamp_mode import StampModeScreen
@@ -78,26 +78,15 @@ class FakeBoothServer:
 
 
 @pytest.fixture
-def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    translator = i18n.install_translator(qapp, "en")
-    assert translator is not None
-    yield
-    qapp.removeTranslator(translator)
-
-
-@pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     return tmp_path / "terminal.toml"
 
 
 @pytest.fixture
 def make_switchable(
-    qapp: QApplication, tmp_path: Path, config_path: Path
-) -> Iterator[Callable[..., Terminal]]:
+    qapp: QApplication, tmp_path: Path, config_path: Path, shown_terminals: ShownTerminals,
+) -> Callable[..., Terminal]:
     """Build terminals whose config file exists and whose technician PIN is set."""
-    built: list[Terminal] = []
-
     def build(
         mode: str = "sale", server: FakeBoothServer | None = None, lang: str = "ja",
         cached_rally: protocol.RallyInfo | None = None,
@@ -118,16 +107,9 @@ def make_switchable(
         store.close()
         terminal = build_terminal(qapp, config, FakeApi(), make_info(), lang, receipts=ReceiptLog())
         modes_of(terminal).rally_api = server
-        terminal.window.resize(1024, 600)
-        terminal.window.show()
-        built.append(terminal)
-        return terminal
+        return shown_terminals.show(terminal)
 
-    yield build
-    for terminal in built:
-        terminal.window.close()
-        qapp.removeEventFilter(terminal.scan_filter)
-        terminal.services.runner.wait(5000)
+    return build
 
 
 def issuer_key() -> protocol.IssuerKey:
@@ -152,11 +134,7 @@ def enter_pin(qtbot: QtBot, terminal: Terminal, pin: str) -> TechnicianScreen:
     technician = terminal.window.controller.technician
     assert technician is not None
     assert terminal.window.controller.current() is technician
-    for digit in pin:
-        click(qtbot, technician.pin.pad.keypad.buttons[digit])
-    click(qtbot, technician.pin.pad.ok_button)
-    terminal.services.runner.wait(5000)
-    qtbot.wait(20)
+    type_pin(qtbot, terminal, technician, pin)
     return technician
 
 

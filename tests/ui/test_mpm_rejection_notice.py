@@ -35,6 +35,18 @@ def reject_pay_calls(fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch, code: s
     monkeypatch.setattr(fake_api, "wait_intent", wait_intent)
 
 
+@pytest.fixture
+def make_rejecting_terminal(
+    make_terminal: Callable[[str], Terminal], fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[str, str], Terminal]:
+    """Build a terminal whose pending intents carry one rejected pay call with a given code."""
+    def build(code: str, lang: str = "ja") -> Terminal:
+        reject_pay_calls(fake_api, monkeypatch, code)
+        return make_terminal(lang)
+
+    return build
+
+
 def open_qr(qtbot: QtBot, terminal: Terminal, digits: str) -> None:
     controller = terminal.window.controller
     enter_amount(qtbot, terminal, digits)
@@ -49,11 +61,9 @@ def screenshot(terminal: Terminal, name: str) -> None:
 
 
 def test_wrong_wallet_coupon_shown_on_qr(
-    qtbot: QtBot, make_terminal: Callable[[str], Terminal], fake_api: FakeApi,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, make_rejecting_terminal: Callable[[str, str], Terminal], fake_api: FakeApi,
 ) -> None:
-    reject_pay_calls(fake_api, monkeypatch, "coupon_wrong_wallet")
-    terminal = make_terminal("ja")
+    terminal = make_rejecting_terminal("coupon_wrong_wallet", "ja")
     controller = terminal.window.controller
     mpm = controller.screens.mpm
     notices: list[str] = []
@@ -76,11 +86,9 @@ def test_wrong_wallet_coupon_shown_on_qr(
 
 
 def test_rejected_qr_still_approves(
-    qtbot: QtBot, make_terminal: Callable[[str], Terminal], fake_api: FakeApi,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, make_rejecting_terminal: Callable[[str, str], Terminal], fake_api: FakeApi,
 ) -> None:
-    reject_pay_calls(fake_api, monkeypatch, "insufficient_funds")
-    terminal = make_terminal("ja")
+    terminal = make_rejecting_terminal("insufficient_funds", "ja")
     controller = terminal.window.controller
     expected = messages.message_for(messages.MPM_REJECTED_INSUFFICIENT_FUNDS, "ja")
     open_qr(qtbot, terminal, "800")
@@ -93,11 +101,9 @@ def test_rejected_qr_still_approves(
 
 
 def test_rejection_shown_in_english(
-    qtbot: QtBot, make_terminal: Callable[[str], Terminal], fake_api: FakeApi,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, make_rejecting_terminal: Callable[[str, str], Terminal],
 ) -> None:
-    reject_pay_calls(fake_api, monkeypatch, "coupon_used")
-    terminal = make_terminal("en")
+    terminal = make_rejecting_terminal("coupon_used", "en")
     mpm = terminal.window.controller.screens.mpm
 
     open_qr(qtbot, terminal, "500")
@@ -109,11 +115,9 @@ def test_rejection_shown_in_english(
 
 
 def test_cancel_after_rejection_clears_banner(
-    qtbot: QtBot, make_terminal: Callable[[str], Terminal], fake_api: FakeApi,
-    monkeypatch: pytest.MonkeyPatch,
+    qtbot: QtBot, make_rejecting_terminal: Callable[[str, str], Terminal], fake_api: FakeApi,
 ) -> None:
-    reject_pay_calls(fake_api, monkeypatch, "coupon_wrong_wallet")
-    terminal = make_terminal("ja")
+    terminal = make_rejecting_terminal("coupon_wrong_wallet", "ja")
     controller = terminal.window.controller
     mpm = controller.screens.mpm
     open_qr(qtbot, terminal, "700")

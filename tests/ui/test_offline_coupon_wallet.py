@@ -30,11 +30,14 @@ WRONG_WALLET_TEXT = (
 )
 
 
-def go_offline(terminal: Terminal) -> OfflineWallet:
+def start_offline_sale(qtbot: QtBot, terminal: Terminal) -> OfflineWallet:
+    """Take ``terminal`` offline, enter a 3,000 yen sale, and return a wallet with an offline
+    certificate that names wallet w-test."""
     controller = terminal.window.controller
     controller.services.is_offline = lambda: True  # type: ignore[method-assign]
-    wallet = OfflineWallet(terminal.offline.store)  # its certificate names wallet w-test
+    wallet = OfflineWallet(terminal.offline.store)
     cache_issuer_key(terminal)
+    enter_amount(qtbot, terminal, "3000")
     return wallet
 
 
@@ -74,8 +77,7 @@ def test_separate_coupon_of_other_wallet_goes_back(
 ) -> None:
     terminal = make_terminal()
     controller = terminal.window.controller
-    wallet = go_offline(terminal)
-    enter_amount(qtbot, terminal, "3000")
+    wallet = start_offline_sale(qtbot, terminal)
     scan_coupon(qtbot, terminal, make_coupon(wallet_id="w-someone-else"))
     assert controller.sale.due_yen == 2700
     open_code_screen(qtbot, terminal)
@@ -100,8 +102,7 @@ def test_paired_coupon_of_other_wallet_goes_back(
 ) -> None:
     terminal = make_terminal()
     controller = terminal.window.controller
-    wallet = go_offline(terminal)
-    enter_amount(qtbot, terminal, "3000")
+    wallet = start_offline_sale(qtbot, terminal)
     open_code_screen(qtbot, terminal)
 
     paired = coupon_pairing.join(wallet.code(), make_coupon(wallet_id="w-someone-else"))

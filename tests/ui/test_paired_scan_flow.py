@@ -59,6 +59,27 @@ def open_code_screen(qtbot: QtBot, terminal: Terminal, digits: str = "3000") -> 
     assert controller.current() is controller.screens.cpm
 
 
+def go_offline(
+    terminal: Terminal, server_type: type[FakeSyncServer] = FakeSyncServer
+) -> tuple[FakeSyncServer, Ed25519PrivateKey]:
+    """Take ``terminal`` offline with the coupon issuer's key cached, and return a sync server
+    that trusts a new terminal key, together with that key."""
+    terminal.window.controller.services.is_offline = lambda: True  # type: ignore[method-assign]
+    terminal_key = Ed25519PrivateKey.generate()
+    server = server_type(
+        terminal_key.public_key(), clock=ManualClock(datetime.now(UTC)), issuer_key=ISSUER
+    )
+    cache_issuer_key(terminal)
+    return server, terminal_key
+
+
+def sync(terminal: Terminal, server: FakeSyncServer, terminal_key: Ed25519PrivateKey) -> None:
+    signer = Signer(terminal_key, clock=terminal.offline.clock.now)
+    engine = SyncEngine(terminal.offline.store, server.client(signer), terminal.offline.clock,
+                        random=lambda: 0.0)
+    engine.drain()
+
+
 def redeems(api: CouponFakeApi) -> list[tuple[object, ...]]:
     return [args for name, args in api.calls if name == "redeem_cpm"]
 
@@ -249,12 +270,7 @@ def test_paired_offline_code_then_sync(
 ) -> None:
     terminal = make_terminal()
     controller = terminal.window.controller
-    controller.services.is_offline = lambda: True  # type: ignore[method-assign]
-    terminal_key = Ed25519PrivateKey.generate()
-    server = FakeSyncServer(
-        terminal_key.public_key(), clock=ManualClock(datetime.now(UTC)), issuer_key=ISSUER
-    )
-    cache_issuer_key(terminal)
+    server, terminal_key = go_offline(terminal)
     wallet = server.new_wallet()
     coupon = make_coupon(wallet_id=wallet.wallet_id)
     offline_code_text = wallet.code(datetime.now(UTC).replace(microsecond=0))
@@ -270,15 +286,13 @@ def test_paired_offline_code_then_sync(
     assert "quote_coupon" not in fake_api.names()
     assert redeems(fake_api) == []
 
-    store = terminal.offline.store
-    signer = Signer(terminal_key, clock=terminal.offline.clock.now)
-    SyncEngine(store, server.client(signer), terminal.offline.clock, random=lambda: 0.0).drain()
+    sync(terminal, server, terminal_key)
 
     [entry] = server.applied
     assert entry.offline_code == offline_code_text
     assert entry.amount_yen == 2700
     assert entry.coupon == protocol.CouponUse(code=coupon, total_yen=3000, discount_yen=300)
-    assert CouponUses(store).is_used("cp-1")
+    assert CouponUses(terminal.offline.store).is_used("cp-1")
 
 
 def test_paired_offline_other_wallet_sends_nothing(
@@ -287,10 +301,7 @@ def test_paired_offline_other_wallet_sends_nothing(
 ) -> None:
     terminal = make_terminal()
     controller = terminal.window.controller
-    controller.services.is_offline = lambda: True  # type: ignore[method-assign]
-    server = FakeSyncServer(Ed25519PrivateKey.generate().public_key(), issuer_key=ISSUER,
-                            clock=ManualClock(datetime.now(UTC)))
-    cache_issuer_key(terminal)
+    server, _terminal_key = go_offline(terminal)
     wallet = server.new_wallet()
     coupon = make_coupon(wallet_id="w-someone-else")
     open_code_screen(qtbot, terminal)
@@ -311,12 +322,7 @@ def test_paired_offline_coupon_declined_at_sync(
 ) -> None:
     terminal = make_terminal()
     controller = terminal.window.controller
-    controller.services.is_offline = lambda: True  # type: ignore[method-assign]
-    terminal_key = Ed25519PrivateKey.generate()
-    server = CouponDecliningServer(
-        terminal_key.public_key(), clock=ManualClock(datetime.now(UTC)), issuer_key=ISSUER
-    )
-    cache_issuer_key(terminal)
+    server, terminal_key = go_offline(terminal, CouponDecliningServer)
     wallet = server.new_wallet()
     coupon = make_coupon(wallet_id=wallet.wallet_id)
     open_code_screen(qtbot, terminal)
@@ -324,11 +330,9 @@ def test_paired_offline_coupon_declined_at_sync(
     controller.on_scan(coupon_pairing.join(wallet.code(datetime.now(UTC)), coupon))
     qtbot.waitUntil(lambda: len(receipt_log.payments) == 1, timeout=5000)
     capture_id = receipt_log.payments[0].payment_id
-    store = terminal.offline.store
-    signer = Signer(terminal_key, clock=terminal.offline.clock.now)
-    SyncEngine(store, server.client(signer), terminal.offline.clock, random=lambda: 0.0).drain()
+    sync(terminal, server, terminal_key)
 
-    [decline] = CouponUses(store).declines()
+    [decline] = CouponUses(terminal.offline.store).declines()
     assert decline.capture_id == capture_id
     assert decline.coupon_id == "cp-1"
     assert decline.reason == ErrorCode.COUPON_USED

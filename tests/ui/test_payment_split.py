@@ -7,12 +7,12 @@ split-refund-ja.png and split-receipt-ja.png there.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from drivers.printer.emulator import PrinterEmulator
@@ -29,7 +29,6 @@ from terminal.value_split import returned_kinds
 from tests.ui.conftest import MANAGER_PIN, FakeApi, ReceiptLog, make_info, make_payment
 from tests.ui.test_refund import open_refund_for_first_payment, type_pin
 from tests.ui.test_scanning import enter_amount, scan
-from ui import i18n
 from ui.app import Terminal
 from ui.printing import PrinterReceipts
 from ui.result import ResultScreen
@@ -75,15 +74,6 @@ def split_api(fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch) -> FakeApi:
 
     monkeypatch.setattr(fake_api, "redeem_cpm", redeem_split)
     return fake_api
-
-
-@pytest.fixture
-def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    translator = i18n.install_translator(qapp, "en")
-    assert translator is not None
-    yield
-    qapp.removeTranslator(translator)
 
 
 def pay_by_code(qtbot: QtBot, terminal: Terminal, amount: str, receipt_log: ReceiptLog) -> None:

@@ -17,7 +17,6 @@ from tests.ui.test_coupon_counter_screens import (  # noqa: F401 - fixtures used
     scan_coupon,
     terminal_config,
 )
-from tests.ui.test_i18n import english  # noqa: F401 - fixture used by name
 from tests.ui.test_scanning import enter_amount
 from ui.app import Terminal
 from ui.sale_screen import MAX_ROWS, MAX_ROWS_WITH_COUPON

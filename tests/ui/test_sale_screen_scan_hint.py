@@ -15,7 +15,6 @@ from tests.ui.test_coupon_counter_screens import (  # noqa: F401 - fixtures used
     make_coupon,
     terminal_config,
 )
-from tests.ui.test_i18n import english  # noqa: F401 - fixture used by name
 from tests.ui.test_scanning import enter_amount, scan
 from ui.app import Terminal
 

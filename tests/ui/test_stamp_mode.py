@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from terminal import offline_code, protocol, rally_code
@@ -20,7 +19,6 @@ from terminal.stamps import StampBook
 from terminal.store import open_store
 from terminal.sync import OutboxStatus
 from tests.ui.test_wedge_key_events import send_keys
-from ui import i18n
 from ui.app import Terminal
 from ui.stamp_mode import StampModeScreen, build_stamp_mode
 
@@ -82,15 +80,6 @@ def terminal_config(terminal_config: TerminalConfig) -> TerminalConfig:
     StampBook(store).save_rally(RALLY)
     store.close()
     return replace(terminal_config, mode="stamp")
-
-
-@pytest.fixture
-def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    translator = i18n.install_translator(qapp, "en")
-    assert translator is not None
-    yield
-    qapp.removeTranslator(translator)
 
 
 def booth(terminal: Terminal, server: FakeRallyServer | None = None) -> StampModeScreen:

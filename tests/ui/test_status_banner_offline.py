@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from terminal.sync import OutboxStatus
-from ui import i18n
 from ui.app import Terminal
 from ui.status_banner import ConnectionBanner
 
 OFFLINE = OutboxStatus(online=False, waiting_count=0, waiting_total_yen=0)
-
-
-@pytest.fixture
-def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    translator = i18n.install_translator(qapp, "en")
-    assert translator is not None
-    yield
-    qapp.removeTranslator(translator)
 
 
 def deliver(terminal: Terminal, qtbot: QtBot, status: OutboxStatus) -> None:

@@ -25,9 +25,8 @@ from tests.drivers.test_devices_detection import (
     add_usb_device,
     add_video_node,
 )
-from tests.ui.conftest import PIN_HASH, FakeApi, ReceiptLog, make_info
+from tests.ui.conftest import PIN_HASH, FakeApi, ReceiptLog, ShownTerminals, make_info
 from tests.ui.test_scanning import send_text_keys
-from ui import i18n
 from ui.app import Terminal, build_terminal
 from ui.technician.pin import PinLockout
 from ui.technician.screen import TechnicianScreen
@@ -61,10 +60,9 @@ def fake_roots(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def make_technician(
-    qapp: QApplication, tmp_path: Path, emulator: PrinterEmulator, fake_roots: tuple[Path, Path]
-) -> Iterator[Callable[..., Terminal]]:
-    built: list[Terminal] = []
-
+    qapp: QApplication, tmp_path: Path, emulator: PrinterEmulator, fake_roots: tuple[Path, Path],
+    shown_terminals: ShownTerminals,
+) -> Callable[..., Terminal]:
     def build(pin_hash: str = hash_pin(TECHNICIAN_PIN, iterations=1000), lang: str = "ja") -> Terminal:
         apply_theme(qapp)
         config_path = tmp_path / "terminal.toml"
@@ -82,16 +80,9 @@ def make_technician(
         context.sysfs_root, context.dev_root = fake_roots
         context.health_api = HealthyServer()
         context.media_roots = ()
-        terminal.window.resize(1024, 600)
-        terminal.window.show()
-        built.append(terminal)
-        return terminal
+        return shown_terminals.show(terminal)
 
-    yield build
-    for terminal in built:
-        terminal.window.close()
-        qapp.removeEventFilter(terminal.scan_filter)
-        terminal.services.runner.wait(5000)
+    return build
 
 
 def click(qtbot: QtBot, button: QWidget) -> None:
@@ -109,12 +100,17 @@ def open_with_pin(qtbot: QtBot, terminal: Terminal, pin: str) -> TechnicianScree
     click(qtbot, controller.screens.sale.history_button)
     click(qtbot, controller.screens.history.technician_button)
     technician = technician_of(terminal)
+    type_pin(qtbot, terminal, technician, pin)
+    return technician
+
+
+def type_pin(qtbot: QtBot, terminal: Terminal, technician: TechnicianScreen, pin: str) -> None:
+    """Type ``pin`` on the technician PIN pad, press OK, and let the PIN check finish."""
     for digit in pin:
         click(qtbot, technician.pin.pad.keypad.buttons[digit])
     click(qtbot, technician.pin.pad.ok_button)
     terminal.services.runner.wait(5000)
     qtbot.wait(20)
-    return technician
 
 
 def open_menu(qtbot: QtBot, terminal: Terminal) -> TechnicianScreen:
@@ -511,15 +507,6 @@ def test_bundle_exported_to_data_dir(qtbot: QtBot, make_technician: Callable[...
 
 
 # --- English -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def english(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    translator = i18n.install_translator(qapp, "en")
-    assert translator is not None
-    yield
-    qapp.removeTranslator(translator)
 
 
 def test_english_technician_screens(
