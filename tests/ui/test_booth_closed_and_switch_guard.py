@@ -17,7 +17,6 @@ from tests.ui.test_mode_switch import (  # noqa: F401 - fixtures used by name
     FakeBoothServer,
     click,
     config_path,
-    english,
     make_switchable,
     modes_of,
     open_mode_page,
