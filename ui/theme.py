@@ -96,7 +96,13 @@ def load_fonts() -> str | None:
 
 
 def apply_theme(app: QApplication) -> None:
-    """Set the application font and the shared stylesheet."""
+    """Set the application font and the shared stylesheet; a second call changes nothing.
+
+    Setting them again would re-polish every widget the application still holds, including
+    windows of an earlier terminal that Qt has not deleted yet.
+    """
+    if app.styleSheet() == STYLESHEET:
+        return
     family = load_fonts()
     font = QFont(family) if family else QFont()
     font.setPointSize(BASE_FONT_PT)
