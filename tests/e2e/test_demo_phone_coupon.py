@@ -50,7 +50,8 @@ def renew_coupon(world: World, tmp_path: Path) -> bool:
 
 @pytest.fixture
 def phone(qtbot: QtBot, world: World) -> Iterator[PhoneWindow]:
-    window = PhoneWindow(world.wallet, TaskRunner(), lambda: world.terminal.window)
+    runner = TaskRunner()
+    window = PhoneWindow(world.wallet, runner, lambda: world.terminal.window)
     qtbot.addWidget(window)
     window.resize(PHONE_SIZE)
     window.show()
@@ -58,6 +59,10 @@ def phone(qtbot: QtBot, world: World) -> Iterator[PhoneWindow]:
     # finish before the world fixture closes the wallet client.
     qtbot.waitUntil(lambda: window.balance.text() != "", timeout=10_000)
     yield window
+    # Every job, and the callback it queued on the GUI thread, ends before the runner and the
+    # window are deleted, so no late result reaches a deleted object in a later test.
+    assert runner.wait(10_000)
+    qtbot.waitUntil(lambda: runner.pending() == 0, timeout=10_000)
 
 
 def show_coupon_code(qtbot: QtBot, phone: PhoneWindow) -> None:
