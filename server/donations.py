@@ -417,10 +417,10 @@ def _return_share(
 
 def _reverse_booked(session: Session, row: DonationRow, refund_id: str, delta_yen: int,
                     now: datetime) -> str | None:
-    """Move ``delta_yen`` back to the funder as far as the cause holds it; return the transfer.
+    """Return up to ``delta_yen`` from the cause to the funder and return the transfer id.
 
-    The part the cause cannot return is added to ``row.clawback_owed_yen``. Returns None when
-    the cause holds nothing, so no transfer was booked.
+    The part the cause's balance cannot cover is added to ``row.clawback_owed_yen``. The result
+    is None when the cause's balance is 0, because then no transfer was booked.
     """
     returnable_yen = min(delta_yen, _lock_cause_account(session, row.cause_id))
     shortfall_yen = delta_yen - returnable_yen

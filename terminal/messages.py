@@ -689,8 +689,8 @@ MESSAGES_JA.update(RALLY_MESSAGES_JA)
 MESSAGES_EN.update(RALLY_MESSAGES_EN)
 
 # --- rejected pay calls on a QR payment ------------------------------------------------------
-# The server rejected a wallet's pay call and the QR code stays valid, so each text names what
-# the customer or the clerk can do while the QR screen is still shown.
+# The server rejected a wallet's pay call, but the QR code stays valid. Each text therefore
+# names what the customer or the clerk can do while the QR screen is still shown.
 MPM_REJECTED_COUPON_WRONG_WALLET = "mpm_rejected_coupon_wrong_wallet"
 MPM_REJECTED_COUPON = "mpm_rejected_coupon"  # {reason}: the coupon's own text
 MPM_REJECTED_INSUFFICIENT_FUNDS = "mpm_rejected_insufficient_funds"

@@ -47,10 +47,10 @@ BALANCE_REFRESH_MS = 1500
 # The offline allowance the demo phone reserves: enough for a few demo payments, and under the
 # server's default cap of 30,000 yen.
 DEMO_OFFLINE_ALLOWANCE_YEN = 10_000
-# At level M (segno 1.6), the demo coupon paired with a payment code (307 characters) is QR
-# version 10 and an offline code (336 characters) version 11: 65 and 69 modules with the quiet
-# zone, so 150 px draws either at 2 px per module. It leaves room in the phone's 760-pixel
-# height for five buttons above the code.
+# At error correction level M (segno 1.6), the demo coupon paired with a payment code (307
+# characters) is QR version 10, and an offline code (336 characters) is version 11. With the
+# quiet zone they are 65 and 69 modules wide, so 150 px draws either at 2 px per module. This
+# leaves room in the phone's 760-pixel height for five buttons above the code.
 CODE_VIEW_MIN_SIDE_PX = 150
 
 

@@ -10,7 +10,7 @@ import httpx
 from settle_helpers import Server, TerminalClient, WalletClient
 
 POLL_WAIT_S = 30
-# A poll asked to wait POLL_WAIT_S that ends within this time was woken or answered at once.
+# A poll that waits up to POLL_WAIT_S and ends within this time was woken or returned at once.
 WOKEN_WITHIN_S = 10
 
 

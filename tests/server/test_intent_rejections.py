@@ -115,7 +115,7 @@ def test_coupon_of_other_wallet_then_owner_pays(server: Server) -> None:
     assert server.merchant_balance_yen(terminal.merchant_id) == 1_000
 
 
-def test_short_stranger_told_about_the_coupon_not_the_balance(server: Server) -> None:
+def test_stranger_coupon_rejected_before_balance(server: Server) -> None:
     terminal, _, code = coupon_setup(server)
     stranger = server.new_wallet(50)
     intent_id = create_intent(terminal, 900, coupon={

@@ -80,7 +80,7 @@ def test_rally_create_and_booth_and_report(
         capsys.readouterr().out)
 
 
-def test_rally_create_prints_reward_end_as_the_given_day(
+def test_rally_create_prints_reward_end_day(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, out = _create_printing(cli_db(tmp_path), capsys)
