@@ -32,6 +32,7 @@ from terminal.receipt_jobs import open_receipt_jobs
 from terminal.store import Store, StoreError, open_store
 from terminal.sync import PROBE_INTERVAL_S, SyncApi, SyncEngine, SyncWorker
 from ui.camera import CameraScanner, attach_camera_scanner
+from ui.collector import install_collector
 from ui.connection import OfflineParts, SyncStatusBridge
 from ui.evdev_scanning import EvdevScanning, attach_evdev_scanner
 from ui.i18n import TranslationError, install_translator
@@ -89,6 +90,7 @@ def create_application(argv: Sequence[str], lang: str) -> QApplication:
     if not isinstance(app, QApplication):
         app = QApplication(["chiiki-pos", *argv])
     app.setApplicationName("chiiki-pos")
+    install_collector(app)
     apply_theme(app)
     install_translator(app, lang)
     return app

@@ -100,7 +100,20 @@ def world(qapp: QApplication, tmp_path: Path) -> Iterator[World]:
     terminal.window.resize(1024, 640)
     terminal.window.show()
 
-    yield World(server, printer, terminal, wallet, relay, server_api)
+    try:
+        yield World(server, printer, terminal, wallet, relay, server_api)
+    finally:
+        # Stop every thread even when the test failed, so none outlives it into the next one.
+        terminal.window.close()
+        terminal.close()
+        qapp.removeEventFilter(terminal.scan_filter)
+        relay.stop()
+        server.stop()
+        terminal.services.runner.wait(10_000)
+        printer.stop()
+        for client in (api, sync_api, server_api):
+            client.close()
+        wallet.close()
 
     # Whatever the test did, money must be conserved: every kind's postings sum to zero and
     # each account's lots match its postings.
@@ -109,14 +122,3 @@ def world(qapp: QApplication, tmp_path: Path) -> Iterator[World]:
         audit = verify_ledger(session)
     database.dispose()
     assert all(total == 0 for total in audit.totals_by_kind.values())
-
-    terminal.window.close()
-    terminal.close()
-    qapp.removeEventFilter(terminal.scan_filter)
-    relay.stop()
-    server.stop()
-    terminal.services.runner.wait(10_000)
-    printer.stop()
-    for client in (api, sync_api, server_api):
-        client.close()
-    wallet.close()
