@@ -22,7 +22,6 @@ from terminal.value_split import (
     KIND_NAMES_JA,
     expiry_date,
     remaining_in_order,
-    returned_kinds,
     split_parts,
 )
 
@@ -119,7 +118,7 @@ def refund_receipt(refund: Refund, terminal: TerminalInfo) -> Document:
     document.add(Columns("残額", format_yen(remaining_yen)))
     document.add(Rule())
     document.add(Columns("返金方法", COIN_NAME))
-    _add_kind_lines(document, refund.amount_yen, returned_kinds(refund))
+    _add_kind_lines(document, refund.amount_yen, refund.kinds)
     _add_footer(document, refund.refund_id)
     return document
 

@@ -6,6 +6,11 @@ when the server is reachable, and after the outage otherwise. The entry names th
 id, or by the capture id of an offline sale that has not been sent yet; the server resolves
 the second form to the payment the offline sale became.
 
+While the terminal is online, ``send_refund_now`` also sends a recorded refund straight to the
+refund endpoint, because only the server's response contains the value kinds that went back to
+the wallet, which the screen and receipt show. Both requests carry the capture id as the
+idempotency key, so the server applies the refund once.
+
 While refunds wait in the outbox, the server's ``refunded_yen`` of a payment does not count
 them yet, so ``refundable_yen`` subtracts them; the server still checks the same limit.
 """
@@ -13,13 +18,22 @@ them yet, so ``refundable_yen`` subtracts them; the server still checks the same
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Protocol
 
 from terminal import protocol
+from terminal.api_client import ApiError
+from terminal.protocol import ValueKind
 from terminal.store import Capture, NewCapture, Store
 
 logger = logging.getLogger(__name__)
+
+
+class RefundApi(Protocol):
+    """The refund call of ``terminal.api_client.ApiClient``."""
+
+    def refund(self, payment_id: str, amount_yen: int, idempotency_key: str) -> protocol.Refund: ...
 
 
 def record_refund(
@@ -94,8 +108,45 @@ def _offline_payment(capture: Capture, merchant_id: str, terminal_id: str) -> pr
     )
 
 
-def refund_for_receipt(payment: protocol.Payment, capture: Capture) -> protocol.Refund:
-    """Describe a recorded refund for its receipt; the refund number is the capture id."""
+def send_refund_now(api: RefundApi, store: Store, capture: Capture) -> dict[ValueKind, int]:
+    """Send a recorded refund to the server at once and return the value kinds it gave back.
+
+    Returns an empty mapping when the kinds stay unknown: the refund names an offline sale by
+    its capture id, which only the sync resolves, or the request failed. The refund's outbox
+    entry is sent in every case, with the same idempotency key.
+    """
+    payment_id = capture.payment_id
+    if capture.kind != "refund" or payment_id is None:
+        raise ValueError(f"capture {capture.capture_id} is not a refund of a payment")
+    # A payment id that is one of this terminal's capture ids names an offline sale.
+    if store.capture(payment_id) is not None:
+        return {}
+
+    try:
+        refund = api.refund(payment_id, capture.amount_yen, capture.capture_id)
+    except ApiError as exc:
+        # NOTE: a refund the server declines here is still shown as given at the counter. Its
+        # outbox entry gets the same decline, which the declined list shows the merchant.
+        logger.warning("refund %s was not applied at once, the outbox sends it later: %s",
+                       capture.capture_id, exc.message)
+        return {}
+
+    if refund.payment_id != payment_id or refund.amount_yen != capture.amount_yen:
+        logger.warning("refund %s: the server returned %d yen of payment %s, expected %d yen"
+                       " of payment %s, so its kinds are not shown", capture.capture_id,
+                       refund.amount_yen, refund.payment_id, capture.amount_yen, payment_id)
+        return {}
+    return dict(refund.kinds)
+
+
+def refund_for_receipt(
+    payment: protocol.Payment, capture: Capture, kinds: Mapping[ValueKind, int] | None = None
+) -> protocol.Refund:
+    """Describe a recorded refund for its receipt; the refund number is the capture id.
+
+    ``kinds`` are the value kinds the server returned, empty while the server has not applied
+    the refund.
+    """
     refunded_yen = payment.refunded_yen + capture.amount_yen
     return protocol.Refund(
         refund_id=capture.capture_id,
@@ -103,4 +154,5 @@ def refund_for_receipt(payment: protocol.Payment, capture: Capture) -> protocol.
         amount_yen=capture.amount_yen,
         created_at=capture.captured_at.isoformat(timespec="seconds"),
         payment=payment.model_copy(update={"refunded_yen": refunded_yen}),
+        kinds=dict(kinds or {}),
     )

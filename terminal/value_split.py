@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from terminal.japan_time import to_japan_time
-from terminal.protocol import Refund, RemainingValue, ValueKind
+from terminal.protocol import RemainingValue, ValueKind
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +95,3 @@ def expiry_date(expires_at: str) -> str:
     moment = datetime.fromisoformat(expires_at)
     last_usable = to_japan_time(moment - timedelta(microseconds=1))
     return last_usable.strftime(EXPIRY_DATE_PATTERN)
-
-
-
-def returned_kinds(refund: Refund) -> Mapping[ValueKind, int]:
-    """Return how much of each kind a refund gave back, or an empty mapping if unknown.
-
-    A refund recorded at the terminal first (the store-and-forward path) has no kinds until the
-    server applies it, and neither does a refund from a server that does not report them.
-    """
-    # NOTE: protocol.Refund has no ``kinds`` field yet, so this reads it only when present. The
-    # server could fill it from ledger.transfer_kinds of the refund's transfer.
-    kinds = getattr(refund, "kinds", None)
-    return kinds if isinstance(kinds, Mapping) else {}

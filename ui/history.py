@@ -3,8 +3,10 @@
 ``HistoryPresenter`` loads the server's payment list together with the offline sales still
 waiting on the terminal, on a worker. While the server is unreachable the list contains the
 waiting offline sales alone. A refund is committed to the terminal database with an outbox
-entry (``terminal.refunds``) before its receipt prints, and the sync worker sends it. The cap
-on the amount counts refunds still waiting; the server enforces the same limit.
+entry (``terminal.refunds``) before its receipt prints, and the sync worker sends it. While
+the terminal is online the refund is also sent at once, so the screen and receipt can show the
+value kinds the server returned. The cap on the amount counts refunds still waiting; the server
+enforces the same limit.
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ class HistoryLoad:
     payments: list[protocol.Payment]
     waiting_refunds_yen: dict[str, int] = field(default_factory=dict)
     error: ApiError | None = None
+
+
+@dataclass(frozen=True)
+class RecordedRefund:
+    """A refund committed on the terminal, with the value kinds the server returned, if known."""
+
+    capture: Capture
+    kinds: dict[protocol.ValueKind, int]
 
 
 class HistoryPresenter(QObject):
@@ -152,10 +162,17 @@ class HistoryPresenter(QObject):
             )
             return True
 
-        store, now = parts.store, parts.clock.now
+        store, now, api = parts.store, parts.clock.now, self._services.api
+        send_now = not self._services.is_offline()
+
+        def record() -> RecordedRefund:
+            capture = refunds.record_refund(store, payment.payment_id, amount_yen, key, now())
+            kinds = refunds.send_refund_now(api, store, capture) if send_now else {}
+            return RecordedRefund(capture, kinds)
+
         self._services.runner.run(
-            lambda: refunds.record_refund(store, payment.payment_id, amount_yen, key, now()),
-            lambda capture: self._on_refund_recorded(payment, capture),
+            record,
+            lambda recorded: self._on_refund_recorded(payment, recorded),
             self._on_refund_failed,
         )
         return True
@@ -171,13 +188,14 @@ class HistoryPresenter(QObject):
     def _on_load_failed(self, exc: BaseException) -> None:
         self.load_failed.emit(self._message(exc))
 
-    def _on_refund_recorded(self, payment: protocol.Payment, capture: Capture) -> None:
+    def _on_refund_recorded(self, payment: protocol.Payment, recorded: RecordedRefund) -> None:
         self._refund_busy = False
+        capture = recorded.capture
         waiting = self._waiting_refunds_yen
         waiting[payment.payment_id] = waiting.get(payment.payment_id, 0) + capture.amount_yen
         # The refund is kept; forget its key so a further refund of the same amount is new.
         self._refund_keys.pop((payment.payment_id, capture.amount_yen), None)
-        refund = refunds.refund_for_receipt(payment, capture)
+        refund = refunds.refund_for_receipt(payment, capture, recorded.kinds)
         self.selected = refund.payment
         if self._services.offline is not None:
             self._services.offline.wake()

@@ -102,11 +102,18 @@ class RefundAmountScreen(QWidget):
                 paid=format_yen(payment.amount_yen), remaining=format_yen(self._remaining_yen)
             )
         )
+        self._set_editable(True)
         self.message.setText("")
         self._fill_remaining()
 
     def show_message(self, text: str) -> None:
+        self._set_editable(True)
         self.message.setText(text)
+
+    def show_sending(self) -> None:
+        """Lock the amount while the refund is recorded and sent, until its outcome arrives."""
+        self._set_editable(False)
+        self.message.setText(self.tr("返金しています…"))
 
     def press(self, key: str) -> None:
         digits = str(self._amount_yen) if self._amount_yen else ""
@@ -125,3 +132,8 @@ class RefundAmountScreen(QWidget):
         self._amount_yen = amount_yen
         self.amount.setText(format_yen(amount_yen))
         self.confirm_button.setEnabled(amount_yen > 0)
+
+    def _set_editable(self, editable: bool) -> None:
+        self.keypad.setEnabled(editable)
+        self.full_button.setEnabled(editable)
+        self.confirm_button.setEnabled(editable and self._amount_yen > 0)

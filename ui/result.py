@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGridLayout, QPushButton, QVBoxLayout, QWidget
 
 from terminal import protocol
 from terminal.donations import donation_lines
-from terminal.value_split import format_split, returned_kinds
+from terminal.value_split import format_split
 from ui.widgets import big_button, format_yen, styled_label
 
 
@@ -136,8 +136,11 @@ class ResultScreen(QWidget):
         }
 
     def _returned_text(self, refund: protocol.Refund) -> str:
-        # Empty for a refund recorded at the terminal first: its kinds are known only at sync.
-        split = format_split(refund.amount_yen, returned_kinds(refund), self._kind_names())
+        if not refund.kinds:
+            # The server picks the kinds when it applies the refund, so until then the
+            # payment's own kinds would be a guess.
+            return self.tr("返金の内訳は、サーバーが返金を受け付けたあとで決まります")
+        split = format_split(refund.amount_yen, refund.kinds, self._kind_names())
         return "" if split is None else self.tr("返金の内訳 {split}").format(split=split)
 
     def _donation_text(self, payment: protocol.Payment) -> str:

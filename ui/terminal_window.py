@@ -141,7 +141,7 @@ class TerminalController(QObject):
         screens.pin.pad.cancelled.connect(lambda: self.show(screens.history))
         self.history.pin_rejected.connect(screens.pin.show_rejected)
         self.history.pin_accepted.connect(self.ask_refund_amount)
-        screens.refund_amount.confirmed.connect(self.history.refund)
+        screens.refund_amount.confirmed.connect(self.start_refund)
         screens.refund_amount.cancelled.connect(lambda: self.show(screens.history))
         self.history.refund_rejected.connect(self.on_refund_rejected)
         self.history.refund_done.connect(self.on_refunded)
@@ -294,6 +294,10 @@ class TerminalController(QObject):
     def ask_refund_amount(self, payment: protocol.Payment) -> None:
         self.screens.refund_amount.prepare(payment, self.history.refundable_yen(payment))
         self.show(self.screens.refund_amount)
+
+    def start_refund(self, amount_yen: int) -> None:
+        if self.history.refund(amount_yen):
+            self.screens.refund_amount.show_sending()
 
     # --- outcomes --------------------------------------------------------------------------
 

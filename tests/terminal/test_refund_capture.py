@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from terminal import protocol, refunds
-from terminal.protocol import SyncResult
+from terminal.api_client import ApiError, Declined, Unreachable
+from terminal.protocol import ErrorCode, SyncResult, ValueKind
 from terminal.store import NewCapture, Store, open_store
 
 CAPTURED_AT = datetime(2025, 5, 1, 3, 0, tzinfo=UTC)
+LOCAL_AND_ALL = {ValueKind.PREMIUM_LOCAL: 100, ValueKind.PREMIUM_ALL: 400}
 
 
 @pytest.fixture
@@ -29,6 +32,27 @@ def payment(payment_id: str = "pay-1", amount_yen: int = 1_000, refunded_yen: in
         method="cpm",
         created_at="2025-05-01T02:00:00+00:00",
     )
+
+
+@dataclass
+class RefundApi:
+    """Records each refund request and returns a refund of ``kinds``, or raises ``error``."""
+
+    kinds: dict[ValueKind, int] = field(default_factory=dict)
+    error: ApiError | None = None
+    answered_yen: int | None = None
+    requests: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def refund(self, payment_id: str, amount_yen: int, idempotency_key: str) -> protocol.Refund:
+        self.requests.append((payment_id, amount_yen, idempotency_key))
+        if self.error is not None:
+            raise self.error
+        answered_yen = amount_yen if self.answered_yen is None else self.answered_yen
+        return protocol.Refund(
+            refund_id="r_server", payment_id=payment_id, amount_yen=answered_yen,
+            created_at="2025-05-01T03:00:01+00:00",
+            payment=payment(payment_id, refunded_yen=answered_yen), kinds=self.kinds,
+        )
 
 
 def test_refund_recorded_with_outbox(store: Store) -> None:
@@ -102,3 +126,67 @@ def test_receipt_refund_adds_amount(store: Store) -> None:
     assert refund.refund_id == "refund-0001"
     assert refund.amount_yen == 300
     assert refund.payment.refunded_yen == 400
+
+
+def test_receipt_refund_carries_kinds(store: Store) -> None:
+    capture = refunds.record_refund(store, "pay-1", 500, "refund-0001", CAPTURED_AT)
+
+    refund = refunds.refund_for_receipt(payment(), capture, LOCAL_AND_ALL)
+
+    assert refund.kinds == LOCAL_AND_ALL
+    assert refund.refund_id == "refund-0001"
+
+
+def test_sent_refund_returns_kinds(store: Store) -> None:
+    capture = refunds.record_refund(store, "pay-1", 500, "refund-0001", CAPTURED_AT)
+    api = RefundApi(kinds=LOCAL_AND_ALL)
+
+    kinds = refunds.send_refund_now(api, store, capture)
+
+    assert kinds == LOCAL_AND_ALL
+    # The outbox entry carries the same key, so the server applies the refund once.
+    assert api.requests == [("pay-1", 500, "refund-0001")]
+    assert store.outbox_state("refund-0001") == "pending"
+
+
+def test_refund_of_offline_sale_not_sent(store: Store) -> None:
+    store.record_capture(NewCapture("off-1", "offline_payment", 800, "offline", CAPTURED_AT))
+    capture = refunds.record_refund(store, "off-1", 500, "refund-0001", CAPTURED_AT)
+    api = RefundApi(kinds=LOCAL_AND_ALL)
+
+    kinds = refunds.send_refund_now(api, store, capture)
+
+    assert kinds == {}
+    assert api.requests == []
+    assert store.outbox_state("refund-0001") == "pending"
+
+
+@pytest.mark.parametrize("error", [
+    Unreachable("connection refused"),
+    Declined("the merchant balance is too low", ErrorCode.INSUFFICIENT_FUNDS, 409),
+])
+def test_failed_send_has_no_kinds(store: Store, error: ApiError) -> None:
+    capture = refunds.record_refund(store, "pay-1", 500, "refund-0001", CAPTURED_AT)
+    api = RefundApi(kinds=LOCAL_AND_ALL, error=error)
+
+    kinds = refunds.send_refund_now(api, store, capture)
+
+    assert kinds == {}
+    assert len(api.requests) == 1
+    assert store.outbox_state("refund-0001") == "pending"
+
+
+def test_answer_of_other_amount_has_no_kinds(store: Store) -> None:
+    capture = refunds.record_refund(store, "pay-1", 500, "refund-0001", CAPTURED_AT)
+    api = RefundApi(kinds={ValueKind.COIN: 400}, answered_yen=400)
+
+    assert refunds.send_refund_now(api, store, capture) == {}
+
+
+def test_send_rejects_other_capture(store: Store) -> None:
+    store.record_capture(NewCapture("off-1", "offline_payment", 800, "offline", CAPTURED_AT))
+    sale = store.capture("off-1")
+    assert sale is not None
+
+    with pytest.raises(ValueError, match="off-1"):
+        refunds.send_refund_now(RefundApi(), store, sale)

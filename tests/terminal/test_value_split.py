@@ -306,7 +306,6 @@ def test_refund_receipt_lists_returned_kinds() -> None:
     refund = protocol.Refund(refund_id="r_1", payment_id=payment.payment_id, amount_yen=500,
                              created_at="2026-12-05T02:00:00+00:00",
                              payment=payment.model_copy(update={"refunded_yen": 500}))
-    # The wire model has no kinds field yet; a server that sends them sets this attribute.
     reported = refund.model_copy(update={"kinds": {ValueKind.PREMIUM_ALL: 400,
                                                    ValueKind.PREMIUM_LOCAL: 100}})
 

@@ -25,9 +25,7 @@ from terminal import protocol
 from terminal.paycode import new_payment_code
 from terminal.protocol import RemainingValue, ValueKind
 from terminal.receipt import payment_receipt
-from terminal.value_split import returned_kinds
-from tests.ui.conftest import MANAGER_PIN, FakeApi, ReceiptLog, make_info, make_payment
-from tests.ui.test_refund import open_refund_for_first_payment, type_pin
+from tests.ui.conftest import FakeApi, ReceiptLog, make_info, make_payment
 from tests.ui.test_scanning import enter_amount, scan
 from ui.app import Terminal
 from ui.printing import PrinterReceipts
@@ -42,14 +40,12 @@ def with_kinds(payment: protocol.Payment, kinds: dict[ValueKind, int]) -> protoc
 
 
 def refund_of(payment: protocol.Payment, amount_yen: int,
-              kinds: dict[ValueKind, int] | None) -> protocol.Refund:
-    refund = protocol.Refund(
+              kinds: dict[ValueKind, int]) -> protocol.Refund:
+    return protocol.Refund(
         refund_id="r_0001", payment_id=payment.payment_id, amount_yen=amount_yen,
         created_at=payment.created_at,
-        payment=payment.model_copy(update={"refunded_yen": amount_yen}),
+        payment=payment.model_copy(update={"refunded_yen": amount_yen}), kinds=kinds,
     )
-    # The wire model has no kinds field yet; a server that sends them sets this attribute.
-    return refund if kinds is None else refund.model_copy(update={"kinds": kinds})
 
 
 def save_screenshot(widget: QWidget, name: str) -> None:
@@ -169,39 +165,16 @@ def test_refund_shows_returned_kinds(qtbot: QtBot) -> None:
     assert screen.split.text() == "返金の内訳 ￥500 = 地元専用 ￥100 + 全店共通 ￥400"
 
 
-def test_refund_without_kinds_shows_none(qtbot: QtBot) -> None:
+def test_unknown_refund_kinds_explained(qtbot: QtBot) -> None:
     screen = ResultScreen()
     qtbot.addWidget(screen)
     payment = with_kinds(make_payment("pay-1", 1200), LOCAL_AND_ALL)
 
-    screen.show_refunded(refund_of(payment, 1200, None))
+    screen.show_refunded(refund_of(payment, 1200, {}))
 
     # The payment's own kinds are not shown: a refund may return other kinds.
-    assert screen.split.text() == ""
-
-
-def test_refund_at_counter_shows_no_kinds(
-    qtbot: QtBot, make_terminal: Callable[[], Terminal], fake_api: FakeApi,
-    receipt_log: ReceiptLog,
-) -> None:
-    fake_api.payments.append(with_kinds(make_payment("pay-1", 1200), LOCAL_AND_ALL))
-    terminal = make_terminal()
-    controller = terminal.window.controller
-    open_refund_for_first_payment(qtbot, controller)
-    type_pin(qtbot, controller, MANAGER_PIN)
-    qtbot.mouseClick(controller.screens.pin.pad.ok_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: controller.current() is controller.screens.refund_amount,
-                    timeout=3000)
-
-    qtbot.mouseClick(controller.screens.refund_amount.confirm_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: controller.current() is controller.screens.result, timeout=3000)
-    qtbot.waitUntil(lambda: len(receipt_log.refunds) == 1, timeout=3000)
-
-    # The refund is recorded at the counter and sent later, so its kinds are not known yet.
-    # The payment's kinds are not shown in their place.
-    assert controller.screens.result.headline.text() == "返金しました"
-    assert controller.screens.result.split.text() == ""
-    assert returned_kinds(receipt_log.refunds[0]) == {}
+    assert screen.split.text() == "返金の内訳は、サーバーが返金を受け付けたあとで決まります"
+    assert "地元専用" not in screen.split.text()
 
 
 def test_refund_from_server_shows_kinds(

@@ -576,6 +576,11 @@ Payments are saved here and sent once online</translation>
         <source>お支払い {paid}&#x3000;返金できる残り {remaining}</source>
         <translation>Paid {paid}  Left to refund {remaining}</translation>
     </message>
+    <message>
+        <location filename="../refund.py" line="116"/>
+        <source>返金しています…</source>
+        <translation>Refunding…</translation>
+    </message>
 </context>
 <context>
     <name>ResultScreen</name>
@@ -681,9 +686,14 @@ Transaction number {payment_id}</translation>
         <translation>Coin</translation>
     </message>
     <message>
-        <location filename="../result.py" line="133"/>
+        <location filename="../result.py" line="144"/>
         <source>返金の内訳 {split}</source>
         <translation>Refunded as {split}</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="142"/>
+        <source>返金の内訳は、サーバーが返金を受け付けたあとで決まります</source>
+        <translation>The kinds refunded are known once the server accepts the refund</translation>
     </message>
 </context>
 <context>
