@@ -3,16 +3,20 @@
 A sale runs in phases set by its times (all stored in UTC):
 
 1. The operator creates the sale and commits the lottery seeds of both rounds
-   (``commit_seeds``) before ``apply_until``, publishing their SHA-256 commitments.
+   (``commit_seeds``) before ``apply_until``, publishing their SHA-256 commitments. The
+   database stores only the commitments. The seeds go to a seed file that the operator keeps
+   offline (``server.premium_seeds``), so nobody who can read the database can predict a draw.
 2. From ``apply_from`` until ``apply_until`` wallets apply for sets, for themselves or, as a
    proxy, for a member of their household. Eligibility (``residents_only``) and the
    per-person and household limits are checked on every application. An application may be
    cancelled until ``apply_until``, so the candidate list is final when the period closes.
-3. After ``apply_until`` the operator draws round 1 (``draw``). When the live applications ask
-   for no more sets than the sale has, every application wins in full. Otherwise
-   ``server.lottery`` orders them by the committed seed, with one ticket per application so
-   that each person has the same chance whatever the sets requested. The sets are allocated
-   along that order, and the last winner may receive fewer sets than requested.
+3. After ``apply_until`` the operator draws round 1 (``draw``) with the round's seed from the
+   seed file, which must match the stored commitment. The draw stores the seed with its
+   result. When the live applications ask for no more sets than the sale has, every
+   application wins in full. Otherwise ``server.lottery`` orders them by the committed seed,
+   with one ticket per application so that each person has the same chance whatever the sets
+   requested. The sets are allocated along that order, and the last winner may receive fewer
+   sets than requested.
 4. Winners buy from ``purchase_from`` until ``purchase_until`` (``purchase``): the paying wallet
    pays ``price_yen`` per set in coin to the sale's revenue account, and the beneficiary
    receives ``local_yen`` premium_local and ``all_yen`` premium_all points per set, issued from
@@ -82,6 +86,15 @@ class SaleConfig:
     household_max_people: int
     household_max_sets: int
     residents_only: bool = True
+
+
+@dataclass(frozen=True)
+class RoundSeed:
+    """The secret seed of one round and the commitment stored for it."""
+
+    round: int
+    seed: str
+    commitment: str
 
 
 @dataclass(frozen=True)
@@ -512,11 +525,13 @@ def applications_of(session: Session, sale_id: str) -> list[PremiumApplication]:
 # --- draws ---------------------------------------------------------------------------------
 
 
-def commit_seeds(session: Session, sale_id: str, *, now: datetime) -> list[PremiumDraw]:
-    """Generate and store the secret seeds of both rounds; return the draws to publish.
+def commit_seeds(session: Session, sale_id: str, *, now: datetime) -> list[RoundSeed]:
+    """Generate the secret seeds of both rounds, store only their commitments, return the seeds.
 
-    Both seeds are committed before the application period ends, so the round 2 seed is fixed
-    before the losers of round 1 and the unclaimed sets are known.
+    The caller must hand the seeds to the operator (``premium_seeds.write_seed_file``) before
+    the transaction commits, because the database does not hold them until each round is
+    drawn. Both seeds are committed before the application period ends, so the round 2 seed is
+    fixed before the losers of round 1 and the unclaimed sets are known.
     """
     sale = get_sale(session, sale_id)
     existing = draws_of(session, sale.id)
@@ -527,17 +542,16 @@ def commit_seeds(session: Session, sale_id: str, *, now: datetime) -> list[Premi
         raise invalid(f"the seeds of sale {sale.id} must be committed before its application"
                       f" period ends at {iso_utc(sale.apply_until)}; it has ended")
 
-    draws = []
+    seeds = []
     for round_number in ROUNDS:
         seed = lottery.generate_seed()
-        draw = PremiumDraw(sale_id=sale.id, round=round_number, seed=seed,
-                           commitment=lottery.commitment(seed), committed_at=now)
-        session.add(draw)
-        draws.append(draw)
+        seeds.append(RoundSeed(round_number, seed, lottery.commitment(seed)))
+        session.add(PremiumDraw(sale_id=sale.id, round=round_number, seed=None,
+                                commitment=seeds[-1].commitment, committed_at=now))
     session.flush()
-    logger.info("premium sale %s seeds committed: %s, %s", sale.id, draws[0].commitment,
-                draws[1].commitment)
-    return draws
+    logger.info("premium sale %s seeds committed: %s, %s", sale.id, seeds[0].commitment,
+                seeds[1].commitment)
+    return seeds
 
 
 def set_second_round(session: Session, sale_id: str, *, purchase_from: datetime,
@@ -563,8 +577,14 @@ def set_second_round(session: Session, sale_id: str, *, purchase_from: datetime,
     return sale
 
 
-def draw(session: Session, sale_id: str, round_number: int, *, now: datetime) -> PremiumDraw:
-    """Draw a round: round 1 among live applications, round 2 among round 1's losers."""
+def draw(session: Session, sale_id: str, round_number: int, *, seed: str | None,
+         now: datetime) -> PremiumDraw:
+    """Draw a round: round 1 among live applications, round 2 among round 1's losers.
+
+    ``seed`` is the round's seed from the operator's seed file. It must match the stored
+    commitment, and it is stored with the result, so ``publish`` can reveal it. It may be None
+    only for a round committed before seed files existed, whose seed the database holds.
+    """
     sale = get_sale(session, sale_id)
     draws = draws_of(session, sale.id)
     committed = draws.get(round_number)
@@ -574,6 +594,7 @@ def draw(session: Session, sale_id: str, round_number: int, *, now: datetime) ->
     if committed.drawn_at is not None:
         raise invalid(f"round {round_number} of sale {sale.id} was drawn at"
                       f" {iso_utc(committed.drawn_at)}; a round is drawn once")
+    seed = _round_seed(sale, committed, seed)
     if round_number == 1:
         candidates, supply = _round_one_inputs(session, sale, now)
     else:
@@ -581,7 +602,7 @@ def draw(session: Session, sale_id: str, round_number: int, *, now: datetime) ->
 
     by_id = {row.id: row for row in candidates}
     requests = {row.id: row.sets_requested for row in candidates}
-    order = lottery.order(committed.seed, sorted(requests))
+    order = lottery.order(seed, sorted(requests))
     winners = lottery.allocate(order, requests, supply)
     for position, application_id in enumerate(order, start=1):
         row = by_id[application_id]
@@ -591,6 +612,7 @@ def draw(session: Session, sale_id: str, round_number: int, *, now: datetime) ->
         row.sets_won = won
         row.round_won = round_number if won else None
 
+    committed.seed = seed
     committed.supply_sets = supply
     committed.candidates = [{"id": key, "sets": requests[key]} for key in sorted(requests)]
     committed.draw_order = order
@@ -600,6 +622,35 @@ def draw(session: Session, sale_id: str, round_number: int, *, now: datetime) ->
     logger.info("premium sale %s round %d drawn: %d candidates, %d sets, %d winners", sale.id,
                 round_number, len(candidates), supply, len(winners))
     return committed
+
+
+def _round_seed(sale: PremiumSale, committed: PremiumDraw, seed: str | None) -> str:
+    """Return the seed to draw with, after checking it against the stored commitment."""
+    if seed is None:
+        if committed.seed is None:
+            raise invalid(f"round {committed.round} of sale {sale.id} needs its seed; give the"
+                          " seed file that premium-commit wrote for this sale"
+                          " (premium-draw --seed-file FILE)")
+        logger.warning("premium sale %s round %d is drawn with the seed stored in the database:"
+                       " it was committed before seed files, so anyone who could read the"
+                       " database before this draw could have predicted it", sale.id,
+                       committed.round)
+        return committed.seed
+
+    text = seed.strip().lower()
+    try:
+        lottery.seed_bytes(text)
+    except lottery.LotteryError:
+        # The message of LotteryError repeats part of the seed; this one must not.
+        raise invalid(f"the seed given for round {committed.round} of sale {sale.id} is not"
+                      f" {lottery.SEED_HEX_CHARS} hexadecimal characters; give the seed file"
+                      " that premium-commit wrote for this sale, unchanged") from None
+    if not lottery.check_commitment(text, committed.commitment):
+        raise invalid(f"the seed given for round {committed.round} of sale {sale.id} does not"
+                      f" match its commitment {committed.commitment} (SHA-256 of the given"
+                      f" seed is {lottery.commitment(text)}); give the seed file that"
+                      " premium-commit wrote for this sale, unchanged")
+    return text
 
 
 def _round_one_inputs(session: Session, sale: PremiumSale,

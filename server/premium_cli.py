@@ -15,7 +15,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from server import ledger, premium, wallet_attributes
+from sqlalchemy.exc import SQLAlchemyError
+
+from server import ledger, premium, premium_seeds, wallet_attributes
 from server.db import Database
 from server.errors import invalid, not_utf8
 from server.premium import SaleConfig
@@ -60,13 +62,22 @@ def add_commands(add: AddCommand) -> None:
     show = add("premium-show", "print a sale, its draws and its applications")
     show.add_argument("sale", help="sale id")
     show.add_argument("--applications", action="store_true", help="also list every application")
-    commit = add("premium-commit", "commit the lottery seeds of both rounds; print the"
-                 " commitments to publish before applications close")
+    commit = add("premium-commit", "commit the lottery seeds of both rounds: write the seeds"
+                 " to a new seed file, store and print the commitments to publish before"
+                 " applications close")
     commit.add_argument("sale", help="sale id")
+    commit.add_argument("--seed-file", type=Path, required=True, metavar="FILE",
+                        help="seed file to create (mode 0600, never overwritten); keep it"
+                        " offline until the draws")
     draw = add("premium-draw", "draw a round of a sale's lottery")
     draw.add_argument("sale", help="sale id")
     draw.add_argument("--round", type=int, choices=premium.ROUNDS, default=1,
                       help="1 after applications close, 2 for the unclaimed sets")
+    seed = draw.add_mutually_exclusive_group()
+    seed.add_argument("--seed-file", type=Path, default=None, metavar="FILE",
+                      help="the seed file premium-commit wrote for the sale")
+    seed.add_argument("--seed", default=None, metavar="HEX",
+                      help="the round's seed (64 hexadecimal characters) instead of the file")
     second = add("premium-second-round", "set the purchase period of round 2 (unclaimed sets)")
     second.add_argument("sale", help="sale id")
     second.add_argument("--purchase-from", required=True, help="start (ISO 8601)")
@@ -107,7 +118,7 @@ def _create(args: argparse.Namespace, db: Database) -> None:
     with db.write() as session:
         sale = premium.create_sale(session, config, now=utc_now())
         print(f"premium sale {sale.id} created; commit its lottery seeds with chiiki-settle"
-              f" premium-commit {sale.id} before {iso_utc(sale.apply_until)}")
+              f" premium-commit {sale.id} --seed-file FILE before {iso_utc(sale.apply_until)}")
 
 
 def sale_config(values: dict[str, Any], *, options: frozenset[str] = frozenset()) -> SaleConfig:
@@ -257,16 +268,39 @@ def _print_applications(applications: list[Any], draws: dict[int, Any]) -> None:
 
 
 def _commit(args: argparse.Namespace, db: Database) -> None:
-    with db.write() as session:
-        draws = premium.commit_seeds(session, args.sale, now=utc_now())
-        for draw in draws:
-            print(f"round {draw.round} commitment {draw.commitment}")
-    print("publish these commitments now; each seed is revealed after its round is drawn")
+    now = utc_now()
+    written = False
+    try:
+        # The file is written inside the transaction, so a file that cannot be written
+        # leaves no commitment without its seed behind.
+        with db.write() as session:
+            seeds = premium.commit_seeds(session, args.sale, now=now)
+            premium_seeds.write_seed_file(args.seed_file, args.sale, seeds, committed_at=now)
+            written = True
+    except SQLAlchemyError as exc:
+        if not written:
+            raise
+        # Only the COMMIT itself failed, and it may have been stored all the same.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise invalid(f"seed file {args.seed_file} was written, but storing the commitments"
+                      f" failed ({reason}); run chiiki-settle premium-show {args.sale}: if it"
+                      " lists the commitments written in the file, keep the file, which"
+                      " contains their seeds; if not, delete the file and run premium-commit"
+                      " again") from exc
+
+    for item in seeds:
+        print(f"round {item.round} commitment {item.commitment}")
+    print(f"publish these commitments now; each seed is revealed after its round is drawn."
+          f" The seeds are only in {args.seed_file}: keep it and a copy offline, because"
+          " premium-draw needs it and the rounds cannot be drawn without it")
 
 
 def _draw(args: argparse.Namespace, db: Database) -> None:
+    seed = args.seed
+    if args.seed_file is not None:
+        seed = premium_seeds.read_seed(args.seed_file, args.sale, args.round)
     with db.write() as session:
-        draw = premium.draw(session, args.sale, args.round, now=utc_now())
+        draw = premium.draw(session, args.sale, args.round, seed=seed, now=utc_now())
         winners = draw.winners or {}
         print(f"round {draw.round} of sale {args.sale}: {len(draw.candidates or [])}"
               f" applications, {draw.supply_sets} sets, {len(winners)} winners with"
@@ -280,8 +314,8 @@ def _second_round(args: argparse.Namespace, db: Database) -> None:
     with db.write() as session:
         premium.set_second_round(session, args.sale, purchase_from=start, purchase_until=end)
     print(f"round 2 of sale {args.sale}: purchase from {iso_utc(start)} until {iso_utc(end)};"
-          f" draw it with chiiki-settle premium-draw {args.sale} --round 2 after the first"
-          " purchase period ends")
+          f" draw it with chiiki-settle premium-draw {args.sale} --round 2 --seed-file FILE"
+          " after the first purchase period ends")
 
 
 def _publish(args: argparse.Namespace, db: Database) -> None:

@@ -84,7 +84,8 @@ class PremiumSale(Base):
 class PremiumDraw(Base):
     """One committed lottery round of a sale (round 1, or round 2 for unclaimed sets).
 
-    ``seed`` is the secret behind ``commitment`` and is shown to nobody until ``published_at``.
+    ``seed`` is the secret behind ``commitment``. It is stored by the draw, never before it,
+    and shown to nobody until ``published_at``.
     ``candidates`` is the published input of the draw, ``[{"id": application id, "sets": n}]``
     sorted by id, and ``winners`` its outcome, ``{application id: sets}``.
     """
@@ -95,9 +96,10 @@ class PremiumDraw(Base):
     sale_id: Mapped[str] = mapped_column(ForeignKey("premium_sales.id"))
     round: Mapped[int] = mapped_column(Integer)
     commitment: Mapped[str] = mapped_column(String(64))
-    # NOTE: the seed waits in this table until it is published, so anyone who can read the
-    # database before the draw can predict it. Restrict read access to the operator.
-    seed: Mapped[str] = mapped_column(String(64))
+    # None until the round is drawn: until then the seed is only in the operator's seed file,
+    # so a database reader cannot predict the draw. Rounds committed before migration 0013
+    # hold their seed from the commit on.
+    seed: Mapped[str | None] = mapped_column(String(64), nullable=True)
     committed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     supply_sets: Mapped[int | None] = mapped_column(Integer, nullable=True)
     candidates: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
@@ -109,6 +111,8 @@ class PremiumDraw(Base):
     __table_args__ = (
         UniqueConstraint("sale_id", "round"),
         CheckConstraint("round IN (1, 2)", name="round_known"),
+        # ``publish`` reveals the seed a round was drawn with.
+        CheckConstraint("drawn_at IS NULL OR seed IS NOT NULL", name="drawn_with_seed"),
     )
 
 

@@ -127,7 +127,9 @@ def test_naive_time_is_japan_time() -> None:
 def test_full_draw_cycle_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = cli_db(tmp_path)
     run(capsys, "premium-create", "--db", db, "--file", str(write_sale(tmp_path)))
-    status, out, _ = run(capsys, "premium-commit", "--db", db, "2026-summer")
+    seed_file = tmp_path / "seeds.json"
+    status, out, _ = run(capsys, "premium-commit", "--db", db, "2026-summer", "--seed-file",
+                         str(seed_file))
     assert status == 0
     commitments = [line.split()[-1] for line in out.splitlines() if line.startswith("round")]
     assert len(commitments) == 2
@@ -143,7 +145,8 @@ def test_full_draw_cycle_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[
     database.dispose()
     close_applications(db)
 
-    drawn = run(capsys, "premium-draw", "--db", db, "2026-summer")
+    drawn = run(capsys, "premium-draw", "--db", db, "2026-summer", "--seed-file",
+                str(seed_file))
     record_path = tmp_path / "round1.json"
     published = run(capsys, "premium-publish", "--db", db, "2026-summer", "--out",
                     str(record_path))
@@ -196,10 +199,12 @@ def test_commit_after_applications_close(tmp_path: Path,
     run(capsys, "premium-create", "--db", db, "--file", str(write_sale(tmp_path)))
     close_applications(db)
 
-    status, _, err = run(capsys, "premium-commit", "--db", db, "2026-summer")
+    status, _, err = run(capsys, "premium-commit", "--db", db, "2026-summer", "--seed-file",
+                         str(tmp_path / "seeds.json"))
 
     assert status == 1
     assert "must be committed before its application period ends" in err
+    assert not (tmp_path / "seeds.json").exists()
 
 
 def test_unknown_sale_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -270,7 +275,8 @@ def test_verify_before_draw_explained(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     db = cli_db(tmp_path)
     run(capsys, "premium-create", "--db", db, "--file", str(write_sale(tmp_path)))
-    run(capsys, "premium-commit", "--db", db, "2026-summer")
+    run(capsys, "premium-commit", "--db", db, "2026-summer", "--seed-file",
+        str(tmp_path / "seeds.json"))
 
     status, _, err = run(capsys, "premium-verify", "--db", db, "2026-summer")
 

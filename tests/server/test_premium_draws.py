@@ -19,6 +19,8 @@ from server.premium import SaleConfig
 from server.premium_models import PremiumApplication
 
 SALE = "draw-test"
+# The seeds commit_seeds returned, by database URL: what the operator's seed file holds.
+SEEDS: dict[str, dict[int, str]] = {}
 
 
 def sale_config(now: datetime, **changes: Any) -> SaleConfig:
@@ -51,7 +53,8 @@ def setup_sale(database: Database, clock: FakeClock, requests: list[int],
     ids = []
     with database.write() as session:
         premium.create_sale(session, sale_config(now, **changes), now=now)
-        premium.commit_seeds(session, SALE, now=now)
+        seeds = premium.commit_seeds(session, SALE, now=now)
+        SEEDS[str(database.engine.url)] = {item.round: item.seed for item in seeds}
         for sets in requests:
             wallet = new_resident(session, now, coin_yen)
             premium.apply(session, wallet, SALE, sets=sets, for_wallet_id=None,
@@ -65,9 +68,14 @@ def applications(database: Database) -> list[PremiumApplication]:
         return list(session.scalars(select(PremiumApplication).order_by(PremiumApplication.id)))
 
 
+def seed_of(database: Database, round_number: int = 1) -> str:
+    return SEEDS[str(database.engine.url)][round_number]
+
+
 def draw(database: Database, clock: FakeClock, round_number: int = 1) -> dict[str, Any]:
     with database.write() as session:
-        premium.draw(session, SALE, round_number, now=clock())
+        premium.draw(session, SALE, round_number, seed=seed_of(database, round_number),
+                     now=clock())
         return premium.publish(session, SALE, round_number, now=clock())
 
 
@@ -171,7 +179,7 @@ def test_seed_secret_until_published(database: Database, clock: FakeClock) -> No
     setup_sale(database, clock, [1])
     clock.advance(10 * 86400)
     with database.write() as session:
-        premium.draw(session, SALE, 1, now=clock())
+        premium.draw(session, SALE, 1, seed=seed_of(database), now=clock())
         draw_row = premium.draws_of(session, SALE)[1]
         sale = premium.get_sale(session, SALE)
         unpublished = premium.draw_record(sale, draw_row)
@@ -196,11 +204,11 @@ def test_draw_steps_out_of_order_rejected(database: Database, clock: FakeClock, 
         if step == "commit_twice":
             premium.commit_seeds(session, SALE, now=clock())
         elif step == "draw_early":
-            premium.draw(session, SALE, 1, now=clock())
+            premium.draw(session, SALE, 1, seed=seed_of(database), now=clock())
         elif step == "draw_twice":
             clock.advance(10 * 86400)
-            premium.draw(session, SALE, 1, now=clock())
-            premium.draw(session, SALE, 1, now=clock())
+            premium.draw(session, SALE, 1, seed=seed_of(database), now=clock())
+            premium.draw(session, SALE, 1, seed=seed_of(database), now=clock())
         elif step == "publish_early":
             premium.publish(session, SALE, 1, now=clock())
         else:
@@ -215,7 +223,7 @@ def test_draw_without_commitment_rejected(database: Database, clock: FakeClock) 
     clock.advance(10 * 86400)
 
     with pytest.raises(ServerError, match="no committed seed"), database.write() as session:
-        premium.draw(session, SALE, 1, now=clock())
+        premium.draw(session, SALE, 1, seed=lottery.generate_seed(), now=clock())
 
 
 def test_bad_sale_config_names_every_problem(database: Database, clock: FakeClock) -> None:
@@ -288,11 +296,11 @@ def test_second_round_needs_period_and_end_of_first(database: Database,
 
     with pytest.raises(ServerError, match="first purchase period ends"), \
             database.write() as session:
-        premium.draw(session, SALE, 2, now=clock())
+        premium.draw(session, SALE, 2, seed=seed_of(database, 2), now=clock())
     clock.advance(8 * 86400)
     with pytest.raises(ServerError, match="no second purchase period"), \
             database.write() as session:
-        premium.draw(session, SALE, 2, now=clock())
+        premium.draw(session, SALE, 2, seed=seed_of(database, 2), now=clock())
     with pytest.raises(ServerError, match="must start at or after"), \
             database.write() as session:
         premium.set_second_round(session, SALE, purchase_from=clock() - timedelta(days=1),

@@ -17,6 +17,8 @@ from terminal.protocol import ValueKind
 
 DAY_S = 24 * 3600
 SALE = "2026-summer"
+# The seeds commit_seeds returned, by database URL: what the operator's seed file holds.
+SEEDS: dict[str, dict[int, str]] = {}
 
 
 def make_sale(server: Server, **changes: Any) -> str:
@@ -33,7 +35,8 @@ def make_sale(server: Server, **changes: Any) -> str:
     values.update(changes)
     with server.state.db.write() as session:
         sale = premium.create_sale(session, SaleConfig(**values), now=now)
-        premium.commit_seeds(session, sale.id, now=now)
+        seeds = premium.commit_seeds(session, sale.id, now=now)
+        SEEDS[server.settings.database_url] = {item.round: item.seed for item in seeds}
         return sale.id
 
 
@@ -58,7 +61,8 @@ def apply(wallet: WalletClient, sets: int, for_wallet: str | None = None,
 
 def draw_round(server: Server, round_number: int = 1) -> None:
     with server.state.db.write() as session:
-        premium.draw(session, SALE, round_number, now=server.clock())
+        seed = SEEDS[server.settings.database_url][round_number]
+        premium.draw(session, SALE, round_number, seed=seed, now=server.clock())
 
 
 def kinds(wallet: WalletClient) -> dict[str, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from settle_helpers import Server, WalletClient as ApiWallet
 
-from server import premium, wallet_cli
+from server import premium, premium_seeds, wallet_cli
 from server.models import Wallet
 from server.premium import SaleConfig
 from server.wallet_cli import WalletClient, WalletCredentials, save_credentials
@@ -35,7 +35,8 @@ def wallet_files(server: Server, tmp_path: Path,
             purchase_until=now + timedelta(days=20), usage_until=now + timedelta(days=100),
             price_yen=5_000, local_yen=3_000, all_yen=3_000, total_sets=10,
             per_person_max_sets=3, household_max_people=2, household_max_sets=4), now=now)
-        premium.commit_seeds(session, sale.id, now=now)
+        seeds = premium.commit_seeds(session, sale.id, now=now)
+        premium_seeds.write_seed_file(tmp_path / "seeds.json", sale.id, seeds, committed_at=now)
 
     files = {}
     for name in ("parent", "child"):
@@ -71,7 +72,8 @@ def test_sales_listed(wallet_files: dict[str, tuple[Path, ApiWallet]],
 
 def test_apply_proxy_buy_and_balance(server: Server,
                                      wallet_files: dict[str, tuple[Path, ApiWallet]],
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+                                     capsys: pytest.CaptureFixture[str],
+                                     tmp_path: Path) -> None:
     parent_path, _ = wallet_files["parent"]
     child_path, child = wallet_files["child"]
 
@@ -80,7 +82,8 @@ def test_apply_proxy_buy_and_balance(server: Server,
     application_id = applied[1].split()[1].rstrip(":")
     server.clock.advance(12 * DAY_S)
     with server.state.db.write() as session:
-        premium.draw(session, SALE, 1, now=server.clock())
+        seed = premium_seeds.read_seed(tmp_path / "seeds.json", SALE, 1)
+        premium.draw(session, SALE, 1, seed=seed, now=server.clock())
     status = run(child_path, capsys, "premium-status")
     bought = run(parent_path, capsys, "premium-buy", application_id)
     again = run(parent_path, capsys, "premium-buy", application_id)
