@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server import coupons, ledger, lottery
+from server import coupons, ledger, lottery, seed_files
 from server.coupon_models import Coupon, CouponCampaign, CouponCampaignShop, CouponPrizeDraw
 from server.coupon_models import CouponUseRow
 from server.db import Database
@@ -383,26 +383,48 @@ def _grace(settings: Settings) -> timedelta:
 # --- prize draw ----------------------------------------------------------------------------
 
 
-def commit_prize_draw(session: Session, campaign_id: str, places: int, now: datetime) -> str:
-    """Fix a secret seed for the campaign's prize draw and return its commitment to publish."""
+@dataclass(frozen=True)
+class PrizeSeed:
+    """The secret seed of a campaign's prize draw and the commitment stored for it."""
+
+    campaign_id: str
+    places: int
+    seed: str
+    commitment: str
+
+
+def commit_prize_draw(session: Session, campaign_id: str, places: int,
+                      now: datetime) -> PrizeSeed:
+    """Generate the prize draw's secret seed, store only its commitment, and return the seed.
+
+    The caller must hand the seed to the operator (``seed_files.write_prize_seed``) before the
+    transaction commits, because the database does not hold it until the draw.
+    """
     _lock_campaign(session, campaign_id)
     if places < 1:
         raise invalid(f"--places {places} must be at least 1")
-    if session.get(CouponPrizeDraw, campaign_id) is not None:
-        raise invalid(f"the prize draw of campaign {campaign_id} is already committed")
+    existing = session.get(CouponPrizeDraw, campaign_id)
+    if existing is not None:
+        raise invalid(f"the prize draw of campaign {campaign_id} is already committed (at"
+                      f" {iso_utc(existing.committed_at)}, commitment {existing.commitment});"
+                      " a seed cannot be replaced")
     seed = lottery.generate_seed()
-    draw = CouponPrizeDraw(campaign_id=campaign_id, places=places, seed=seed,
-                           commitment=lottery.commitment(seed), committed_at=now)
-    session.add(draw)
+    prize = PrizeSeed(campaign_id, places, seed, lottery.commitment(seed))
+    session.add(CouponPrizeDraw(campaign_id=campaign_id, places=places, seed=None,
+                                commitment=prize.commitment, committed_at=now))
     session.flush()
-    logger.info("prize draw of coupon campaign %s committed: %s", campaign_id, draw.commitment)
-    return draw.commitment
+    logger.info("prize draw of coupon campaign %s committed: %s", campaign_id, prize.commitment)
+    return prize
 
 
-def run_prize_draw(session: Session, campaign_id: str, now: datetime) -> list[str]:
+def run_prize_draw(session: Session, campaign_id: str, now: datetime, *,
+                   seed: str | None) -> list[str]:
     """Draw the winners among the wallets' entries; one entry is one ticket.
 
-    The campaign must be closed, so no entry arrives after the draw.
+    The campaign must be closed, so no entry arrives after the draw. ``seed`` is the seed from
+    the operator's seed file. It must match the stored commitment, and it is stored with the
+    result, so ``publish_prize_draw`` can reveal it. It may be None only for a draw committed
+    before seed files existed, whose seed the database holds.
     """
     campaign = _lock_campaign(session, campaign_id)
     draw = _committed_draw(session, campaign_id)
@@ -412,15 +434,37 @@ def run_prize_draw(session: Session, campaign_id: str, now: datetime) -> list[st
     if draw.drawn_at is not None:
         raise invalid(f"the prize draw of campaign {campaign_id} was drawn at"
                       f" {iso_utc(draw.drawn_at)}")
+    seed = _prize_seed(draw, seed)
+
     candidates = {wallet_id: min(entries, lottery.MAX_WEIGHT)
                   for wallet_id, entries in coupons.prize_entries(session, campaign_id).items()}
+    draw.seed = seed
     draw.candidates = candidates
-    draw.winners = lottery.draw(draw.seed, candidates, draw.places)
+    draw.winners = lottery.draw(seed, candidates, draw.places)
     draw.drawn_at = now
     session.flush()
     logger.info("prize draw of coupon campaign %s: %d candidates, %d winners", campaign_id,
                 len(candidates), len(draw.winners))
     return list(draw.winners)
+
+
+def _prize_seed(draw: CouponPrizeDraw, seed: str | None) -> str:
+    """Return the seed to draw with, after checking it against the stored commitment."""
+    campaign_id = draw.campaign_id
+    if seed is None:
+        if draw.seed is None:
+            raise invalid(f"the prize draw of campaign {campaign_id} needs its seed; give the"
+                          " seed file that coupon-prize-commit wrote for this campaign"
+                          f" (coupon-prize-draw --campaign {campaign_id} --seed-file FILE)")
+        logger.warning("prize draw of coupon campaign %s is drawn with the seed stored in the"
+                       " database: it was committed before seed files, so anyone who could"
+                       " read the database before this draw could have predicted it",
+                       campaign_id)
+        return draw.seed
+
+    return seed_files.checked_seed(
+        seed, draw.commitment, draw_name=f"the prize draw of campaign {campaign_id}",
+        advice="give the seed file that coupon-prize-commit wrote for this campaign, unchanged")
 
 
 def publish_prize_draw(session: Session, campaign_id: str, now: datetime) -> dict[str, Any]:
@@ -480,11 +524,20 @@ def add_commands(add: AddCommand) -> None:
                 "close a campaign: withdraw unused coupons, return a merchant's unspent budget")
     close.add_argument("--campaign", required=True, help="campaign id")
 
-    commit = add("coupon-prize-commit", "fix the prize draw's secret seed; print the commitment")
+    commit = add("coupon-prize-commit", "fix the prize draw's secret seed: write it to a new"
+                 " seed file, store and print the commitment to publish")
     commit.add_argument("--campaign", required=True, help="campaign id")
     commit.add_argument("--places", required=True, type=int, help="number of winners")
+    commit.add_argument("--seed-file", type=Path, required=True, metavar="FILE",
+                        help="seed file to create (mode 0600, never overwritten); keep it"
+                        " offline until the draw")
     draw = add("coupon-prize-draw", "draw the winners of a closed campaign's prize draw")
     draw.add_argument("--campaign", required=True, help="campaign id")
+    seed = draw.add_mutually_exclusive_group()
+    seed.add_argument("--seed-file", type=Path, default=None, metavar="FILE",
+                      help="the seed file coupon-prize-commit wrote for the campaign")
+    seed.add_argument("--seed", default=None, metavar="HEX",
+                      help="the draw's seed (64 hexadecimal characters) instead of the file")
     publish = add("coupon-prize-publish", "write the seed, entries and winners to a JSON file")
     publish.add_argument("--campaign", required=True, help="campaign id")
     publish.add_argument("--out", required=True, type=Path, help="JSON file to write")
@@ -566,15 +619,29 @@ def _close(args: argparse.Namespace, db: Database) -> None:
 
 
 def _prize_commit(args: argparse.Namespace, db: Database) -> None:
-    with db.write() as session:
-        commitment = commit_prize_draw(session, args.campaign, args.places,
-                                       Settings.from_env().clock())
-    print(f"commitment {commitment}; publish it before the campaign closes")
+    now = Settings.from_env().clock()
+    prize = seed_files.commit_with_seed_file(
+        db, args.seed_file,
+        lambda session: commit_prize_draw(session, args.campaign, args.places, now),
+        lambda committed: seed_files.write_prize_seed(
+            args.seed_file, committed.campaign_id, places=committed.places, seed=committed.seed,
+            commitment=committed.commitment, committed_at=now),
+        check_advice=f"run chiiki-settle coupon-prize-commit --campaign {args.campaign} again"
+        " with a new --seed-file: if it reports the draw already committed with the commitment"
+        f" written in {args.seed_file}, keep that file, which contains its seed; if it commits,"
+        f" delete {args.seed_file}")
+
+    print(f"commitment {prize.commitment}; publish it before the campaign closes. The seed is"
+          f" only in {args.seed_file}: keep it and a copy offline, because coupon-prize-draw"
+          " needs it and the winners cannot be drawn without it")
 
 
 def _prize_draw(args: argparse.Namespace, db: Database) -> None:
+    seed = args.seed
+    if args.seed_file is not None:
+        seed = seed_files.read_prize_seed(args.seed_file, args.campaign)
     with db.write() as session:
-        winners = run_prize_draw(session, args.campaign, Settings.from_env().clock())
+        winners = run_prize_draw(session, args.campaign, Settings.from_env().clock(), seed=seed)
     print(f"{len(winners)} winners of campaign {args.campaign}:")
     for place, wallet_id in enumerate(winners, 1):
         print(f"{place}\t{wallet_id}")

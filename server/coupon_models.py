@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models import Base, SeqType, UtcDateTime
@@ -146,18 +156,27 @@ class CouponPrizeEntry(Base):
 class CouponPrizeDraw(Base):
     """A commit-reveal prize draw of one campaign (server.lottery).
 
-    The seed stays unpublished until ``published_at``; ``candidates`` (wallet id -> entries)
-    and ``winners`` are fixed at the draw.
+    ``seed`` is the secret behind ``commitment``. It is stored by the draw, never before it,
+    and shown to nobody until ``published_at``. ``candidates`` (wallet id -> entries) and
+    ``winners`` are fixed at the draw.
     """
 
     __tablename__ = "coupon_prize_draws"
 
     campaign_id: Mapped[str] = mapped_column(ForeignKey("coupon_campaigns.id"), primary_key=True)
     places: Mapped[int] = mapped_column(Integer)
-    seed: Mapped[str] = mapped_column(String(64))
+    # None until the draw: until then the seed is only in the operator's seed file, so a
+    # database reader cannot predict the winners. Draws committed before migration 0014 hold
+    # their seed from the commit on.
+    seed: Mapped[str | None] = mapped_column(String(64), nullable=True)
     commitment: Mapped[str] = mapped_column(String(64))
     committed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     candidates: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
     winners: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        # ``publish_prize_draw`` reveals the seed the winners were drawn with.
+        CheckConstraint("drawn_at IS NULL OR seed IS NOT NULL", name="drawn_with_seed"),
+    )

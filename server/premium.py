@@ -5,7 +5,7 @@ A sale runs in phases set by its times (all stored in UTC):
 1. The operator creates the sale and commits the lottery seeds of both rounds
    (``commit_seeds``) before ``apply_until``, publishing their SHA-256 commitments. The
    database stores only the commitments. The seeds go to a seed file that the operator keeps
-   offline (``server.premium_seeds``), so nobody who can read the database can predict a draw.
+   offline (``server.seed_files``), so nobody who can read the database can predict a draw.
 2. From ``apply_from`` until ``apply_until`` wallets apply for sets, for themselves or, as a
    proxy, for a member of their household. Eligibility (``residents_only``) and the
    per-person and household limits are checked on every application. An application may be
@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server import ledger, lottery, tokens
+from server import ledger, lottery, seed_files, tokens
 from server.errors import IdempotencyConflict, InsufficientFunds, ServerError, invalid, shorten
 from server.models import Wallet
 from server.premium_models import (
@@ -528,7 +528,7 @@ def applications_of(session: Session, sale_id: str) -> list[PremiumApplication]:
 def commit_seeds(session: Session, sale_id: str, *, now: datetime) -> list[RoundSeed]:
     """Generate the secret seeds of both rounds, store only their commitments, return the seeds.
 
-    The caller must hand the seeds to the operator (``premium_seeds.write_seed_file``) before
+    The caller must hand the seeds to the operator (``seed_files.write_premium_seeds``) before
     the transaction commits, because the database does not hold them until each round is
     drawn. Both seeds are committed before the application period ends, so the round 2 seed is
     fixed before the losers of round 1 and the unclaimed sets are known.
@@ -637,20 +637,9 @@ def _round_seed(sale: PremiumSale, committed: PremiumDraw, seed: str | None) -> 
                        committed.round)
         return committed.seed
 
-    text = seed.strip().lower()
-    try:
-        lottery.seed_bytes(text)
-    except lottery.LotteryError:
-        # The message of LotteryError repeats part of the seed; this one must not.
-        raise invalid(f"the seed given for round {committed.round} of sale {sale.id} is not"
-                      f" {lottery.SEED_HEX_CHARS} hexadecimal characters; give the seed file"
-                      " that premium-commit wrote for this sale, unchanged") from None
-    if not lottery.check_commitment(text, committed.commitment):
-        raise invalid(f"the seed given for round {committed.round} of sale {sale.id} does not"
-                      f" match its commitment {committed.commitment} (SHA-256 of the given"
-                      f" seed is {lottery.commitment(text)}); give the seed file that"
-                      " premium-commit wrote for this sale, unchanged")
-    return text
+    return seed_files.checked_seed(
+        seed, committed.commitment, draw_name=f"round {committed.round} of sale {sale.id}",
+        advice="give the seed file that premium-commit wrote for this sale, unchanged")
 
 
 def _round_one_inputs(session: Session, sale: PremiumSale,

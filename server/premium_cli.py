@@ -15,9 +15,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from server import ledger, premium, premium_seeds, wallet_attributes
+from server import ledger, premium, seed_files, wallet_attributes
 from server.db import Database
 from server.errors import invalid, not_utf8
 from server.premium import SaleConfig
@@ -269,24 +267,14 @@ def _print_applications(applications: list[Any], draws: dict[int, Any]) -> None:
 
 def _commit(args: argparse.Namespace, db: Database) -> None:
     now = utc_now()
-    written = False
-    try:
-        # The file is written inside the transaction, so a file that cannot be written
-        # leaves no commitment without its seed behind.
-        with db.write() as session:
-            seeds = premium.commit_seeds(session, args.sale, now=now)
-            premium_seeds.write_seed_file(args.seed_file, args.sale, seeds, committed_at=now)
-            written = True
-    except SQLAlchemyError as exc:
-        if not written:
-            raise
-        # Only the COMMIT itself failed, and it may have been stored all the same.
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise invalid(f"seed file {args.seed_file} was written, but storing the commitments"
-                      f" failed ({reason}); run chiiki-settle premium-show {args.sale}: if it"
-                      " lists the commitments written in the file, keep the file, which"
-                      " contains their seeds; if not, delete the file and run premium-commit"
-                      " again") from exc
+    seeds = seed_files.commit_with_seed_file(
+        db, args.seed_file,
+        lambda session: premium.commit_seeds(session, args.sale, now=now),
+        lambda committed: seed_files.write_premium_seeds(args.seed_file, args.sale, committed,
+                                                         committed_at=now),
+        check_advice=f"run chiiki-settle premium-show {args.sale}: if it lists the commitments"
+        " written in the file, keep the file, which contains their seeds; if not, delete the"
+        " file and run premium-commit again")
 
     for item in seeds:
         print(f"round {item.round} commitment {item.commitment}")
@@ -298,7 +286,7 @@ def _commit(args: argparse.Namespace, db: Database) -> None:
 def _draw(args: argparse.Namespace, db: Database) -> None:
     seed = args.seed
     if args.seed_file is not None:
-        seed = premium_seeds.read_seed(args.seed_file, args.sale, args.round)
+        seed = seed_files.read_premium_seed(args.seed_file, args.sale, args.round)
     with db.write() as session:
         draw = premium.draw(session, args.sale, args.round, seed=seed, now=utc_now())
         winners = draw.winners or {}

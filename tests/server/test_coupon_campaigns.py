@@ -254,16 +254,17 @@ def test_prize_draw_commit_draw_publish(server: Server, tmp_path: Path) -> None:
     wallets = [server.new_wallet(2_000) for _ in range(3)]
     issue(server, "street-0")
     with server.state.db.write() as session:
-        commitment = coupon_cli.commit_prize_draw(session, "street-0", 2, server.clock())
+        prize = coupon_cli.commit_prize_draw(session, "street-0", 2, server.clock())
+    commitment = prize.commitment
     for wallet in wallets:
         pay_cpm(shops[0], wallet, usable_code(wallet, "street-0"), 500, 100)
 
     with server.state.db.write() as session, pytest.raises(ServerError, match="close"):
-        coupon_cli.run_prize_draw(session, "street-0", server.clock())
+        coupon_cli.run_prize_draw(session, "street-0", server.clock(), seed=prize.seed)
     with server.state.db.write() as session:
         coupon_cli.close_campaign(session, "street-0", server.settings)
     with server.state.db.write() as session:
-        winners = coupon_cli.run_prize_draw(session, "street-0", server.clock())
+        winners = coupon_cli.run_prize_draw(session, "street-0", server.clock(), seed=prize.seed)
     with server.state.db.write() as session:
         record = coupon_cli.publish_prize_draw(session, "street-0", server.clock())
 

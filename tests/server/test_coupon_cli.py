@@ -169,17 +169,21 @@ def test_cli_prize_draw_publishes_verifiable_record(
     cli.main(["coupon-campaign-create", "--db", db, "--file",
               str(_toml(tmp_path / "c.toml", shop))])
     out_file = tmp_path / "draw.json"
+    seed_file = tmp_path / "seed.json"
 
     steps = [
-        ["coupon-prize-commit", "--db", db, "--campaign", "kitakata", "--places", "1"],
+        ["coupon-prize-commit", "--db", db, "--campaign", "kitakata", "--places", "1",
+         "--seed-file", str(seed_file)],
         ["coupon-campaign-close", "--db", db, "--campaign", "kitakata"],
-        ["coupon-prize-draw", "--db", db, "--campaign", "kitakata"],
+        ["coupon-prize-draw", "--db", db, "--campaign", "kitakata", "--seed-file",
+         str(seed_file)],
         ["coupon-prize-publish", "--db", db, "--campaign", "kitakata", "--out", str(out_file)],
     ]
     statuses = [cli.main(step) for step in steps]
 
     assert statuses == [0, 0, 0, 0]
     record = json.loads(out_file.read_text(encoding="utf-8"))
+    assert record["seed"] == json.loads(seed_file.read_text(encoding="utf-8"))["seed"]
     assert lottery.check_commitment(record["seed"], record["commitment"])
     assert record["candidates"] == {}
     assert record["winners"] == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from settle_helpers import Server, WalletClient as ApiWallet
 
-from server import premium, premium_seeds, wallet_cli
+from server import premium, seed_files, wallet_cli
 from server.models import Wallet
 from server.premium import SaleConfig
 from server.wallet_cli import WalletClient, WalletCredentials, save_credentials
@@ -36,7 +36,8 @@ def wallet_files(server: Server, tmp_path: Path,
             price_yen=5_000, local_yen=3_000, all_yen=3_000, total_sets=10,
             per_person_max_sets=3, household_max_people=2, household_max_sets=4), now=now)
         seeds = premium.commit_seeds(session, sale.id, now=now)
-        premium_seeds.write_seed_file(tmp_path / "seeds.json", sale.id, seeds, committed_at=now)
+        seed_files.write_premium_seeds(tmp_path / "seeds.json", sale.id, seeds,
+                                       committed_at=now)
 
     files = {}
     for name in ("parent", "child"):
@@ -82,7 +83,7 @@ def test_apply_proxy_buy_and_balance(server: Server,
     application_id = applied[1].split()[1].rstrip(":")
     server.clock.advance(12 * DAY_S)
     with server.state.db.write() as session:
-        seed = premium_seeds.read_seed(tmp_path / "seeds.json", SALE, 1)
+        seed = seed_files.read_premium_seed(tmp_path / "seeds.json", SALE, 1)
         premium.draw(session, SALE, 1, seed=seed, now=server.clock())
     status = run(child_path, capsys, "premium-status")
     bought = run(parent_path, capsys, "premium-buy", application_id)
