@@ -400,7 +400,7 @@ def commit_prize_draw(session: Session, campaign_id: str, places: int,
     The caller must hand the seed to the operator (``seed_files.write_prize_seed``) before the
     transaction commits, because the database does not hold it until the draw.
     """
-    _lock_campaign(session, campaign_id)
+    campaign = _lock_campaign(session, campaign_id)
     if places < 1:
         raise invalid(f"--places {places} must be at least 1")
     existing = session.get(CouponPrizeDraw, campaign_id)
@@ -408,6 +408,11 @@ def commit_prize_draw(session: Session, campaign_id: str, places: int,
         raise invalid(f"the prize draw of campaign {campaign_id} is already committed (at"
                       f" {iso_utc(existing.committed_at)}, commitment {existing.commitment});"
                       " a seed cannot be replaced")
+    if campaign.closed_at is not None:
+        # A seed fixed once the entries are known could be picked to favour someone.
+        raise invalid(f"coupon campaign {campaign_id} closed at {iso_utc(campaign.closed_at)},"
+                      " so its prize draw can no longer be committed; commit the draw of a"
+                      " campaign while it is open and publish the commitment before it closes")
     seed = lottery.generate_seed()
     prize = PrizeSeed(campaign_id, places, seed, lottery.commitment(seed))
     session.add(CouponPrizeDraw(campaign_id=campaign_id, places=places, seed=None,

@@ -19,7 +19,13 @@ from test_coupon_flows import (
 )
 
 from server import coupon_cli, coupons, lottery
-from server.coupon_models import Coupon, CouponCampaign, CouponPrizeEntry, CouponUseRow
+from server.coupon_models import (
+    Coupon,
+    CouponCampaign,
+    CouponPrizeDraw,
+    CouponPrizeEntry,
+    CouponUseRow,
+)
 from server.errors import ServerError
 from server.models import Wallet
 from terminal import coupon_code
@@ -247,6 +253,18 @@ def test_use_adds_prize_entry(server: Server) -> None:
     with server.state.db.read() as session:
         entries = coupons.prize_entries(session, "street-0")
     assert entries == {wallet.wallet_id: 1}
+
+
+def test_prize_commit_after_close_rejected(server: Server) -> None:
+    chain_of_three(server)
+    with server.state.db.write() as session:
+        coupon_cli.close_campaign(session, "street-0", server.settings)
+
+    with server.state.db.write() as session, pytest.raises(ServerError, match="closed at"):
+        coupon_cli.commit_prize_draw(session, "street-0", 2, server.clock())
+
+    with server.state.db.read() as session:
+        assert session.get(CouponPrizeDraw, "street-0") is None
 
 
 def test_prize_draw_commit_draw_publish(server: Server, tmp_path: Path) -> None:
