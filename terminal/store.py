@@ -11,6 +11,12 @@ Outbox states: ``pending`` until the server acknowledges the entry (``applied`` 
 ``duplicate``), then ``acked``; ``declined`` when the server rejected it, with the reason kept
 on the capture for the merchant. Rows are never deleted.
 
+The sync worker takes entries with ``pending_entries``, and each taken entry counts as being
+sent until ``apply_results`` or ``record_failure`` records the outcome of its send. A caller
+that sends an entry's request itself first holds the entry (``holding_entry``), so the worker
+leaves it alone meanwhile. When the server declines that request, ``withdraw_entry`` declines
+the entry locally, but only if the worker never took it, so the server cannot have it.
+
 An online payment is also a *redemption* from the moment before its first request until its
 outcome is known: a CPM code sent for redemption, or an MPM intent created. The redemption
 contains the idempotency key and what is needed to send the same request again, so a terminal
@@ -37,7 +43,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -316,6 +322,11 @@ class Store:
         # Keys of open redemptions that a live sale in this process is still resolving itself.
         self._held_keys: set[str] = set()
         self._held_lock = threading.Lock()
+        # Outbox entries the sync worker must not take yet, and those it has taken whose send
+        # has no recorded outcome. The condition's lock is always taken before a transaction.
+        self._outbox_lock = threading.Condition()
+        self._held_entries: set[str] = set()
+        self._sending_entries: set[str] = set()
         try:
             metadata.create_all(self._engine)
             _add_missing_columns(self._engine)
@@ -387,7 +398,12 @@ class Store:
     # --- outbox ------------------------------------------------------------------------
 
     def pending_entries(self, limit: int) -> list[OutboxEntry]:
-        """Return up to ``limit`` pending entries in seq order."""
+        """Take up to ``limit`` pending entries in seq order for sending, and return them.
+
+        The list ends before the first held entry (see ``holding_entry``), so entries still go
+        out in seq order. Each returned entry counts as being sent until ``apply_results`` or
+        ``record_failure`` records the outcome of its send.
+        """
         query = (
             select(captures, outbox.c.attempts)
             .join(outbox, outbox.c.entry_id == captures.c.capture_id)
@@ -395,9 +411,68 @@ class Store:
             .order_by(outbox.c.seq)
             .limit(limit)
         )
-        with self._transaction("reading the outbox") as connection:
-            rows = connection.execute(query).all()
-        return [OutboxEntry(_sync_entry(row._mapping), row.attempts) for row in rows]
+        with self._outbox_lock:
+            with self._transaction("reading the outbox") as connection:
+                rows = connection.execute(query).all()
+            entries: list[OutboxEntry] = []
+            for row in rows:
+                if row.capture_id in self._held_entries:
+                    break
+                entries.append(OutboxEntry(_sync_entry(row._mapping), row.attempts))
+            self._sending_entries.update(item.entry.entry_id for item in entries)
+        return entries
+
+    @contextmanager
+    def holding_entry(self, entry_id: str) -> Iterator[None]:
+        """Keep ``pending_entries`` from taking ``entry_id`` and the entries after it.
+
+        The entry may be held before its capture is recorded, so the sync worker, which a new
+        capture wakes, cannot take it first. Holding an entry the worker has taken already
+        does not stop that send. Holds of one entry do not nest.
+        """
+        with self._outbox_lock:
+            self._held_entries.add(entry_id)
+        try:
+            yield
+        finally:
+            with self._outbox_lock:
+                self._held_entries.discard(entry_id)
+
+    def withdraw_entry(self, entry_id: str, reason: ErrorCode, message: str) -> bool:
+        """Decline a pending entry that was never sent with the server's reason, and return True.
+
+        The server has declined the same request, sent outside the outbox with the entry id as
+        its idempotency key. Returns False and changes nothing when the entry is not pending,
+        is being sent, or has a failed send recorded: the server may have applied that send,
+        so only its result may settle the entry. The check and the decline run under the lock
+        ``pending_entries`` takes, so the sync worker cannot take the entry in between.
+        """
+        result = SyncResult(entry_id=entry_id, status="declined", reason=reason, message=message)
+        with self._outbox_lock:
+            if entry_id in self._sending_entries:
+                return False
+            with self._transaction(f"withdrawing entry {entry_id}") as connection:
+                row = connection.execute(
+                    select(outbox.c.state, outbox.c.attempts).where(outbox.c.entry_id == entry_id)
+                ).first()
+                if row is None or row.state != "pending" or row.attempts > 0:
+                    return False
+                _apply_result(connection, result)
+        logger.info("withdrew entry %s from the outbox: the server declined it as %s",
+                    entry_id, reason)
+        return True
+
+    def wait_for_send(self, entry_id: str, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the send of ``entry_id`` to end, and tell whether it did."""
+        with self._outbox_lock:
+            return self._outbox_lock.wait_for(
+                lambda: entry_id not in self._sending_entries, timeout_s
+            )
+
+    def _sent(self, entry_ids: Iterable[str]) -> None:
+        """Record that the sends of ``entry_ids`` are over (the caller owns ``_outbox_lock``)."""
+        self._sending_entries.difference_update(entry_ids)
+        self._outbox_lock.notify_all()
 
     def outbox_state(self, entry_id: str) -> OutboxState | None:
         with self._transaction("reading the outbox") as connection:
@@ -412,24 +487,28 @@ class Store:
         A result for an entry that is not pending (an unknown id, or one already settled) is
         logged and ignored.
         """
-        with self._transaction("applying sync results") as connection:
-            for result in results:
-                _apply_result(connection, result)
+        with self._outbox_lock:
+            with self._transaction("applying sync results") as connection:
+                for result in results:
+                    _apply_result(connection, result)
+            self._sent(result.entry_id for result in results)
 
     def record_failure(
         self, entry_ids: Sequence[str], error: str, next_attempt_at: datetime
     ) -> None:
         """Count a failed send of ``entry_ids``; they stay pending until ``next_attempt_at``."""
-        with self._transaction("recording a failed send") as connection:
-            connection.execute(
-                update(outbox)
-                .where(outbox.c.entry_id.in_(entry_ids), outbox.c.state == "pending")
-                .values(
-                    attempts=outbox.c.attempts + 1,
-                    next_attempt_at=next_attempt_at.isoformat(),
-                    last_error=error[:500],
+        with self._outbox_lock:
+            with self._transaction("recording a failed send") as connection:
+                connection.execute(
+                    update(outbox)
+                    .where(outbox.c.entry_id.in_(entry_ids), outbox.c.state == "pending")
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        next_attempt_at=next_attempt_at.isoformat(),
+                        last_error=error[:500],
+                    )
                 )
-            )
+            self._sent(entry_ids)
 
     def decline_locally(self, entry_id: str, reason: ErrorCode, message: str) -> None:
         """Mark one entry declined without a server result, after the server rejected it alone."""

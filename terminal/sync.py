@@ -8,6 +8,8 @@ Rules the engine keeps:
 
 - Pending entries go out in seq order, ``MAX_SYNC_BATCH`` at a time, and a later batch is sent
   only after the server responded to the earlier one, so the server applies captures in capture order.
+- An entry held by a request the terminal sends itself (a refund sent at once, see
+  ``Store.holding_entry``) waits, together with the entries after it, until the hold ends.
 - An entry is marked sent only when the server returns ``applied`` or ``duplicate`` for it.
   A 5xx, a dropped connection or an unreadable response leaves the whole batch pending, and the
   server returns ``duplicate`` on the resend for entries it had already applied.

@@ -5,8 +5,10 @@ waiting on the terminal, on a worker. While the server is unreachable the list c
 waiting offline sales alone. A refund is committed to the terminal database with an outbox
 entry (``terminal.refunds``) before its receipt prints, and the sync worker sends it. While
 the terminal is online the refund is also sent at once, so the screen and receipt can show the
-value kinds the server returned. The cap on the amount counts refunds still waiting; the server
-enforces the same limit.
+value kinds the server returned. A refund the server declines then is reported by
+``refund_declined`` instead of ``refund_done``, and no receipt prints. It is withdrawn from the
+outbox unless an earlier send of it may have been applied. The cap on the amount counts refunds
+still waiting; the server enforces the same limit.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from terminal import messages, protocol, refunds
 from terminal.api_client import ApiError
 from terminal.japan_time import format_japan_time
 from terminal.protocol import ErrorCode
-from terminal.store import Capture
 from ui.errors import clerk_message
 from ui.services import TerminalServices, new_idempotency_key
 from ui.widgets import big_button, format_yen, styled_label
@@ -53,11 +54,16 @@ class HistoryLoad:
 
 
 @dataclass(frozen=True)
-class RecordedRefund:
-    """A refund committed on the terminal, with the value kinds the server returned, if known."""
+class RefundDecline:
+    """A refund the server declined when the terminal sent it at once."""
 
-    capture: Capture
-    kinds: dict[protocol.ValueKind, int]
+    payment: protocol.Payment
+    amount_yen: int
+    refund_number: str  # the capture id, as in the declined list
+    message: str  # what happened and what to do next, in the terminal's language
+    # False while an earlier send of the same refund has no known result, because the outbox
+    # sends it again and the server may still apply it.
+    final: bool
 
 
 class HistoryPresenter(QObject):
@@ -70,6 +76,7 @@ class HistoryPresenter(QObject):
     pin_rejected = Signal()
     refund_rejected = Signal(str)
     refund_done = Signal(object)  # protocol.Refund
+    refund_declined = Signal(object)  # RefundDecline
 
     def __init__(self, services: TerminalServices, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -162,13 +169,13 @@ class HistoryPresenter(QObject):
             )
             return True
 
-        store, now, api = parts.store, parts.clock.now, self._services.api
-        send_now = not self._services.is_offline()
+        store, now = parts.store, parts.clock.now
+        online_api = None if self._services.is_offline() else self._services.api
 
-        def record() -> RecordedRefund:
-            capture = refunds.record_refund(store, payment.payment_id, amount_yen, key, now())
-            kinds = refunds.send_refund_now(api, store, capture) if send_now else {}
-            return RecordedRefund(capture, kinds)
+        def record() -> refunds.CounterRefund:
+            return refunds.refund_at_counter(
+                store, online_api, payment.payment_id, amount_yen, key, now()
+            )
 
         self._services.runner.run(
             record,
@@ -188,18 +195,35 @@ class HistoryPresenter(QObject):
     def _on_load_failed(self, exc: BaseException) -> None:
         self.load_failed.emit(self._message(exc))
 
-    def _on_refund_recorded(self, payment: protocol.Payment, recorded: RecordedRefund) -> None:
+    def _on_refund_recorded(
+        self, payment: protocol.Payment, recorded: refunds.CounterRefund
+    ) -> None:
         self._refund_busy = False
         capture = recorded.capture
-        waiting = self._waiting_refunds_yen
-        waiting[payment.payment_id] = waiting.get(payment.payment_id, 0) + capture.amount_yen
-        # The refund is kept; forget its key so a further refund of the same amount is new.
+        # The capture keeps this key, declined or not, so a further refund needs a new one.
         self._refund_keys.pop((payment.payment_id, capture.amount_yen), None)
+        if self._services.offline is not None:
+            # The entry was held from the sync worker until now.
+            self._services.offline.wake()
+        if recorded.outcome is not refunds.RefundOutcome.DECLINED:
+            waiting = self._waiting_refunds_yen
+            waiting[payment.payment_id] = waiting.get(payment.payment_id, 0) + capture.amount_yen
+        if recorded.outcome is not refunds.RefundOutcome.GIVEN:
+            self.refund_declined.emit(self._decline(payment, recorded))
+            return
         refund = refunds.refund_for_receipt(payment, capture, recorded.kinds)
         self.selected = refund.payment
-        if self._services.offline is not None:
-            self._services.offline.wake()
         self.refund_done.emit(refund)
+
+    def _decline(self, payment: protocol.Payment, recorded: refunds.CounterRefund) -> RefundDecline:
+        reason = recorded.reason or messages.UNKNOWN_ERROR
+        return RefundDecline(
+            payment=payment,
+            amount_yen=recorded.capture.amount_yen,
+            refund_number=recorded.capture.capture_id,
+            message=self._message(messages.refund_message_key(reason)),
+            final=recorded.outcome is refunds.RefundOutcome.DECLINED,
+        )
 
     def _on_refunded(self, refund: protocol.Refund) -> None:
         self._refund_busy = False
@@ -208,6 +232,9 @@ class HistoryPresenter(QObject):
 
     def _on_refund_failed(self, exc: BaseException) -> None:
         self._refund_busy = False
+        if self._services.offline is not None:
+            # A refund recorded before the failure is no longer held from the sync worker.
+            self._services.offline.wake()
         if isinstance(exc, ApiError):
             self.refund_rejected.emit(self._message(messages.refund_message_key(exc)))
         else:

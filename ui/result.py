@@ -1,7 +1,8 @@
-"""The outcome of a payment: approved (green, with the receipt being printed) or declined.
+"""The outcome of a payment or refund: approved (green, with the receipt being printed) or declined.
 
 The receipt line shows "印刷済み" only after the printer confirmed the receipt. When it did not,
 the line gives the cause and the reprint button becomes the large primary 「もう一度印刷」.
+A declined refund prints nothing and offers the way back to the history.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ResultScreen(QWidget):
     retry_requested = Signal()
     back_requested = Signal()
     reprint_requested = Signal()
+    history_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,16 +49,19 @@ class ResultScreen(QWidget):
         self.retry_button = self._button(self.tr("もう一度"), "primary", self.retry_requested)
         self.back_button = self._button(self.tr("金額入力に戻る"), "", self.back_requested)
         self.reprint_button = self._button(self.tr("もう一度印刷"), "", self.reprint_requested)
+        self.history_button = self._button(self.tr("取引履歴に戻る"), "", self.history_requested)
         self.next_button.setObjectName("result_next")
         self.retry_button.setObjectName("result_retry")
         self.back_button.setObjectName("result_back")
         self.reprint_button.setObjectName("result_reprint")
+        self.history_button.setObjectName("result_history")
 
         buttons = QGridLayout()
         buttons.addWidget(self.reprint_button, 0, 0)
         buttons.addWidget(self.back_button, 0, 1)
         buttons.addWidget(self.retry_button, 0, 2)
-        buttons.addWidget(self.next_button, 0, 3)
+        buttons.addWidget(self.history_button, 0, 3)
+        buttons.addWidget(self.next_button, 0, 4)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(self.headline)
@@ -74,6 +79,7 @@ class ResultScreen(QWidget):
         return button
 
     def show_approved(self, payment: protocol.Payment) -> None:
+        self._show_value_lines(True)
         self.amount.setText(format_yen(payment.amount_yen))
         # Empty for an offline payment: its kinds are known only once the server has it.
         split = format_split(payment.amount_yen, payment.kinds, self._kind_names())
@@ -99,6 +105,7 @@ class ResultScreen(QWidget):
         self._show_buttons(next_sale=True)
 
     def show_refunded(self, refund: protocol.Refund) -> None:
+        self._show_value_lines(True)
         self.split.setText(self._returned_text(refund))
         self.donation.setText("")
         self._set_headline(self.tr("返金しました"), "approved")
@@ -110,6 +117,35 @@ class ResultScreen(QWidget):
         )
         self._show_buttons(next_sale=True)
 
+    def show_refund_declined(
+        self, amount_yen: int, message: str, refund_number: str, payment_id: str, *, final: bool
+    ) -> None:
+        """Show a refund the server declined, with ``message`` giving the reason and next step.
+
+        With ``final`` false, an earlier send of the refund has no known result yet, so the
+        server may still apply it when the outbox sends it again.
+        """
+        if final:
+            self._set_headline(self.tr("返金できませんでした"), "declined")
+            outcome = self.tr("お客様のアプリには返金されていません。返金のレシートは印刷しません。")
+        else:
+            self._set_headline(self.tr("返金はまだ確定していません"), "declined")
+            outcome = self.tr(
+                "この返金は前にも送信されていて、その結果がまだわかりません。端末がもう一度送信します。"
+                "結果は取引履歴か「受け付けられなかった取引」で確認してください。"
+                "返金のレシートは印刷しません。"
+            )
+        number = self.tr("取引番号 {refund_number}（元の取引 {payment_id}）").format(
+            refund_number=refund_number, payment_id=payment_id
+        )
+        self.amount.setText(format_yen(amount_yen))
+        # Nothing went back, so there is no split or donation line, and the explanation
+        # gets their room on a 600-pixel-high screen.
+        self._show_value_lines(False)
+        self.detail.setText("\n".join([message, outcome, number]))
+        self.print_status.setText("")
+        self._show_buttons(next_sale=True, history=True)
+
     def show_declined(
         self, headline: str, message: str, amount_yen: int,
         coupon: protocol.CouponApplied | None = None,
@@ -120,12 +156,18 @@ class ResultScreen(QWidget):
         shown as on the approved screen.
         """
         self._set_headline(headline, "declined")
+        self._show_value_lines(True)
         self.split.setText("")
         self.donation.setText("" if coupon is None else self._coupon_text(coupon))
         self.amount.setText(format_yen(amount_yen))
         self.detail.setText(message)
         self.print_status.setText("")
         self._show_buttons(retry=True, back=True)
+
+    def _show_value_lines(self, visible: bool) -> None:
+        for label in (self.split, self.donation):
+            label.setText("")
+            label.setVisible(visible)
 
     def _kind_names(self) -> dict[protocol.ValueKind, str]:
         return {
@@ -188,9 +230,13 @@ class ResultScreen(QWidget):
         self.headline.style().unpolish(self.headline)
         self.headline.style().polish(self.headline)
 
-    def _show_buttons(self, next_sale: bool = False, retry: bool = False, back: bool = False) -> None:
+    def _show_buttons(
+        self, next_sale: bool = False, retry: bool = False, back: bool = False,
+        history: bool = False,
+    ) -> None:
         self.next_button.setVisible(next_sale)
         self.retry_button.setVisible(retry)
         self.back_button.setVisible(back)
+        self.history_button.setVisible(history)
         self.reprint_button.setVisible(False)
         self._set_reprint_role("")

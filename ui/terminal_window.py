@@ -24,7 +24,7 @@ from ui.day_close_clerk import ClerkChooser, clerk_button_text
 from ui.day_close_flow import DayCloseFlow
 from ui.declined import DeclinedPresenter, DeclinedScreen
 from ui.errors import clerk_message
-from ui.history import HistoryPresenter, HistoryScreen
+from ui.history import HistoryPresenter, HistoryScreen, RefundDecline
 from ui.mpm import MpmScreen
 from ui.paired_scan import PairedScan
 from ui.printing import ReceiptPresenter
@@ -129,6 +129,7 @@ class TerminalController(QObject):
         result.retry_requested.connect(lambda: self.start_payment(self._last_method))
         result.back_requested.connect(self.back_to_sale)
         result.reprint_requested.connect(self.receipts.reprint)
+        result.history_requested.connect(self.open_history)
         self.receipts.printing.connect(result.show_printing)
         self.receipts.printed.connect(result.show_printed)
         self.receipts.print_failed.connect(result.show_print_failed)
@@ -145,6 +146,7 @@ class TerminalController(QObject):
         screens.refund_amount.cancelled.connect(lambda: self.show(screens.history))
         self.history.refund_rejected.connect(self.on_refund_rejected)
         self.history.refund_done.connect(self.on_refunded)
+        self.history.refund_declined.connect(self.on_refund_declined)
 
     def _connect_status(self) -> None:
         screens = self.screens
@@ -378,6 +380,14 @@ class TerminalController(QObject):
         self.screens.result.show_refunded(refund)
         self.show(self.screens.result)
         self.receipts.print_refund(refund)
+
+    def on_refund_declined(self, decline: RefundDecline) -> None:
+        # Nothing went back to the customer, so no refund receipt prints.
+        self.screens.result.show_refund_declined(
+            decline.amount_yen, decline.message, decline.refund_number,
+            decline.payment.payment_id, final=decline.final,
+        )
+        self.show(self.screens.result)
 
     def on_refund_rejected(self, message: str) -> None:
         if self.current() is self.screens.refund_amount:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from terminal import protocol, refunds
-from terminal.api_client import ApiError, Declined, Unreachable
+from terminal.api_client import ApiError, Declined, ProtocolError, Unreachable
 from terminal.protocol import ErrorCode, SyncResult, ValueKind
 from terminal.store import NewCapture, Store, open_store
 
@@ -141,9 +141,10 @@ def test_sent_refund_returns_kinds(store: Store) -> None:
     capture = refunds.record_refund(store, "pay-1", 500, "refund-0001", CAPTURED_AT)
     api = RefundApi(kinds=LOCAL_AND_ALL)
 
-    kinds = refunds.send_refund_now(api, store, capture)
+    sent = refunds.send_refund_now(api, store, capture)
 
-    assert kinds == LOCAL_AND_ALL
+    assert sent.outcome is refunds.RefundOutcome.GIVEN
+    assert sent.kinds == LOCAL_AND_ALL
     # The outbox entry carries the same key, so the server applies the refund once.
     assert api.requests == [("pay-1", 500, "refund-0001")]
     assert store.outbox_state("refund-0001") == "pending"
@@ -154,33 +155,43 @@ def test_refund_of_offline_sale_not_sent(store: Store) -> None:
     capture = refunds.record_refund(store, "off-1", 500, "refund-0001", CAPTURED_AT)
     api = RefundApi(kinds=LOCAL_AND_ALL)
 
-    kinds = refunds.send_refund_now(api, store, capture)
+    sent = refunds.send_refund_now(api, store, capture)
 
-    assert kinds == {}
+    assert sent.outcome is refunds.RefundOutcome.GIVEN
+    assert sent.kinds == {}
     assert api.requests == []
     assert store.outbox_state("refund-0001") == "pending"
 
 
 @pytest.mark.parametrize("error", [
     Unreachable("connection refused"),
-    Declined("the merchant balance is too low", ErrorCode.INSUFFICIENT_FUNDS, 409),
-])
-def test_failed_send_has_no_kinds(store: Store, error: ApiError) -> None:
+    ProtocolError("POST /v1/payments/pay-1/refunds returned HTTP 500 without a valid error body"),
+    # Refusals of the terminal, not of the refund: the outbox is refused the same way.
+    Declined("signature timestamp is too old", ErrorCode.UNAUTHENTICATED, 401),
+    Declined("terminal is disabled", ErrorCode.FORBIDDEN, 403),
+    Declined("internal error", ErrorCode.INVALID_REQUEST, 500),
+], ids=["unreachable", "server-error", "unauthenticated", "forbidden", "5xx-with-code"])
+def test_failed_send_keeps_refund(store: Store, error: ApiError) -> None:
     capture = refunds.record_refund(store, "pay-1", 500, "refund-0001", CAPTURED_AT)
     api = RefundApi(kinds=LOCAL_AND_ALL, error=error)
 
-    kinds = refunds.send_refund_now(api, store, capture)
+    sent = refunds.send_refund_now(api, store, capture)
 
-    assert kinds == {}
+    assert sent.outcome is refunds.RefundOutcome.GIVEN
+    assert sent.kinds == {}
     assert len(api.requests) == 1
     assert store.outbox_state("refund-0001") == "pending"
+    assert refunds.waiting_refunds_yen(store) == {"pay-1": 500}
 
 
 def test_answer_of_other_amount_has_no_kinds(store: Store) -> None:
     capture = refunds.record_refund(store, "pay-1", 500, "refund-0001", CAPTURED_AT)
     api = RefundApi(kinds={ValueKind.COIN: 400}, answered_yen=400)
 
-    assert refunds.send_refund_now(api, store, capture) == {}
+    sent = refunds.send_refund_now(api, store, capture)
+
+    assert sent.outcome is refunds.RefundOutcome.GIVEN
+    assert sent.kinds == {}
 
 
 def test_send_rejects_other_capture(store: Store) -> None:

@@ -14,7 +14,14 @@ import pytest
 
 from terminal import protocol
 from terminal.protocol import ErrorCode, SyncResult, TaxLine
-from terminal.store import NewCapture, SeenOfflineCode, Store, StoreError, open_store
+from terminal.store import (
+    NewCapture,
+    OutboxEntry,
+    SeenOfflineCode,
+    Store,
+    StoreError,
+    open_store,
+)
 
 ROOT = Path(__file__).parents[2]
 CAPTURED_AT = datetime(2024, 5, 1, 9, 15, tzinfo=UTC)
@@ -263,3 +270,122 @@ def test_failing_listener_keeps_capture(store: Store) -> None:
 
     assert capture.capture_id == "cap-00000001"
     assert store.outbox_state("cap-00000001") == "pending"
+
+
+def ids(entries: list[OutboxEntry]) -> list[str]:
+    return [item.entry.entry_id for item in entries]
+
+
+def test_held_entry_not_taken(store: Store) -> None:
+    for n in (1, 2, 3):
+        store.record_capture(new_capture(f"cap-{n:08d}"))
+
+    with store.holding_entry("cap-00000002"):
+        # The list stops at the held entry, so the later one does not overtake it.
+        assert ids(store.pending_entries(limit=10)) == ["cap-00000001"]
+
+    assert ids(store.pending_entries(limit=10)) == ["cap-00000001", "cap-00000002", "cap-00000003"]
+
+
+def test_hold_before_capture_exists(store: Store) -> None:
+    with store.holding_entry("cap-00000001"):
+        store.record_capture(new_capture("cap-00000001"))
+
+        assert store.pending_entries(limit=10) == []
+
+
+def test_withdraw_untaken_entry(store: Store) -> None:
+    store.record_capture(new_capture("cap-00000001"))
+
+    withdrawn = store.withdraw_entry(
+        "cap-00000001", ErrorCode.INSUFFICIENT_FUNDS, "merchant balance is too low"
+    )
+
+    capture = store.capture("cap-00000001")
+    assert withdrawn
+    assert store.outbox_state("cap-00000001") == "declined"
+    assert capture is not None and capture.state == "declined"
+    assert capture.declined_reason == "insufficient_funds"
+    assert capture.declined_message == "merchant balance is too low"
+    assert store.pending_entries(limit=10) == []
+    assert store.waiting().count == 0
+
+
+def test_withdraw_leaves_taken_entry(store: Store) -> None:
+    store.record_capture(new_capture("cap-00000001"))
+    assert ids(store.pending_entries(limit=10)) == ["cap-00000001"]
+
+    withdrawn = store.withdraw_entry("cap-00000001", ErrorCode.INSUFFICIENT_FUNDS, "too low")
+
+    assert not withdrawn
+    assert store.outbox_state("cap-00000001") == "pending"
+
+
+def test_withdraw_leaves_failed_send(store: Store) -> None:
+    store.record_capture(new_capture("cap-00000001"))
+    store.pending_entries(limit=10)
+    retry_at = datetime(2024, 5, 1, 9, 16, tzinfo=UTC)
+    store.record_failure(["cap-00000001"], "read timed out", retry_at)
+
+    # The send is over but its outcome unknown: the server may have applied the entry.
+    withdrawn = store.withdraw_entry("cap-00000001", ErrorCode.INSUFFICIENT_FUNDS, "too low")
+
+    assert not withdrawn
+    assert store.outbox_state("cap-00000001") == "pending"
+
+
+def test_withdraw_leaves_settled_entry(store: Store) -> None:
+    store.record_capture(new_capture("cap-00000001"))
+    store.pending_entries(limit=10)
+    store.apply_results([SyncResult(entry_id="cap-00000001", status="applied")])
+
+    withdrawn = store.withdraw_entry("cap-00000001", ErrorCode.INSUFFICIENT_FUNDS, "too low")
+
+    assert not withdrawn
+    assert store.outbox_state("cap-00000001") == "acked"
+
+
+def test_withdraw_races_taking(store: Store) -> None:
+    for n in range(30):
+        entry_id = f"cap-{n:08d}"
+        store.record_capture(new_capture(entry_id))
+        start = threading.Barrier(2)
+        taken: list[str] = []
+        withdrawn: list[bool] = []
+
+        def take() -> None:
+            start.wait()
+            taken.extend(ids(store.pending_entries(limit=10)))
+
+        def withdraw() -> None:
+            start.wait()
+            withdrawn.append(store.withdraw_entry(entry_id, ErrorCode.NOT_FOUND, "not found"))
+
+        threads = [threading.Thread(target=take), threading.Thread(target=withdraw)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        # Either the worker took the entry, which then stays pending for the server's result,
+        # or the entry was withdrawn and never handed out. Exactly one of the two happens.
+        assert withdrawn[0] != (entry_id in taken)
+        expected = "pending" if entry_id in taken else "declined"
+        assert store.outbox_state(entry_id) == expected
+        if entry_id in taken:
+            store.apply_results([SyncResult(entry_id=entry_id, status="applied")])
+
+
+def test_wait_for_send_ends_with_result(store: Store) -> None:
+    store.record_capture(new_capture("cap-00000001"))
+    store.pending_entries(limit=10)
+    waited: list[bool] = []
+    waiter = threading.Thread(target=lambda: waited.append(store.wait_for_send("cap-00000001", 30)))
+
+    assert not store.wait_for_send("cap-00000001", 0)
+    waiter.start()
+    store.apply_results([SyncResult(entry_id="cap-00000001", status="applied")])
+    waiter.join()
+
+    assert waited == [True]
+    assert store.wait_for_send("cap-00000001", 0)

@@ -656,6 +656,36 @@ Transaction number {payment_id}</translation>
         <translation>Refund {refund_id} (transaction {payment_id})</translation>
     </message>
     <message>
+        <location filename="../result.py" line="52"/>
+        <source>取引履歴に戻る</source>
+        <translation>Back to history</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="127"/>
+        <source>返金できませんでした</source>
+        <translation>Refund declined</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="128"/>
+        <source>お客様のアプリには返金されていません。返金のレシートは印刷しません。</source>
+        <translation>Nothing was refunded to the customer's app. No refund receipt is printed.</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="130"/>
+        <source>返金はまだ確定していません</source>
+        <translation>Refund not confirmed yet</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="131"/>
+        <source>この返金は前にも送信されていて、その結果がまだわかりません。端末がもう一度送信します。結果は取引履歴か「受け付けられなかった取引」で確認してください。返金のレシートは印刷しません。</source>
+        <translation>This refund was sent before, and that result is not known yet. The terminal sends it again. Check the result in the history or under refused transactions. No refund receipt is printed.</translation>
+    </message>
+    <message>
+        <location filename="../result.py" line="136"/>
+        <source>取引番号 {refund_number}（元の取引 {payment_id}）</source>
+        <translation>Transaction number {refund_number} (original payment {payment_id})</translation>
+    </message>
+    <message>
         <location filename="../result.py" line="101"/>
         <source>レシートを印刷しています…</source>
         <translation>Printing the receipt…</translation>
