@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from server import benefits
+from server import benefits, new_files
 from server.benefit_models import BenefitProgramme
 from server.benefits import (
     ImportRejected,
@@ -28,6 +28,9 @@ AddCommand = Callable[[str, str], argparse.ArgumentParser]
 # Columns of the --report CSV, one row per line of the imported file.
 REPORT_COLUMNS = ("line", "wallet_id", "amount_yen", "reference", "status", "transfer_id",
                   "paid_at", "expires_at")
+_REPORT_FILE = new_files.NewFile(
+    noun="report file", command="benefit-import", option="--report",
+    reason="it may be a seed file or the report of an earlier import")
 # How many times a run reports progress: bar updates on a terminal, plain lines otherwise.
 BAR_STEPS = 100
 PLAIN_STEPS = 10
@@ -63,7 +66,8 @@ def add_commands(add: AddCommand) -> None:
     imported.add_argument("--dry-run", action="store_true",
                           help="only validate the file and print what would be paid")
     imported.add_argument("--report", type=Path, default=None,
-                          help="also write one CSV row per line to this file")
+                          help="also write one CSV row per line to this new file (never"
+                               " overwritten)")
     imported.add_argument("--batch-size", type=int, default=benefits.DEFAULT_BATCH_SIZE,
                           help="lines per database transaction (default: %(default)s)")
 
@@ -90,12 +94,28 @@ def _import(args: argparse.Namespace, db: Database) -> None:
         data = args.file.read_bytes()
     except OSError as exc:
         raise invalid(f"payout file {args.file} cannot be read: {exc.strerror}") from None
-    if args.report is not None:
-        # Fail before paying rather than after, when the report cannot be written.
-        write_report(args.report, None)
+    if args.report is None:
+        _print_summary(_pay(args, db, data), None)
+        return
+
+    # The report is created before paying, so a path that is taken pays nothing. An import
+    # that fails deletes the report again.
+    try:
+        with new_files.new_file(args.report, _REPORT_FILE, outcome="Nothing was paid",
+                                encoding="utf-8-sig", newline="") as report:
+            result = _pay(args, db, data)
+            write_report(report, result)
+    except OSError as exc:
+        raise new_files.write_failed(
+            args.report, _REPORT_FILE, exc, "Lines paid stay paid; run the same command again"
+            " with a new --report path to write the report") from None
+    _print_summary(result, args.report)
+
+
+def _pay(args: argparse.Namespace, db: Database, data: bytes) -> ImportResult:
     progress = Progress(sys.stderr)
     try:
-        result = benefits.import_file(
+        return benefits.import_file(
             db, args.programme, data, source=str(args.file), clock=utc_now,
             payout_round=args.round, dry_run=args.dry_run, batch_size=args.batch_size,
             on_line=progress.line_paid, on_start=progress.start,
@@ -106,10 +126,6 @@ def _import(args: argparse.Namespace, db: Database) -> None:
         raise
     finally:
         progress.finish()
-
-    if args.report is not None:
-        write_report(args.report, result)
-    _print_summary(result, args.report)
 
 
 def _print_summary(result: ImportResult, report: Path | None) -> None:
@@ -125,20 +141,15 @@ def _print_summary(result: ImportResult, report: Path | None) -> None:
         print(f"report written to {report}")
 
 
-def write_report(path: Path, result: ImportResult | None) -> None:
-    """Write one row per line, UTF-8 with a byte order mark so Excel shows Japanese text.
+def write_report(report: TextIO, result: ImportResult) -> None:
+    """Write one CSV row per line to ``report``, opened with newline="".
 
-    With ``result`` None, only the header row is written.
+    Open it as UTF-8 with a byte order mark, so Excel shows Japanese text.
     """
-    try:
-        with path.open("w", encoding="utf-8-sig", newline="") as report:
-            writer = csv.writer(report)
-            writer.writerow(REPORT_COLUMNS)
-            for outcome in result.outcomes if result is not None else []:
-                writer.writerow(_report_row(outcome))
-    except OSError as exc:
-        raise invalid(f"report file {path} cannot be written: {exc.strerror}; choose another"
-                      " --report path") from None
+    writer = csv.writer(report)
+    writer.writerow(REPORT_COLUMNS)
+    for outcome in result.outcomes:
+        writer.writerow(_report_row(outcome))
 
 
 def _report_row(outcome: LineOutcome) -> list[str | int]:

@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server import coupons, ledger, lottery, seed_files
+from server import coupons, ledger, lottery, new_files, seed_files
 from server.coupon_models import Coupon, CouponCampaign, CouponCampaignShop, CouponPrizeDraw
 from server.coupon_models import CouponUseRow
 from server.db import Database
@@ -57,6 +57,9 @@ AddCommand = Callable[[str, str], argparse.ArgumentParser]
 
 _CAMPAIGN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
 CAMPAIGN_OWNER = "coupon_campaign"
+_RECORD_FILE = new_files.NewFile(
+    noun="record file", command="coupon-prize-publish", option="--out",
+    reason="it may be a seed file or another draw's record")
 _SPEC_KEYS = frozenset({
     "id", "title", "issuer_merchant", "issuer_name", "discount_yen", "discount_percent",
     "max_discount_yen", "minimum_spend_yen", "starts", "ends", "valid_days", "budget_yen",
@@ -423,13 +426,14 @@ def commit_prize_draw(session: Session, campaign_id: str, places: int,
 
 
 def run_prize_draw(session: Session, campaign_id: str, now: datetime, *,
-                   seed: str | None) -> list[str]:
+                   seed: str | None, file_places: int | None = None) -> list[str]:
     """Draw the winners among the wallets' entries; one entry is one ticket.
 
     The campaign must be closed, so no entry arrives after the draw. ``seed`` is the seed from
     the operator's seed file. It must match the stored commitment, and it is stored with the
     result, so ``publish_prize_draw`` can reveal it. It may be None only for a draw committed
-    before seed files existed, whose seed the database holds.
+    before seed files existed, whose seed the database holds. ``file_places``, the places
+    the seed file states, must equal the places stored at the commit.
     """
     campaign = _lock_campaign(session, campaign_id)
     draw = _committed_draw(session, campaign_id)
@@ -440,6 +444,11 @@ def run_prize_draw(session: Session, campaign_id: str, now: datetime, *,
         raise invalid(f"the prize draw of campaign {campaign_id} was drawn at"
                       f" {iso_utc(draw.drawn_at)}")
     seed = _prize_seed(draw, seed)
+    if file_places is not None and file_places != draw.places:
+        raise invalid(f"the seed file gives {file_places} places, but the prize draw of"
+                      f" campaign {campaign_id} was committed with {draw.places}, so the file"
+                      " was changed; use an unchanged copy of the file that coupon-prize-commit"
+                      " wrote. Nothing was drawn")
 
     candidates = {wallet_id: min(entries, lottery.MAX_WEIGHT)
                   for wallet_id, entries in coupons.prize_entries(session, campaign_id).items()}
@@ -476,7 +485,9 @@ def publish_prize_draw(session: Session, campaign_id: str, now: datetime) -> dic
     """Reveal the seed and return the record anyone can check with ``lottery.verify``."""
     draw = _committed_draw(session, campaign_id)
     if draw.drawn_at is None or draw.candidates is None or draw.winners is None:
-        raise invalid(f"run chiiki-settle coupon-prize-draw --campaign {campaign_id} first")
+        raise invalid(f"run chiiki-settle coupon-prize-draw --campaign {campaign_id}"
+                      " --seed-file FILE first, with the seed file that coupon-prize-commit"
+                      " wrote")
     draw.published_at = draw.published_at or now
     session.flush()
     return {
@@ -545,7 +556,8 @@ def add_commands(add: AddCommand) -> None:
                       help="the draw's seed (64 hexadecimal characters) instead of the file")
     publish = add("coupon-prize-publish", "write the seed, entries and winners to a JSON file")
     publish.add_argument("--campaign", required=True, help="campaign id")
-    publish.add_argument("--out", required=True, type=Path, help="JSON file to write")
+    publish.add_argument("--out", required=True, type=Path, metavar="FILE",
+                         help="JSON file to create (never overwritten)")
 
 
 def _create(args: argparse.Namespace, db: Database) -> None:
@@ -624,6 +636,10 @@ def _close(args: argparse.Namespace, db: Database) -> None:
 
 
 def _prize_commit(args: argparse.Namespace, db: Database) -> None:
+    seed_files.reject_seed_like(args.campaign, "the value of --campaign",
+                                "give --campaign the campaign id")
+    seed_files.reject_seed_like(args.seed_file, "the value of --seed-file",
+                                "give --seed-file the path of a new seed file")
     now = Settings.from_env().clock()
     prize = seed_files.commit_with_seed_file(
         db, args.seed_file,
@@ -642,24 +658,42 @@ def _prize_commit(args: argparse.Namespace, db: Database) -> None:
 
 
 def _prize_draw(args: argparse.Namespace, db: Database) -> None:
-    seed = args.seed
+    seed_files.reject_seed_like(args.campaign, "the value of --campaign",
+                                "give --campaign the campaign id, and pass a seed with --seed or"
+                                " the seed file's path with --seed-file")
+    seed_files.reject_seed_like(args.seed_file, "the value of --seed-file",
+                                "pass a seed with --seed, or give --seed-file the path of the"
+                                " seed file")
+    seed, places = args.seed, None
     if args.seed_file is not None:
-        seed = seed_files.read_prize_seed(args.seed_file, args.campaign)
+        from_file = seed_files.read_prize_seed(args.seed_file, args.campaign)
+        seed, places = from_file.seed, from_file.places
     with db.write() as session:
-        winners = run_prize_draw(session, args.campaign, Settings.from_env().clock(), seed=seed)
+        winners = run_prize_draw(session, args.campaign, Settings.from_env().clock(), seed=seed,
+                                 file_places=places)
     print(f"{len(winners)} winners of campaign {args.campaign}:")
     for place, wallet_id in enumerate(winners, 1):
         print(f"{place}\t{wallet_id}")
 
 
 def _prize_publish(args: argparse.Namespace, db: Database) -> None:
-    with db.write() as session:
-        record = publish_prize_draw(session, args.campaign, Settings.from_env().clock())
+    seed_files.reject_seed_like(args.campaign, "the value of --campaign",
+                                "give --campaign the campaign id")
+    seed_files.reject_seed_like(args.out, "the value of --out",
+                                "give --out the path of a new record file")
+
+    # The file is created before the draw is published, so a path that is taken changes
+    # nothing. Publishing again returns the same record.
     try:
-        args.out.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n",
-                            encoding="utf-8")
+        with new_files.new_file(args.out, _RECORD_FILE, outcome="Nothing was changed") as out:
+            with db.write() as session:
+                record = publish_prize_draw(session, args.campaign,
+                                            Settings.from_env().clock())
+            out.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
     except OSError as exc:
-        raise invalid(f"file {args.out} cannot be written: {exc.strerror}") from None
+        raise new_files.write_failed(
+            args.out, _RECORD_FILE, exc, "The prize draw is published; run"
+            " coupon-prize-publish again with a new --out path to write its record") from None
     print(f"prize draw of campaign {args.campaign} written to {args.out}")
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from server import ledger, premium, seed_files, wallet_attributes
+from server import ledger, new_files, premium, seed_files, wallet_attributes
 from server.db import Database
 from server.errors import invalid, not_utf8
 from server.premium import SaleConfig
@@ -46,6 +46,9 @@ SALE_KEYS: dict[str, str] = {
 _TIME_KEYS = ("apply_from", "apply_until", "purchase_from", "purchase_until", "usage_until")
 _INT_KEYS = ("price_yen", "local_yen", "all_yen", "total_sets", "per_person_max_sets",
              "household_max_people", "household_max_sets")
+_RECORD_FILE = new_files.NewFile(
+    noun="record file", command="premium-publish", option="--out",
+    reason="it may be a seed file or another round's record")
 
 
 def add_commands(add: AddCommand) -> None:
@@ -83,7 +86,8 @@ def add_commands(add: AddCommand) -> None:
     publish = add("premium-publish", "reveal a drawn round's seed and print its public record")
     publish.add_argument("sale", help="sale id")
     publish.add_argument("--round", type=int, choices=premium.ROUNDS, default=1)
-    publish.add_argument("--out", type=Path, default=None, help="also write the record to FILE")
+    publish.add_argument("--out", type=Path, default=None, metavar="FILE",
+                         help="also write the record to FILE, a new file (never overwritten)")
     verify = add("premium-verify", "re-run a published draw from its record and compare")
     verify.add_argument("sale", nargs="?", default=None, help="sale id (reads the database)")
     verify.add_argument("--round", type=int, choices=premium.ROUNDS, default=1)
@@ -266,6 +270,9 @@ def _print_applications(applications: list[Any], draws: dict[int, Any]) -> None:
 
 
 def _commit(args: argparse.Namespace, db: Database) -> None:
+    seed_files.reject_seed_like(args.sale, "the sale id given", "give the sale id")
+    seed_files.reject_seed_like(args.seed_file, "the value of --seed-file",
+                                "give --seed-file the path of a new seed file")
     now = utc_now()
     seeds = seed_files.commit_with_seed_file(
         db, args.seed_file,
@@ -284,6 +291,12 @@ def _commit(args: argparse.Namespace, db: Database) -> None:
 
 
 def _draw(args: argparse.Namespace, db: Database) -> None:
+    seed_files.reject_seed_like(args.sale, "the sale id given",
+                                "give the sale id, and pass a seed with --seed or the seed"
+                                " file's path with --seed-file")
+    seed_files.reject_seed_like(args.seed_file, "the value of --seed-file",
+                                "pass a seed with --seed, or give --seed-file the path of the"
+                                " seed file")
     seed = args.seed
     if args.seed_file is not None:
         seed = seed_files.read_premium_seed(args.seed_file, args.sale, args.round)
@@ -307,15 +320,30 @@ def _second_round(args: argparse.Namespace, db: Database) -> None:
 
 
 def _publish(args: argparse.Namespace, db: Database) -> None:
+    seed_files.reject_seed_like(args.sale, "the sale id given", "give the sale id")
+    seed_files.reject_seed_like(args.out, "the value of --out",
+                                "give --out the path of a new record file")
+    if args.out is None:
+        print(_published_record(args, db))
+        return
+
+    # The file is created before the round is published, so a path that is taken changes
+    # nothing. Publishing again returns the same record.
+    try:
+        with new_files.new_file(args.out, _RECORD_FILE, outcome="Nothing was changed") as out:
+            text = _published_record(args, db)
+            out.write(text + "\n")
+    except OSError as exc:
+        raise new_files.write_failed(
+            args.out, _RECORD_FILE, exc, f"Round {args.round} is published; run premium-publish"
+            " again with a new --out path to write its record") from None
+    print(text)
+
+
+def _published_record(args: argparse.Namespace, db: Database) -> str:
     with db.write() as session:
         record = premium.publish(session, args.sale, args.round, now=utc_now())
-    text = json.dumps(record, ensure_ascii=False, indent=2)
-    if args.out is not None:
-        try:
-            args.out.write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise invalid(f"record file {args.out} cannot be written: {exc.strerror}") from None
-    print(text)
+    return json.dumps(record, ensure_ascii=False, indent=2)
 
 
 def _verify(args: argparse.Namespace, db: Database) -> None:

@@ -6,8 +6,10 @@ database (staff, a backup) can predict a draw. The operator keeps the file offli
 it to the draw command, which checks it against the stored commitment and only then stores the
 seed with the draw's result.
 
-A seed file is UTF-8 JSON, created with mode 0600 and never overwritten. Its ``format`` tells
-the kinds apart. A premium sale's file holds the seeds of both rounds:
+A seed file is UTF-8 JSON, created with mode 0600 and never overwritten (``server.new_files``).
+A draw reads only a regular file of at most ``MAX_SEED_FILE_BYTES``, and accepts a UTF-8 byte
+order mark before the JSON. The ``format`` key tells the kinds apart. A premium sale's file
+holds the seeds of both rounds:
 
     {
       "format": "chiiki-premium-seeds-1",
@@ -40,6 +42,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +53,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from server import lottery
+from server import lottery, new_files
 from server.errors import ServerError, invalid, shorten
 from server.settings import iso_utc
 
@@ -61,6 +65,11 @@ logger = logging.getLogger(__name__)
 
 # Read and write for the owner only: the seeds predict the draws until they are published.
 SEED_FILE_MODE = 0o600
+# A seed file written by a commit command is under 1 KiB (a premium sale's is about 500
+# bytes). The cap leaves ample room for a file reformatted by hand, and keeps a wrong path,
+# such as a device or a large file, from being read into memory.
+MAX_SEED_FILE_BYTES = 64 * 1024
+_SEED_LIKE = re.compile(rf"\s*[0-9a-fA-F]{{{lottery.SEED_HEX_CHARS}}}\s*")
 
 T = TypeVar("T")
 
@@ -141,40 +150,17 @@ def write_seed_file(path: Path, kind: SeedFileKind, owner_id: str, fields: dict[
     content = {"format": kind.format, kind.owner_key: owner_id,
                "committed_at": iso_utc(committed_at), **fields}
     text = json.dumps(content, indent=2) + "\n"
+    seed_file = new_files.NewFile(
+        noun="seed file", command=kind.commit_command, option="--seed-file",
+        reason=f"it may hold the seeds of another {kind.owner_noun}")
+    outcome = "No seeds were committed"
     try:
-        # O_EXCL fails on any existing path, a symbolic link included.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SEED_FILE_MODE)
-    except FileExistsError:
-        raise invalid(f"seed file {path} already exists, and {kind.commit_command} never"
-                      " overwrites a seed file because it may hold the seeds of another"
-                      f" {kind.owner_noun}; give a new path. No seeds were committed") from None
-    except OSError as exc:
-        raise invalid(f"seed file {path} cannot be created: {exc.strerror}; give a path in an"
-                      " existing folder you can write to. No seeds were committed") from None
-
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            # The umask may have cleared bits of the mode given to os.open.
-            os.fchmod(file.fileno(), SEED_FILE_MODE)
+        with new_files.new_file(path, seed_file, outcome=outcome, mode=SEED_FILE_MODE) as file:
             file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        _sync_folder(path.parent)
     except OSError as exc:
-        path.unlink(missing_ok=True)
-        raise invalid(f"seed file {path} could not be written: {exc.strerror}; free space or"
-                      " give another path. No seeds were committed") from None
+        raise new_files.write_failed(path, seed_file, exc, outcome) from None
     logger.info("%s seed file written for %s %s: %s", kind.description, kind.owner_noun,
                 owner_id, path)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush the folder entry of a new file, so the file survives a power cut."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -199,14 +185,28 @@ def read_premium_seed(path: Path, sale_id: str, round_number: int) -> str:
     return _entry_seed(path, PREMIUM_SALE, f"round {round_number}", entry)
 
 
-def read_prize_seed(path: Path, campaign_id: str) -> str:
-    """Return the seed of a coupon campaign's prize draw from its seed file, after checking it.
+@dataclass(frozen=True)
+class PrizeFileSeed:
+    """The seed of a coupon campaign's prize draw and the number of places its file states."""
 
-    Whether the seed matches the commitment in the database is checked by
-    ``coupon_cli.run_prize_draw``.
+    seed: str
+    places: int
+
+
+def read_prize_seed(path: Path, campaign_id: str) -> PrizeFileSeed:
+    """Return the seed and places of a coupon campaign's prize draw from its seed file.
+
+    Whether the seed matches the commitment and the places match the committed draw is
+    checked by ``coupon_cli.run_prize_draw``.
     """
     content = read_seed_file(path, COUPON_PRIZE, campaign_id)
-    return _entry_seed(path, COUPON_PRIZE, "the prize draw", content)
+    seed = _entry_seed(path, COUPON_PRIZE, "the prize draw", content)
+    places = content.get("places")
+    if type(places) is not int or places < 1:
+        raise invalid(f"seed file {path}: places is missing or not a whole number of at least"
+                      " 1, so the file was changed or damaged; use an unchanged copy of the"
+                      f" file that {COUPON_PRIZE.commit_command} wrote")
+    return PrizeFileSeed(seed, places)
 
 
 def read_seed_file(path: Path, kind: SeedFileKind, owner_id: str) -> dict[str, Any]:
@@ -244,10 +244,13 @@ def _damaged(path: Path, kind: SeedFileKind, draw_name: str, problem: str) -> Se
 
 def _load(path: Path, kind: SeedFileKind) -> dict[str, Any]:
     advice = f"give the seed file that {kind.commit_command} wrote"
+    data = _read_bytes(path, advice)
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise invalid(f"seed file {path} cannot be read: {exc.strerror}; {advice}") from None
+        # utf-8-sig also accepts the byte order mark that Windows Notepad writes.
+        content = json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        raise invalid(f"{path} is not a seed file: its JSON is nested too deeply;"
+                      f" {advice}") from None
     except ValueError as exc:  # also UnicodeDecodeError
         raise invalid(f"{path} is not a seed file: it is not UTF-8 JSON ({exc});"
                       f" {advice}") from None
@@ -263,6 +266,34 @@ def _load(path: Path, kind: SeedFileKind) -> dict[str, Any]:
                       f" {kind.description}; {advice}")
     raise invalid(f"{path} is not a seed file: it lacks \"format\": \"{kind.format}\";"
                   f" {advice}")
+
+
+def _read_bytes(path: Path, advice: str) -> bytes:
+    """Read a seed file, rejecting anything but a regular file of at most the size cap."""
+    try:
+        # With O_NONBLOCK, opening a named pipe returns at once instead of waiting for a
+        # writer, so the type check below can reject it. Reads of a regular file ignore it.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise invalid(f"seed file {path} cannot be read: {exc.strerror}; {advice}") from None
+
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise invalid(f"{path} is not a seed file: it is {new_files.file_type(mode)}, not a"
+                      f" regular file; {advice}")
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            # Reading one byte more than the cap distinguishes a file at the cap from a
+            # larger one, even when the file grows after the open.
+            data = file.read(MAX_SEED_FILE_BYTES + 1)
+        except OSError as exc:
+            raise invalid(f"seed file {path} cannot be read: {exc.strerror};"
+                          f" {advice}") from None
+    if len(data) > MAX_SEED_FILE_BYTES:
+        raise invalid(f"{path} is not a seed file: it is larger than {MAX_SEED_FILE_BYTES}"
+                      f" bytes, while a seed file is under 1 KiB; {advice}")
+    return data
 
 
 # --- checking a seed against its commitment ------------------------------------------------
@@ -287,3 +318,15 @@ def checked_seed(seed: str, commitment: str, *, draw_name: str, advice: str) -> 
                       f" {commitment} (SHA-256 of the given seed is"
                       f" {lottery.commitment(text)}); {advice}")
     return text
+
+
+def reject_seed_like(value: object, subject: str, advice: str) -> None:
+    """Raise ``invalid`` when an id or a path given on the command line looks like a seed.
+
+    A seed pasted in the wrong place would otherwise be repeated by the error that follows,
+    into the terminal's scrollback and any log of the command. So the message names only
+    ``subject`` ("the value of --seed-file") and ends with ``advice``.
+    """
+    if value is not None and _SEED_LIKE.fullmatch(str(value)):
+        raise invalid(f"{subject} looks like a seed ({lottery.SEED_HEX_CHARS} hexadecimal"
+                      f" characters), so it is not repeated here; {advice}")

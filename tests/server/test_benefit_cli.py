@@ -356,6 +356,55 @@ def test_unwritable_report_pays_nothing(
 
     assert status == 1
     assert capsys.readouterr().err == (
-        f"chiiki-settle: report file {report} cannot be written: No such file or directory;"
-        " choose another --report path\n")
+        f"chiiki-settle: report file {report} cannot be created: No such file or directory;"
+        " give --report a path in an existing folder you can write to. Nothing was paid\n")
     assert _benefit_balance(db, wallet) == 0
+
+
+def test_report_path_taken_pays_nothing(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    programme_id = _create(db, capsys)
+    (wallet,) = _wallets(db, 1)
+    path = _write(tmp_path, f"wallet_id,amount_yen\n{wallet},1000\n")
+    seed_file = _write(tmp_path, '{"format": "chiiki-premium-seeds-1"}\n', "seeds.json")
+    link = tmp_path / "paid.csv"
+    link.symlink_to(seed_file)
+
+    statuses = [cli.main(["benefit-import", "--db", db, programme_id, str(path),
+                          "--report", str(report)]) for report in (seed_file, link)]
+
+    assert statuses == [1, 1]
+    assert capsys.readouterr().err.splitlines() == [
+        f"chiiki-settle: report file {seed_file} already exists, and benefit-import never"
+        " overwrites a file because it may be a seed file or the report of an earlier import;"
+        " choose a new path for --report. Nothing was paid",
+        f"chiiki-settle: report file {link} is a symbolic link to {seed_file}, and"
+        " benefit-import never writes through a symbolic link; choose a new path for --report."
+        " Nothing was paid",
+    ]
+    assert seed_file.read_text(encoding="utf-8") == '{"format": "chiiki-premium-seeds-1"}\n'
+    assert _benefit_balance(db, wallet) == 0
+
+
+def test_rejected_import_removes_report(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    programme_id = _create(db, capsys)
+    (wallet,) = _wallets(db, 1)
+    report = tmp_path / "paid.csv"
+    bad = _write(tmp_path, f"wallet_id,amount_yen\n{wallet},abc\n", "bad.csv")
+    good = _write(tmp_path, f"wallet_id,amount_yen\n{wallet},1000\n", "good.csv")
+
+    rejected = cli.main(["benefit-import", "--db", db, programme_id, str(bad),
+                         "--report", str(report)])
+    report_after_rejection = report.exists()
+    paid = cli.main(["benefit-import", "--db", db, programme_id, str(good),
+                     "--report", str(report)])
+
+    assert rejected == 1
+    assert not report_after_rejection
+    assert paid == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(io.StringIO(report.read_text(encoding="utf-8-sig"))))
+    assert [(row["wallet_id"], row["status"]) for row in rows] == [(wallet, "paid")]
+    assert _benefit_balance(db, wallet) == 1000

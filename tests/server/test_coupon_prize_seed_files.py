@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import stat
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -239,8 +240,9 @@ def test_cli_commit_never_overwrites_file(server: Server, migrated_db_url: str,
 
     assert status == 1
     assert f"seed file {seed_file} already exists" in err
-    assert "coupon-prize-commit never overwrites a seed file" in err
-    assert "give a new path. No seeds were committed" in err
+    assert "coupon-prize-commit never overwrites a file because it may hold the seeds of" \
+           " another campaign; choose a new path for --seed-file. No seeds were committed" \
+           in " ".join(err.split())
     assert seed_file.read_text(encoding="utf-8") == "seeds of another campaign\n"
     assert stored_row(server.state.db) is None
     retried = cli_commit(capsys, migrated_db_url, tmp_path / "prize-seed-2.json")
@@ -289,6 +291,10 @@ def write_wrong_file(case: str, path: Path, server: Server, content: dict[str, A
     elif case == "changed seed":
         path.write_text(json.dumps({**content, "seed": lottery.generate_seed()}),
                         encoding="utf-8")
+    elif case == "changed places":
+        path.write_text(json.dumps({**content, "places": PLACES + 1}), encoding="utf-8")
+    elif case == "no places":
+        path.write_text(json.dumps({**content, "places": "2"}), encoding="utf-8")
     elif case == "other commit":
         seed = lottery.generate_seed()
         seed_files.write_prize_seed(path, CAMPAIGN, places=PLACES, seed=seed,
@@ -309,6 +315,13 @@ def write_wrong_file(case: str, path: Path, server: Server, content: dict[str, A
     ("other commit", ["--seed-file", "{file}"],
      "the seed given for the prize draw of campaign aki does not match its commitment"
      " {commitment}"),
+    ("changed places", ["--seed-file", "{file}"],
+     "the seed file gives 3 places, but the prize draw of campaign aki was committed with 2,"
+     " so the file was changed; use an unchanged copy of the file that coupon-prize-commit"
+     " wrote. Nothing was drawn"),
+    ("no places", ["--seed-file", "{file}"],
+     "seed file {file}: places is missing or not a whole number of at least 1, so the file"
+     " was changed or damaged"),
     ("missing file", ["--seed-file", "{file}"],
      "seed file {file} cannot be read: No such file or directory"),
     ("other seed", ["--seed", "{other_seed}"],
@@ -385,6 +398,122 @@ def test_cli_draw_publish_verify_with_file(server: Server, migrated_db_url: str,
         row = session.get(CouponPrizeDraw, CAMPAIGN)
         assert row is not None
         assert row.seed == content["seed"]
+
+
+def drawn_prize(server: Server, db: str, tmp_path: Path,
+                capsys: pytest.CaptureFixture[str]) -> Path:
+    """Commit, close and draw campaign ``aki``'s prize draw; return its seed file."""
+    campaign_with_entries(server, 3)
+    seed_file = tmp_path / "prize-seed.json"
+    assert cli_commit(capsys, db, seed_file)[0] == 0
+    close(server)
+    drawn = run(capsys, "coupon-prize-draw", "--db", db, "--campaign", CAMPAIGN,
+                "--seed-file", str(seed_file))
+    assert drawn[0] == 0, drawn[2]
+    return seed_file
+
+
+def published_at(database: Database) -> datetime | None:
+    with database.read() as session:
+        row = session.get(CouponPrizeDraw, CAMPAIGN)
+        assert row is not None
+        return row.published_at
+
+
+@pytest.mark.parametrize("case, message", [
+    ("seed file", "record file {out} already exists, and coupon-prize-publish never overwrites"
+                  " a file because it may be a seed file or another draw's record; choose a"
+                  " new path for --out. Nothing was changed"),
+    ("link to seed file", "record file {out} is a symbolic link to {seed_file}, and"
+                          " coupon-prize-publish never writes through a symbolic link; choose"
+                          " a new path for --out. Nothing was changed"),
+    ("link to missing file", "record file {out} is a symbolic link to {missing}, which does"
+                             " not exist, and coupon-prize-publish never writes through a"
+                             " symbolic link"),
+])
+def test_cli_publish_never_overwrites_out(server: Server, migrated_db_url: str,
+                                          tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          case: str, message: str) -> None:
+    db = migrated_db_url
+    seed_file = drawn_prize(server, db, tmp_path, capsys)
+    seed_before = seed_file.read_bytes()
+    out = {"seed file": seed_file, "link to seed file": tmp_path / "link.json",
+           "link to missing file": tmp_path / "dangling.json"}[case]
+    missing = tmp_path / "missing.json"
+    if case == "link to seed file":
+        out.symlink_to(seed_file)
+    elif case == "link to missing file":
+        out.symlink_to(missing)
+
+    status, _, err = run(capsys, "coupon-prize-publish", "--db", db, "--campaign", CAMPAIGN,
+                         "--out", str(out))
+
+    assert status == 1
+    assert message.format(out=out, seed_file=seed_file, missing=missing) \
+        in " ".join(err.split())
+    assert seed_file.read_bytes() == seed_before
+    assert not missing.exists()
+    assert published_at(server.state.db) is None
+    record_file = tmp_path / "draw.json"
+    published = run(capsys, "coupon-prize-publish", "--db", db, "--campaign", CAMPAIGN,
+                    "--out", str(record_file))
+    assert published[0] == 0, published[2]
+    assert read_json(record_file)["seed"] == read_json(seed_file)["seed"]
+    assert published_at(server.state.db) is not None
+
+
+def test_cli_publish_before_draw_names_seed_file(server: Server, migrated_db_url: str,
+                                                 tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    campaign_with_entries(server, 1)
+    assert cli_commit(capsys, migrated_db_url, tmp_path / "prize-seed.json")[0] == 0
+    out = tmp_path / "draw.json"
+
+    status, _, err = run(capsys, "coupon-prize-publish", "--db", migrated_db_url,
+                         "--campaign", CAMPAIGN, "--out", str(out))
+
+    assert status == 1
+    assert (f"run chiiki-settle coupon-prize-draw --campaign {CAMPAIGN} --seed-file FILE first,"
+            " with the seed file that coupon-prize-commit wrote") in " ".join(err.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command, options, advice", [
+    ("coupon-prize-draw", ["--campaign", "SEED", "--seed-file", "prize-seed.json"],
+     "the value of --campaign looks like a seed (64 hexadecimal characters), so it is not"
+     " repeated here; give --campaign the campaign id, and pass a seed with --seed or the"
+     " seed file's path with --seed-file"),
+    ("coupon-prize-draw", ["--campaign", CAMPAIGN, "--seed-file", "SEED"],
+     "the value of --seed-file looks like a seed (64 hexadecimal characters), so it is not"
+     " repeated here; pass a seed with --seed, or give --seed-file the path of the seed file"),
+    ("coupon-prize-commit", ["--campaign", CAMPAIGN, "--places", "2", "--seed-file", "SEED"],
+     "the value of --seed-file looks like a seed (64 hexadecimal characters), so it is not"
+     " repeated here; give --seed-file the path of a new seed file"),
+    ("coupon-prize-publish", ["--campaign", "SEED", "--out", "draw.json"],
+     "the value of --campaign looks like a seed (64 hexadecimal characters), so it is not"
+     " repeated here; give --campaign the campaign id"),
+    ("coupon-prize-publish", ["--campaign", CAMPAIGN, "--out", "SEED"],
+     "the value of --out looks like a seed (64 hexadecimal characters), so it is not repeated"
+     " here; give --out the path of a new record file"),
+])
+def test_cli_rejects_seed_as_argument(
+        server: Server, migrated_db_url: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: str,
+        options: list[str], advice: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    campaign_with_entries(server, 1)
+    seed = lottery.generate_seed()
+
+    status, out, err = run(capsys, command, "--db", migrated_db_url,
+                           *(seed if option == "SEED" else option for option in options))
+
+    assert status == 1
+    assert advice in " ".join(err.split())
+    for text in (out, err):
+        assert seed[:16] not in text
+        assert seed[-16:] not in text
+    assert not (tmp_path / seed).exists()
+    assert stored_row(server.state.db) is None
 
 
 # --- one seed file module for both kinds ---------------------------------------------------

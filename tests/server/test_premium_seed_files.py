@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
+import threading
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from test_premium_cli import close_applications, run, write_sale
 from test_premium_draws import SALE, applications, new_resident, sale_config
 
-from server import lottery, premium, wallets
+from server import lottery, premium, seed_files, wallets
 from server.db import Database, alembic_config, init_db
 from server.errors import ServerError
 from server.models import Wallet
@@ -228,7 +231,8 @@ def test_cli_commit_never_overwrites_file(migrated_db_url: str, opened_db: Datab
 
     assert status == 1
     assert f"seed file {seed_file} already exists" in err
-    assert "give a new path. No seeds were committed" in err
+    assert "premium-commit never overwrites a file because it may hold the seeds of another" \
+           " sale; choose a new path for --seed-file. No seeds were committed" in err
     assert seed_file.read_text(encoding="utf-8") == "seeds of another sale\n"
     with opened_db.read() as session:
         assert premium.draws_of(session, CLI_SALE) == {}
@@ -336,3 +340,237 @@ def test_cli_draw_publish_verify_with_file(migrated_db_url: str, opened_db: Data
     assert record["order"] == lottery.order(seed, candidate_ids)
     assert verified[0] == 0, verified[2]
     assert f"verified: round 1 of sale {CLI_SALE}" in verified[1]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("folder", "seed file {file} is a folder; give --seed-file the path of a new file."
+               " No seeds were committed"),
+    ("missing target", "seed file {file} is a symbolic link to {target}, which does not exist,"
+                       " and premium-commit never writes through a symbolic link; choose a new"
+                       " path for --seed-file. No seeds were committed"),
+])
+def test_cli_commit_names_what_is_at_path(migrated_db_url: str, opened_db: Database,
+                                          tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          case: str, message: str) -> None:
+    create_sale(migrated_db_url, tmp_path, capsys)
+    seed_file = tmp_path / "seeds.json"
+    target = tmp_path / "elsewhere.json"
+    if case == "folder":
+        seed_file.mkdir()
+    else:
+        seed_file.symlink_to(target)
+
+    status, _, err = run(capsys, "premium-commit", "--db", migrated_db_url, CLI_SALE,
+                         "--seed-file", str(seed_file))
+
+    assert status == 1
+    assert message.format(file=seed_file, target=target) in err
+    assert "already exists" not in err
+    assert not target.exists()
+    with opened_db.read() as session:
+        assert premium.draws_of(session, CLI_SALE) == {}
+
+
+# --- the files premium-draw reads and premium-publish writes -------------------------------
+
+
+def drawn_sale(db: str, opened_db: Database, tmp_path: Path,
+               capsys: pytest.CaptureFixture[str]) -> Path:
+    """Create, commit and draw round 1 of the sale; return its seed file."""
+    create_sale(db, tmp_path, capsys)
+    seed_file = tmp_path / "seeds.json"
+    assert run(capsys, "premium-commit", "--db", db, CLI_SALE, "--seed-file",
+               str(seed_file))[0] == 0
+    apply_residents(opened_db, 3)
+    close_applications(db)
+    drawn = run(capsys, "premium-draw", "--db", db, CLI_SALE, "--seed-file", str(seed_file))
+    assert drawn[0] == 0, drawn[2]
+    return seed_file
+
+
+def published_at(database: Database) -> datetime | None:
+    with database.read() as session:
+        return premium.draws_of(session, CLI_SALE)[1].published_at
+
+
+@pytest.mark.parametrize("case", ["seed file", "link to seed file", "link to missing file"])
+def test_cli_publish_never_overwrites_out(migrated_db_url: str, opened_db: Database,
+                                          tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          case: str) -> None:
+    db = migrated_db_url
+    drawn_sale(db, opened_db, tmp_path, capsys)
+    create_sale(db, tmp_path, capsys, "--id", "2026-autumn")
+    other_seeds = tmp_path / "autumn-seeds.json"
+    assert run(capsys, "premium-commit", "--db", db, "2026-autumn", "--seed-file",
+               str(other_seeds))[0] == 0
+    seeds_before = other_seeds.read_bytes()
+    out = {"seed file": other_seeds, "link to seed file": tmp_path / "link.json",
+           "link to missing file": tmp_path / "dangling.json"}[case]
+    missing = tmp_path / "missing.json"
+    if case == "link to seed file":
+        out.symlink_to(other_seeds)
+    elif case == "link to missing file":
+        out.symlink_to(missing)
+
+    status, printed, err = run(capsys, "premium-publish", "--db", db, CLI_SALE, "--out",
+                               str(out))
+
+    assert status == 1
+    assert printed == ""
+    error_text = " ".join(err.split())
+    assert f"record file {out} " in error_text
+    assert "choose a new path for --out. Nothing was changed" in error_text
+    assert other_seeds.read_bytes() == seeds_before
+    assert not missing.exists()
+    assert published_at(opened_db) is None
+    record_file = tmp_path / "round1.json"
+    published = run(capsys, "premium-publish", "--db", db, CLI_SALE, "--out", str(record_file))
+    assert published[0] == 0, published[2]
+    assert read_json(record_file) == json.loads(published[1])
+    assert published_at(opened_db) is not None
+
+
+def test_cli_publish_names_taken_out(migrated_db_url: str, opened_db: Database,
+                                     tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    db = migrated_db_url
+    seed_file = drawn_sale(db, opened_db, tmp_path, capsys)
+    link = tmp_path / "link.json"
+    link.symlink_to(seed_file)
+
+    over_file = run(capsys, "premium-publish", "--db", db, CLI_SALE, "--out", str(seed_file))
+    over_link = run(capsys, "premium-publish", "--db", db, CLI_SALE, "--out", str(link))
+
+    assert over_file[0] == 1
+    assert (f"record file {seed_file} already exists, and premium-publish never overwrites a"
+            " file because it may be a seed file or another round's record; choose a new path"
+            " for --out. Nothing was changed") in " ".join(over_file[2].split())
+    assert over_link[0] == 1
+    assert (f"record file {link} is a symbolic link to {seed_file}, and premium-publish never"
+            " writes through a symbolic link") in " ".join(over_link[2].split())
+    assert [entry["round"] for entry in read_json(seed_file)["rounds"]] == [1, 2]
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def feed_fifo(path: Path) -> threading.Thread:
+    """Make ``path`` a named pipe with a writer that waits for a reader and sends one line."""
+    os.mkfifo(path)
+
+    def write_line() -> None:
+        try:
+            with open(path, "w", encoding="utf-8") as pipe:  # blocks until a reader opens
+                pipe.write("{}\n")
+        except BrokenPipeError:
+            pass  # the reader closed first
+
+    writer = threading.Thread(target=write_line, daemon=True)
+    writer.start()
+    return writer
+
+
+@pytest.mark.parametrize("case, problem", [
+    ("fifo", "is not a seed file: it is a named pipe (FIFO), not a regular file"),
+    ("device", "is not a seed file: it is a device, not a regular file"),
+    ("folder", "is not a seed file: it is a folder, not a regular file"),
+    ("too large", "is not a seed file: it is larger than 65536 bytes, while a seed file is"
+                  " under 1 KiB"),
+    ("nested", "is not a seed file: its JSON is nested too deeply"),
+])
+def test_cli_draw_rejects_non_seed_files(migrated_db_url: str, opened_db: Database,
+                                         tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         case: str, problem: str) -> None:
+    db = migrated_db_url
+    create_sale(db, tmp_path, capsys)
+    seed_file = tmp_path / "seeds.json"
+    run(capsys, "premium-commit", "--db", db, CLI_SALE, "--seed-file", str(seed_file))
+    apply_residents(opened_db, 3)
+    close_applications(db)
+    writer = None
+    if case == "fifo":
+        path = tmp_path / "pipe.json"
+        writer = feed_fifo(path)
+    elif case == "device":
+        path = Path(os.devnull)
+    elif case == "folder":
+        path = tmp_path
+    elif case == "too large":
+        # A valid seed file, padded with spaces to one byte over the cap.
+        text = seed_file.read_text(encoding="utf-8")
+        padding = seed_files.MAX_SEED_FILE_BYTES + 1 - len(text.encode())
+        path = write_bytes(tmp_path / "large.json", (text + " " * padding).encode())
+    else:
+        depth = 20_000  # within the size cap
+        path = write_bytes(tmp_path / "nested.json", b"[" * depth + b"]" * depth)
+
+    status, _, err = run(capsys, "premium-draw", "--db", db, CLI_SALE, "--seed-file", str(path))
+
+    if writer is not None:
+        # Open the pipe once more, so a writer still waiting for a reader can finish.
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join()
+    assert status == 1
+    error_text = " ".join(err.split())
+    assert f"{path} {problem}; give the seed file that premium-commit wrote" in error_text
+    assert "Traceback" not in err
+    assert stored_seeds(opened_db)[1] is None
+
+
+def test_cli_draw_accepts_byte_order_mark(migrated_db_url: str, opened_db: Database,
+                                          tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    db = migrated_db_url
+    create_sale(db, tmp_path, capsys)
+    seed_file = tmp_path / "seeds.json"
+    run(capsys, "premium-commit", "--db", db, CLI_SALE, "--seed-file", str(seed_file))
+    apply_residents(opened_db, 3)
+    close_applications(db)
+    saved_by_notepad = write_bytes(tmp_path / "notepad.json",
+                                   b"\xef\xbb\xbf" + seed_file.read_bytes())
+
+    status, out, err = run(capsys, "premium-draw", "--db", db, CLI_SALE, "--seed-file",
+                           str(saved_by_notepad))
+
+    assert status == 0, err
+    assert "3 applications, 2 sets, 2 winners with 2 sets" in out
+    assert stored_seeds(opened_db)[1] == read_json(seed_file)["rounds"][0]["seed"]
+
+
+@pytest.mark.parametrize("command, options, advice", [
+    ("premium-draw", ["SEED", "--seed-file", "seeds.json"],
+     "the sale id given looks like a seed (64 hexadecimal characters), so it is not repeated"
+     " here; give the sale id, and pass a seed with --seed or the seed file's path with"
+     " --seed-file"),
+    ("premium-draw", [CLI_SALE, "--seed-file", "SEED"],
+     "the value of --seed-file looks like a seed (64 hexadecimal characters), so it is not"
+     " repeated here; pass a seed with --seed, or give --seed-file the path of the seed file"),
+    ("premium-commit", [CLI_SALE, "--seed-file", "SEED"],
+     "the value of --seed-file looks like a seed (64 hexadecimal characters), so it is not"
+     " repeated here; give --seed-file the path of a new seed file"),
+    ("premium-publish", [CLI_SALE, "--out", "SEED"],
+     "the value of --out looks like a seed (64 hexadecimal characters), so it is not repeated"
+     " here; give --out the path of a new record file"),
+    ("premium-publish", ["SEED"],
+     "the sale id given looks like a seed (64 hexadecimal characters), so it is not repeated"
+     " here; give the sale id"),
+])
+def test_cli_rejects_seed_as_argument(
+        migrated_db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, command: str, options: list[str],
+        advice: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    create_sale(migrated_db_url, tmp_path, capsys)
+    seed = lottery.generate_seed().upper()
+
+    status, out, err = run(capsys, command, "--db", migrated_db_url,
+                           *(seed if option == "SEED" else option for option in options))
+
+    assert status == 1
+    assert advice in " ".join(err.split())
+    for text in (out, err):
+        assert seed[:16] not in text.upper()
+        assert seed[-16:] not in text.upper()
+    assert not (tmp_path / seed).exists()
