@@ -58,6 +58,9 @@ SYNC_DECLINED_OFFLINE = "sync_declined_offline"
 SYNC_DECLINED_REFUND = "sync_declined_refund"
 SYNC_DECLINED_OTHER = "sync_declined_other"
 REFUND_INSUFFICIENT_FUNDS = "refund_insufficient_funds"
+REFUND_LEFT_EXCEEDED = "refund_left_exceeded"
+REFUND_NOTHING_LEFT = "refund_nothing_left"
+REFUND_PAYMENT_NOT_FOUND = "refund_payment_not_found"
 CASH_OUT_BELOW_FEE = "cash_out_below_fee"
 
 MESSAGES_JA: dict[str, str] = {
@@ -291,6 +294,18 @@ MESSAGES_JA: dict[str, str] = {
         "お店の残高が足りないため返金できません。円への交換の状況を確認し、"
         "店長または運営に連絡してください。"
     ),
+    REFUND_LEFT_EXCEEDED: (
+        "返金額が、この取引で返金できる残り {left} を超えています。"
+        "{left} 以下の金額を入力してください。"
+    ),
+    REFUND_NOTHING_LEFT: (
+        "この取引で返金できる残りは {left} です。これ以上は返金できません。"
+        "返金済みの分は取引履歴で確認してください。"
+    ),
+    REFUND_PAYMENT_NOT_FOUND: (
+        "元の取引がサーバーに見つからないため、返金できません。取引履歴を「更新」して"
+        "取引を選び直してください。続く場合は店舗の責任者がサポートに連絡してください。"
+    ),
 }
 
 MESSAGES_EN: dict[str, str] = {
@@ -503,6 +518,19 @@ MESSAGES_EN: dict[str, str] = {
     REFUND_INSUFFICIENT_FUNDS: (
         "The shop's balance is too low to give this refund. Check the exchanges to yen, and "
         "contact the shop manager or the operator."
+    ),
+    REFUND_LEFT_EXCEEDED: (
+        "The refund is more than the {left} left to refund of this payment. Enter {left} or "
+        "less."
+    ),
+    REFUND_NOTHING_LEFT: (
+        "{left} is left to refund of this payment, so nothing more can be refunded. Check the "
+        "refunds already made in the transaction history."
+    ),
+    REFUND_PAYMENT_NOT_FOUND: (
+        "The original payment was not found on the server, so it cannot be refunded. Press "
+        "\"Reload\" in the transaction history and choose the payment again. If this repeats, "
+        "the shop manager should contact support."
     ),
 }
 
@@ -811,11 +839,23 @@ def refund_message_key(error: ApiError | ErrorCode | str) -> str:
 
     A refund is paid from the shop's balance, not the customer's, so ``insufficient_funds`` gets
     its own text: the customer cannot help, and the shop's exchanges to yen are the usual cause.
+    ``not_found`` names the original payment, which the clerk chose from the history and never
+    typed. For ``refund_exceeds_payment`` with a known amount left, see ``refund_left_key``.
     """
     key = message_key(error)
     if key == ErrorCode.INSUFFICIENT_FUNDS:
         return REFUND_INSUFFICIENT_FUNDS
+    if key == ErrorCode.NOT_FOUND:
+        return REFUND_PAYMENT_NOT_FOUND
     return key
+
+
+def refund_left_key(left_yen: int) -> str:
+    """Return the key of the text for a refund above the ``left_yen`` still refundable.
+
+    Both texts have a ``{left}`` field for that amount.
+    """
+    return REFUND_LEFT_EXCEEDED if left_yen > 0 else REFUND_NOTHING_LEFT
 
 
 def message_for(error: ApiError | ErrorCode | str, lang: Language = "ja", **fields: str) -> str:

@@ -15,7 +15,10 @@ The sync worker takes entries with ``pending_entries``, and each taken entry cou
 sent until ``apply_results`` or ``record_failure`` records the outcome of its send. A caller
 that sends an entry's request itself first holds the entry (``holding_entry``), so the worker
 leaves it alone meanwhile. When the server declines that request, ``withdraw_entry`` declines
-the entry locally, but only if the worker never took it, so the server cannot have it.
+the entry locally, but only if the worker never took it, so the server cannot have it. When
+the server applies a refund sent that way, ``record_applied_refund`` stores the server's refund
+id on the capture, and the entry stays pending: the server counts a refund in its day report,
+and gives it a business day, only once the entry itself arrives.
 
 An online payment is also a *redemption* from the moment before its first request until its
 outcome is known: a CPM code sent for redemption, or an MPM intent created. The redemption
@@ -240,6 +243,7 @@ class Capture:
     state: CaptureState
     captured_at: datetime
     payment_id: str | None
+    # The server's id of a refund it applied, also while the entry is still pending.
     refund_id: str | None
     offline_code: str | None
     business_day: str | None
@@ -461,6 +465,42 @@ class Store:
         logger.info("withdrew entry %s from the outbox: the server declined it as %s",
                     entry_id, reason)
         return True
+
+    def record_applied_refund(self, entry_id: str, refund_id: str) -> bool:
+        """Store the server's ``refund_id`` on a pending refund entry it applied, and return True.
+
+        The refund was sent outside the outbox with the entry id as its idempotency key. The
+        entry stays pending, and the server returns the same refund when the entry arrives.
+        Returns False and changes nothing when the entry is not a pending refund.
+        """
+        with self._transaction(f"recording refund {refund_id} of entry {entry_id}") as connection:
+            state = connection.execute(
+                select(outbox.c.state).where(outbox.c.entry_id == entry_id)
+            ).scalar_one_or_none()
+            if state != "pending":
+                return False
+            updated = connection.execute(
+                update(captures)
+                .where(captures.c.capture_id == entry_id, captures.c.kind == "refund")
+                .values(refund_id=refund_id)
+            ).rowcount
+        if updated:
+            logger.info("entry %s was applied at once as refund %s and waits to be sent",
+                        entry_id, refund_id)
+        return bool(updated)
+
+    def pending_before(self, entry_id: str) -> list[Capture]:
+        """Return the captures of the pending entries before ``entry_id``, in seq order."""
+        own_seq = select(outbox.c.seq).where(outbox.c.entry_id == entry_id).scalar_subquery()
+        query = (
+            select(captures)
+            .join(outbox, outbox.c.entry_id == captures.c.capture_id)
+            .where(outbox.c.state == "pending", outbox.c.seq < own_seq)
+            .order_by(outbox.c.seq)
+        )
+        with self._transaction("reading the outbox") as connection:
+            rows = connection.execute(query).all()
+        return [_capture_from_row(row._mapping) for row in rows]
 
     def wait_for_send(self, entry_id: str, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for the send of ``entry_id`` to end, and tell whether it did."""

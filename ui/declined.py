@@ -169,15 +169,18 @@ class DeclinedScreen(QWidget):
                 "お支払いは受け付けられましたが、クーポン割引 {discount} はお店に支払われません"
             ).format(discount=format_yen(coupon_decline.missing_yen))]
             return "\n".join([*lines, number])
-        lines = [first, self.reason(capture.declined_reason)]
+        lines = [first, self.reason(capture.declined_reason, capture.kind)]
         discount_yen = self.presenter.coupon_discounts.get(capture.capture_id, 0)
         if discount_yen:
             lines.append(self.tr("クーポン割引 {discount} もお店に支払われません").format(
                 discount=format_yen(discount_yen)))
         return "\n".join([*lines, number])
 
-    def reason(self, code: str | None) -> str:
-        """Return the server's reason for a decline in plain words."""
+    def reason(self, code: str | None, kind: str = "") -> str:
+        """Return the server's reason for declining an entry of ``kind`` in plain words."""
+        if kind == "refund" and code == ErrorCode.INSUFFICIENT_FUNDS:
+            # A refund is paid from the shop's balance, not from the customer's.
+            return self.tr("理由: お店の残高が返金額に足りませんでした")
         reasons: dict[str, str] = {
             ErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: self.tr(
                 "理由: お客様のオフラインで使える金額を超えていました"

@@ -8,7 +8,9 @@ the terminal is online the refund is also sent at once, so the screen and receip
 value kinds the server returned. A refund the server declines then is reported by
 ``refund_declined`` instead of ``refund_done``, and no receipt prints. It is withdrawn from the
 outbox unless an earlier send of it may have been applied. The cap on the amount counts refunds
-still waiting; the server enforces the same limit.
+the server has not applied yet; the server enforces the same limit. When the server declines a
+refund as more than is left, the payment is read again, so the message names the amount that
+is really left.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from PySide6.QtWidgets import (
 )
 
 from terminal import messages, protocol, refunds
-from terminal.api_client import ApiError
+from terminal.api_client import ApiError, Declined
 from terminal.japan_time import format_japan_time
 from terminal.protocol import ErrorCode
+from terminal.store import Store
 from ui.errors import clerk_message
-from ui.services import TerminalServices, new_idempotency_key
+from ui.services import PaymentApi, TerminalServices, new_idempotency_key
 from ui.widgets import big_button, format_yen, styled_label
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,18 @@ class HistoryLoad:
     payments: list[protocol.Payment]
     waiting_refunds_yen: dict[str, int] = field(default_factory=dict)
     error: ApiError | None = None
+
+
+@dataclass(frozen=True)
+class RecordedRefund:
+    """A refund recorded at the counter, with what is left to refund after a decline as too much.
+
+    ``left_yen`` is read again from the server after a ``refund_exceeds_payment`` decline, and
+    is None otherwise or when the payment could not be read.
+    """
+
+    counter: refunds.CounterRefund
+    left_yen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -153,8 +168,12 @@ class HistoryPresenter(QObject):
         payment = self.selected
         if payment is None or self._refund_busy:
             return False
-        if not 1 <= amount_yen <= self.refundable_yen(payment):
+        left_yen = self.refundable_yen(payment)
+        if amount_yen < 1:
             self.refund_rejected.emit(self._message(ErrorCode.REFUND_EXCEEDS_PAYMENT))
+            return False
+        if amount_yen > left_yen:
+            self.refund_rejected.emit(self._left_message(left_yen))
             return False
 
         key = self._refund_keys.setdefault((payment.payment_id, amount_yen), new_idempotency_key())
@@ -165,22 +184,25 @@ class HistoryPresenter(QObject):
             self._services.runner.run(
                 lambda: api.refund(payment.payment_id, amount_yen, key),
                 self._on_refunded,
-                self._on_refund_failed,
+                lambda exc: self._on_refund_failed(exc, payment, amount_yen),
             )
             return True
 
         store, now = parts.store, parts.clock.now
         online_api = None if self._services.is_offline() else self._services.api
 
-        def record() -> refunds.CounterRefund:
-            return refunds.refund_at_counter(
+        def record() -> RecordedRefund:
+            counter = refunds.refund_at_counter(
                 store, online_api, payment.payment_id, amount_yen, key, now()
             )
+            if online_api is None or counter.reason != ErrorCode.REFUND_EXCEEDS_PAYMENT:
+                return RecordedRefund(counter)
+            return RecordedRefund(counter, _left_after_decline(online_api, store, payment))
 
         self._services.runner.run(
             record,
             lambda recorded: self._on_refund_recorded(payment, recorded),
-            self._on_refund_failed,
+            lambda exc: self._on_refund_failed(exc, payment, amount_yen),
         )
         return True
 
@@ -195,34 +217,41 @@ class HistoryPresenter(QObject):
     def _on_load_failed(self, exc: BaseException) -> None:
         self.load_failed.emit(self._message(exc))
 
-    def _on_refund_recorded(
-        self, payment: protocol.Payment, recorded: refunds.CounterRefund
-    ) -> None:
+    def _on_refund_recorded(self, payment: protocol.Payment, recorded: RecordedRefund) -> None:
         self._refund_busy = False
-        capture = recorded.capture
+        counter = recorded.counter
+        capture = counter.capture
         # The capture keeps this key, declined or not, so a further refund needs a new one.
         self._refund_keys.pop((payment.payment_id, capture.amount_yen), None)
         if self._services.offline is not None:
             # The entry was held from the sync worker until now.
             self._services.offline.wake()
-        if recorded.outcome is not refunds.RefundOutcome.DECLINED:
+        # A refund the server applied is in the server's refunded_yen, so only one it has not
+        # applied yet lowers what is left through the waiting sum.
+        if counter.outcome is not refunds.RefundOutcome.DECLINED and not counter.applied:
             waiting = self._waiting_refunds_yen
             waiting[payment.payment_id] = waiting.get(payment.payment_id, 0) + capture.amount_yen
-        if recorded.outcome is not refunds.RefundOutcome.GIVEN:
+        if counter.outcome is not refunds.RefundOutcome.GIVEN:
             self.refund_declined.emit(self._decline(payment, recorded))
             return
-        refund = refunds.refund_for_receipt(payment, capture, recorded.kinds)
-        self.selected = refund.payment
+        refund = refunds.refund_for_receipt(payment, capture, counter.kinds)
+        self.selected = refund.payment if counter.applied else payment
         self.refund_done.emit(refund)
 
-    def _decline(self, payment: protocol.Payment, recorded: refunds.CounterRefund) -> RefundDecline:
-        reason = recorded.reason or messages.UNKNOWN_ERROR
+    def _decline(self, payment: protocol.Payment, recorded: RecordedRefund) -> RefundDecline:
+        counter = recorded.counter
+        reason = counter.reason or messages.UNKNOWN_ERROR
+        amount_yen = counter.capture.amount_yen
+        if recorded.left_yen is not None and recorded.left_yen < amount_yen:
+            message = self._left_message(recorded.left_yen)
+        else:
+            message = self._message(messages.refund_message_key(reason))
         return RefundDecline(
             payment=payment,
-            amount_yen=recorded.capture.amount_yen,
-            refund_number=recorded.capture.capture_id,
-            message=self._message(messages.refund_message_key(reason)),
-            final=recorded.outcome is refunds.RefundOutcome.DECLINED,
+            amount_yen=amount_yen,
+            refund_number=counter.capture.capture_id,
+            message=message,
+            final=counter.outcome is refunds.RefundOutcome.DECLINED,
         )
 
     def _on_refunded(self, refund: protocol.Refund) -> None:
@@ -230,18 +259,50 @@ class HistoryPresenter(QObject):
         self.selected = refund.payment
         self.refund_done.emit(refund)
 
-    def _on_refund_failed(self, exc: BaseException) -> None:
+    def _on_refund_failed(
+        self, exc: BaseException, payment: protocol.Payment, amount_yen: int
+    ) -> None:
         self._refund_busy = False
         if self._services.offline is not None:
             # A refund recorded before the failure is no longer held from the sync worker.
             self._services.offline.wake()
-        if isinstance(exc, ApiError):
+        if isinstance(exc, Declined) and refunds.is_definite_decline(exc):
+            # The server applied nothing under this key, so a retry is a new refund.
+            self._refund_keys.pop((payment.payment_id, amount_yen), None)
+        exceeds = isinstance(exc, Declined) and exc.code == ErrorCode.REFUND_EXCEEDS_PAYMENT
+        left_yen = self.refundable_yen(payment)
+        if exceeds and left_yen < amount_yen:
+            self.refund_rejected.emit(self._left_message(left_yen))
+        elif isinstance(exc, ApiError):
             self.refund_rejected.emit(self._message(messages.refund_message_key(exc)))
         else:
+            # The outcome is unknown, so the key is kept: pressing again repeats this refund.
             self.refund_rejected.emit(self._message(exc))
+
+    def _left_message(self, left_yen: int) -> str:
+        return clerk_message(messages.refund_left_key(left_yen), self._services.lang,
+                             left=format_yen(left_yen))
 
     def _message(self, error: BaseException | str) -> str:
         return clerk_message(error, self._services.lang)
+
+
+def _left_after_decline(
+    api: PaymentApi, store: Store, payment: protocol.Payment
+) -> int | None:
+    """Read ``payment`` again and return what is left to refund, or None if it cannot be read.
+
+    The server declined a refund as more than is left, so the history's copy of the payment is
+    older than the server's: another terminal may have refunded it meanwhile.
+    """
+    try:
+        fresh = api.get_payment(payment.payment_id)
+    except ApiError as exc:
+        log.warning("reading payment %s after a declined refund failed: %s",
+                    payment.payment_id, exc.message)
+        return None
+    waiting_yen = refunds.waiting_refunds_yen(store).get(payment.payment_id, 0)
+    return refunds.refundable_yen(fresh, waiting_yen)
 
 
 class HistoryScreen(QWidget):

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from server.db import init_db
 from server.models import SyncResultRow
 from terminal import messages
-from terminal.protocol import ErrorCode
 from tests.e2e.conftest import MANAGER_PIN, World
 from tests.e2e.test_terminal_flows import click, enter_line, wait_for_result
 
@@ -61,7 +60,8 @@ def test_second_full_refund_declined(qtbot: QtBot, world: World, tmp_path: Path)
 
     assert screens.result.headline.text() == "返金できませんでした"
     detail = screens.result.detail.text()
-    assert detail.startswith(messages.message_for(ErrorCode.REFUND_EXCEEDS_PAYMENT, "ja"))
+    # The payment is read again after the decline, so the message names what is really left.
+    assert detail.startswith(messages.message_for(messages.REFUND_NOTHING_LEFT, "ja", left="￥0"))
     assert world.printer.jobs.empty()
 
     store = world.terminal.offline.store

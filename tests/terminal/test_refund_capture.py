@@ -79,6 +79,16 @@ def test_refund_key_of_other_capture(store: Store) -> None:
         refunds.record_refund(store, "pay-2", 300, "refund-0001", CAPTURED_AT)
 
 
+def test_refund_key_with_other_amount(store: Store) -> None:
+    refunds.record_refund(store, "pay-1", 300, "refund-0001", CAPTURED_AT)
+
+    with pytest.raises(ValueError, match="recorded for 300 yen of payment pay-1, not 50 yen"):
+        refunds.record_refund(store, "pay-1", 50, "refund-0001", CAPTURED_AT)
+
+    [capture] = store.captures()
+    assert capture.amount_yen == 300
+
+
 def test_zero_refund_rejected(store: Store) -> None:
     with pytest.raises(ValueError, match="at least 1 yen"):
         refunds.record_refund(store, "pay-1", 0, "refund-0001", CAPTURED_AT)

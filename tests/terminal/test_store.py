@@ -389,3 +389,48 @@ def test_wait_for_send_ends_with_result(store: Store) -> None:
 
     assert waited == [True]
     assert store.wait_for_send("cap-00000001", 0)
+
+
+def refund_capture(capture_id: str, amount_yen: int = 300) -> NewCapture:
+    return NewCapture(capture_id=capture_id, kind="refund", amount_yen=amount_yen,
+                      method="refund", captured_at=CAPTURED_AT, payment_id="pay-1")
+
+
+def test_applied_refund_stays_pending(store: Store) -> None:
+    store.record_capture(refund_capture("ref-00000001"))
+
+    assert store.record_applied_refund("ref-00000001", "r_server")
+
+    capture = store.capture("ref-00000001")
+    assert capture is not None
+    assert capture.refund_id == "r_server"
+    # The entry is still sent, so the server's day report counts the refund.
+    assert capture.state == "waiting"
+    assert ids(store.pending_entries(limit=10)) == ["ref-00000001"]
+
+
+def test_applied_refund_needs_pending_entry(store: Store) -> None:
+    store.record_capture(refund_capture("ref-00000001"))
+    store.decline_locally("ref-00000001", ErrorCode.INSUFFICIENT_FUNDS, "too low")
+    store.record_capture(new_capture("cap-00000002"))
+
+    assert not store.record_applied_refund("ref-00000001", "r_server")
+    assert not store.record_applied_refund("cap-00000002", "r_server")
+    assert not store.record_applied_refund("unknown", "r_server")
+
+    for capture_id in ("ref-00000001", "cap-00000002"):
+        capture = store.capture(capture_id)
+        assert capture is not None
+        assert capture.refund_id is None
+
+
+def test_pending_before_lists_earlier_only(store: Store) -> None:
+    for n in (1, 2, 3, 4):
+        store.record_capture(new_capture(f"cap-{n:08d}"))
+    store.apply_results([SyncResult(entry_id="cap-00000002", status="applied")])
+
+    earlier = store.pending_before("cap-00000004")
+
+    assert [capture.capture_id for capture in earlier] == ["cap-00000001", "cap-00000003"]
+    assert store.pending_before("cap-00000001") == []
+    assert store.pending_before("unknown") == []

@@ -115,6 +115,13 @@ class FakeApi:
         self._record("list_payments", limit)
         return list(self.payments[:limit])
 
+    def get_payment(self, payment_id: str) -> protocol.Payment:
+        self._record("get_payment", payment_id)
+        for payment in self.payments:
+            if payment.payment_id == payment_id:
+                return payment
+        raise Declined(f"payment {payment_id} not found", ErrorCode.NOT_FOUND, 404)
+
     def refund(self, payment_id: str, amount_yen: int, idempotency_key: str) -> protocol.Refund:
         self._record("refund", payment_id, amount_yen, idempotency_key)
         index = next(i for i, p in enumerate(self.payments) if p.payment_id == payment_id)

@@ -89,6 +89,7 @@ def test_refund_over_remaining_is_refused(
 
     assert amount_screen.amount.text() == "￥700"
     assert "超えています" in amount_screen.message.text()
+    assert "返金できる残り ￥600" in amount_screen.message.text()
     assert "refund" not in fake_api.names()
 
 

@@ -116,5 +116,5 @@ def test_refund_message_key_low_balance() -> None:
     assert messages.refund_message_key(ErrorCode.INSUFFICIENT_FUNDS) == (
         messages.REFUND_INSUFFICIENT_FUNDS
     )
-    assert messages.refund_message_key(ErrorCode.NOT_FOUND) == ErrorCode.NOT_FOUND
+    assert messages.refund_message_key(ErrorCode.NOT_FOUND) == messages.REFUND_PAYMENT_NOT_FOUND
     assert "shop's balance" in messages.message_for(messages.REFUND_INSUFFICIENT_FUNDS, "en")

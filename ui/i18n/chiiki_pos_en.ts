@@ -116,6 +116,10 @@ Payments are saved here and sent once online</translation>
         <translation>Reason: the balance was not enough</translation>
     </message>
     <message>
+        <source>理由: お店の残高が返金額に足りませんでした</source>
+        <translation>Reason: the shop's balance was less than the refund</translation>
+    </message>
+    <message>
         <location filename="../declined.py" line="75"/>
         <source>サーバーが受け付けなかった取引</source>
         <translation>Transactions the server did not accept</translation>
