@@ -64,7 +64,7 @@ class RefundApi(Protocol):
 
 
 class RefundOutcome(StrEnum):
-    """What became of a refund recorded at the counter, from what the server has reported."""
+    """The outcome of a refund recorded at the counter, from what the server has reported."""
 
     # Applied by the server, or waiting in the outbox to be sent.
     GIVEN = "given"
@@ -232,7 +232,7 @@ def send_refund_now(
         return CounterRefund(capture, RefundOutcome.GIVEN)
 
     try:
-        refund = _refund_within(api, capture, deadline_s)
+        refund = _refund_within(api, capture, deadline_s, store)
     except Declined as exc:
         if is_definite_decline(exc):
             return _declined_at_once(api, store, capture, exc, send_wait_s, deadline_s)
@@ -265,44 +265,69 @@ def _moves_value(capture: Capture) -> bool:
     return not (capture.kind == "refund" and capture.refund_id)
 
 
-def _refund_within(api: RefundApi, capture: Capture, deadline_s: float) -> protocol.Refund:
+def _refund_within(
+    api: RefundApi, capture: Capture, deadline_s: float, store: Store | None = None
+) -> protocol.Refund:
     """Send the refund request of ``capture`` and wait at most ``deadline_s`` for its outcome.
 
     The request runs on its own daemon thread, because httpx cannot stop a read that keeps
-    receiving bytes. After the deadline that thread is left to end alone, and its outcome is
-    only logged: the outbox entry, sent with the same idempotency key, settles the refund.
+    receiving bytes. After the deadline that thread is left to end alone, and the outbox entry,
+    sent with the same idempotency key, settles the refund. A refund the late response reports
+    as applied is recorded on the entry in ``store``, so the history does not count it twice.
     Raises Unreachable when the deadline passes.
     """
     payment_id = capture.payment_id
     assert payment_id is not None
     capture_id = capture.capture_id
     outcome: list[protocol.Refund | Exception] = []
+    abandoned: list[bool] = []
+    lock = threading.Lock()
     done = threading.Event()
-    abandoned = threading.Event()
 
     def send() -> None:
+        result: protocol.Refund | Exception
         try:
-            outcome.append(api.refund(payment_id, capture.amount_yen, capture_id))
+            result = api.refund(payment_id, capture.amount_yen, capture_id)
         except Exception as exc:
-            outcome.append(exc)
+            result = exc
+        with lock:
+            outcome.append(result)
+            late = bool(abandoned)
         done.set()
-        if abandoned.is_set():
-            result = outcome[0]
-            ended = (f"refund {result.refund_id}" if isinstance(result, protocol.Refund)
-                     else f"{type(result).__name__}: {result}")
-            logger.info("refund %s: the request sent at once ended after the counter stopped"
-                        " waiting, with %s; the outbox entry settles the refund",
-                        capture_id, ended)
+        if late:
+            _record_late(store, capture, result)
 
     threading.Thread(target=send, name=f"refund-{capture_id}", daemon=True).start()
-    if not done.wait(deadline_s):
-        abandoned.set()
-        raise Unreachable(f"POST refund {capture_id} of payment {payment_id} had no complete"
-                          f" response after {deadline_s:g} s")
-    result = outcome[0]
+    done.wait(deadline_s)
+    with lock:
+        if not outcome:
+            abandoned.append(True)
+            raise Unreachable(f"POST refund {capture_id} of payment {payment_id} had no complete"
+                              f" response after {deadline_s:g} s")
+        result = outcome[0]
     if isinstance(result, Exception):
         raise result
     return result
+
+
+def _record_late(
+    store: Store | None, capture: Capture, result: protocol.Refund | Exception
+) -> None:
+    """Log the late outcome of a direct refund request and record an applied refund."""
+    if not isinstance(result, protocol.Refund):
+        logger.info("refund %s: the request sent at once ended after the counter stopped"
+                    " waiting, with %s: %s; the outbox entry settles the refund",
+                    capture.capture_id, type(result).__name__, result)
+        return
+    logger.info("refund %s: the request sent at once was applied as refund %s after the"
+                " counter stopped waiting", capture.capture_id, result.refund_id)
+    if store is None or not _matches(capture, result):
+        return
+    try:
+        store.record_applied_refund(capture.capture_id, result.refund_id)
+    except Exception:  # noqa: BLE001 - a closed store: the outbox entry settles the refund
+        logger.exception("recording the late refund %s of entry %s failed", result.refund_id,
+                         capture.capture_id)
 
 
 def _applied_at_once(store: Store, capture: Capture, refund: protocol.Refund) -> CounterRefund:
