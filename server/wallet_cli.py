@@ -9,15 +9,17 @@ one-time payment code for the shop to scan, and pay a shop's QR given as text or
 ``coupons`` lists the wallet's store coupons, and ``coupons --coupon ID`` shows one coupon's
 code for the shop to scan. ``code --coupon ID`` and ``offline-code --coupon ID`` show the
 payment code and that coupon in one QR code (``server.wallet_paired``).
+The wallet stores the coupons it fetches (``server.wallet_stored_coupons``), so
+``offline-code --coupon ID`` falls back to the stored copy when the server cannot be reached.
 ``premium-sales``, ``premium-apply``, ``premium-status``, ``premium-cancel`` and ``premium-buy``
 take part in premium point sales: apply (also for a household member), see the lottery
 result, and buy the sets won.
 
 The wallet's id and bearer token are kept in a JSON file (``--wallet-file``, or the
 CHIIKI_WALLET_FILE environment variable, default ``~/.config/chiiki-wallet/wallet.json``),
-readable only by its owner. The same file stores the wallet's offline key, its certificate and
-the last code counter used. A lock file beside it (the wallet file's name plus ``.lock``) stops
-two processes from taking the same counter.
+readable only by its owner. The same file stores the wallet's offline key, its certificate, the
+last code counter used and the last copy of each coupon. A lock file beside it (the wallet
+file's name plus ``.lock``) stops two processes from taking the same counter.
 """
 
 from __future__ import annotations
@@ -90,6 +92,22 @@ class WalletDeclined(WalletError):
         self.code = code
 
 
+class ServerUnreachable(WalletError):
+    """The request got no response because the connection failed or timed out.
+
+    Only this error, never an HTTP response, lets a command fall back to what the wallet file
+    stores.
+    """
+
+    def __init__(self, server_url: str, detail: str) -> None:
+        super().__init__(
+            f"cannot reach the server at {server_url} ({detail}); check the URL and that the"
+            " server is running"
+        )
+        self.server_url = server_url
+        self.detail = detail
+
+
 @dataclass
 class WalletCredentials:
     server_url: str
@@ -126,6 +144,8 @@ class WalletClient:
             headers["Authorization"] = f"Bearer {self.credentials.token}"
         try:
             response = self._http.request(method, path, json=body, headers=headers)
+        except (httpx.TimeoutException, httpx.NetworkError) as exc:
+            raise ServerUnreachable(self.server_url, str(exc)) from exc
         except httpx.HTTPError as exc:
             raise WalletError(
                 f"cannot reach the server at {self.server_url} ({exc}); check the URL and "
@@ -449,6 +469,25 @@ def _client_from_file(args: argparse.Namespace) -> WalletClient:
     return WalletClient(args.server or credentials.server_url, credentials)
 
 
+def _fetch_coupons(client: WalletClient, args: argparse.Namespace) -> list[WalletCoupon]:
+    """Fetch the wallet's coupons and store them in the wallet file for offline use.
+
+    A wallet file that cannot be written costs only the stored copies, so it is reported on
+    standard error and the command goes on with the coupons it fetched.
+    """
+    from server import wallet_stored_coupons
+
+    coupons = client.coupons()
+    path = wallet_file_path(args.wallet_file)
+    try:
+        with _locked_wallet_data(path) as data:
+            wallet_stored_coupons.store_coupons(data, coupons, datetime.now(UTC))
+            _write_wallet_data(path, data)
+    except WalletError as exc:
+        print(f"warning: the coupons were not stored for offline use: {exc}", file=sys.stderr)
+    return coupons
+
+
 def _print_json(data: object) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -521,7 +560,7 @@ def _show_paired_code(client: WalletClient, args: argparse.Namespace) -> int:
     from server import wallet_paired
 
     # The coupon is checked first, so a coupon that cannot be used costs no payment code.
-    coupon = wallet_paired.usable_coupon(client.coupons(), args.coupon)
+    coupon = wallet_paired.usable_coupon(_fetch_coupons(client, args), args.coupon)
     code = client.payment_code()
     text = wallet_paired.paired_code(code.code, coupon)
     if args.qr_file:
@@ -554,7 +593,7 @@ def cmd_rally_code(args: argparse.Namespace) -> int:
 
 
 def cmd_coupons(args: argparse.Namespace) -> int:
-    coupons = _client_from_file(args).coupons()
+    coupons = _fetch_coupons(_client_from_file(args), args)
     if args.coupon is None:
         for coupon in coupons:
             shops = ", ".join(coupon.shops) or "all shops of the campaign"
@@ -690,13 +729,7 @@ def _pending_request_key(data: dict[str, Any], allowance_yen: int) -> str:
 
 def cmd_offline_code(args: argparse.Namespace) -> int:
     path = wallet_file_path(args.wallet_file)
-    coupon: WalletCoupon | None = None
-    if args.coupon is not None:
-        from server import wallet_paired
-
-        # NOTE: the wallet's coupons come from the server, so --coupon needs the wallet to be
-        # online even though the terminal accepts the paired code offline.
-        coupon = wallet_paired.usable_coupon(_client_from_file(args).coupons(), args.coupon)
+    coupon = None if args.coupon is None else _coupon_for_offline_code(args, path)
     now = datetime.now(UTC)
     with _locked_wallet_data(path) as data:
         offline = _offline_wallet_from(data, path) or OfflineWallet.generate()
@@ -727,6 +760,41 @@ def cmd_offline_code(args: argparse.Namespace) -> int:
     print(code)
     print(summary, file=sys.stderr)
     return 0
+
+
+def _coupon_for_offline_code(args: argparse.Namespace, path: Path) -> WalletCoupon:
+    """Return the coupon for ``offline-code --coupon``: as the server lists it now, or as the
+    wallet file stores it when the server cannot be reached.
+
+    Any response from the server is final, so a coupon that the server lists as used or
+    expired, or does not list, is rejected even when the stored copy lists it as usable.
+    """
+    from server import wallet_paired
+
+    try:
+        coupons = _fetch_coupons(_client_from_file(args), args)
+    except ServerUnreachable as unreachable:
+        return _stored_coupon_for_offline_code(args.coupon, path, unreachable)
+    return wallet_paired.usable_coupon(coupons, args.coupon)
+
+
+def _stored_coupon_for_offline_code(
+    coupon_id: str, path: Path, unreachable: ServerUnreachable
+) -> WalletCoupon:
+    from server import wallet_stored_coupons
+
+    try:
+        stored = wallet_stored_coupons.usable_stored_coupon(
+            _read_wallet_data(path), coupon_id, datetime.now(UTC), path)
+    except WalletError as exc:
+        raise WalletError(f"cannot reach the server at {unreachable.server_url}"
+                          f" ({unreachable.detail}), and {exc}") from unreachable
+
+    coupon = stored.coupon
+    print(f"cannot reach the server at {unreachable.server_url}, so coupon {coupon_id} is used"
+          f" as stored at {stored.seen_at.isoformat()} (last listed as {coupon.status}, valid"
+          f" until {coupon.valid_until}); the shop's terminal checks it again", file=sys.stderr)
+    return coupon
 
 
 def _payload_from_args(args: argparse.Namespace) -> str:
@@ -801,7 +869,8 @@ def build_parser() -> argparse.ArgumentParser:
     rally.set_defaults(func=cmd_rally_code)
 
     coupons = commands.add_parser(
-        "coupons", help="list the wallet's coupons, or show one coupon's code with --coupon"
+        "coupons", help="list the wallet's coupons, or show one coupon's code with --coupon;"
+                        " either way the wallet stores them for offline-code --coupon"
     )
     coupons.add_argument("--coupon", type=_coupon_id,
                          help="coupon id whose code to show for the shop to scan")
@@ -825,7 +894,8 @@ def build_parser() -> argparse.ArgumentParser:
     offline.add_argument("--qr-file", help="also write the code as a QR PNG to this path")
     offline.add_argument(
         "--coupon", type=_coupon_id,
-        help="coupon id to show with the code in one QR; needs the server once"
+        help="coupon id to show with the code in one QR; when the server cannot be reached,"
+             " the copy the wallet stored when it last fetched its coupons is used"
     )
     offline.set_defaults(func=cmd_offline_code)
 

@@ -4,7 +4,9 @@
 ``<payment code>/<coupon code>`` (``terminal.coupon_pairing`` describes the format), so the
 clerk scans once and the terminal applies the coupon before it sends the payment. The coupon
 must be one of the wallet's coupons and usable now. Otherwise ``WalletError`` names the coupon's
-id and the command that lists the usable ones.
+id and the command that lists the usable ones. When the server cannot be reached,
+``offline-code --coupon ID`` takes the coupon from the wallet file instead
+(``server.wallet_stored_coupons``).
 """
 
 from __future__ import annotations

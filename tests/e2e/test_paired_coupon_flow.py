@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
-from server import coupon_cli
+from server import coupon_cli, wallet_cli
 from server.db import init_db
 from server.settings import Settings
-from server.wallet_cli import OfflineWallet
-from terminal import coupon_pairing
+from server.wallet_cli import OfflineWallet, save_credentials
+from terminal import coupon_code, coupon_pairing
+from terminal.coupon_code import CouponRejection
 from terminal.sale import SaleState
 from tests.e2e.conftest import WALLET_TOPUP_YEN, World
 from tests.e2e.test_offline_flows import (
@@ -21,6 +24,7 @@ from tests.e2e.test_offline_flows import (
     scan_with_keys,
 )
 from tests.e2e.test_terminal_flows import click, enter_line, wait_for_result
+from ui.coupon import CouponStatus
 from ui.phone import next_offline_code
 
 CAMPAIGN_ID = "e2e-aki"
@@ -105,3 +109,53 @@ def test_paired_offline_code_syncs_coupon(qtbot: QtBot, world: World, tmp_path: 
         timeout=SYNC_TIMEOUT_MS,
     )
     assert capture.amount_yen == 900
+
+
+def test_stored_coupon_pays_offline_once(
+    qtbot: QtBot, world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """chiiki-wallet, cut off from the server, pairs its stored coupon with offline codes:
+    the offline terminal accepts the first and rejects the same coupon again."""
+    controller = world.terminal.window.controller
+    give_coupons(tmp_path, world.terminal.offline.acceptor.merchant_id)
+    wallet_file = tmp_path / "wallet.json"
+    assert world.wallet.credentials is not None
+    save_credentials(wallet_file, world.wallet.credentials)
+    coupon_id = coupon_code.parse_coupon_code(usable_coupon_code(world)).coupon_id
+    assert wallet_cli.main(["--wallet-file", str(wallet_file), "coupons"]) == 0
+    assert wallet_cli.main(["--wallet-file", str(wallet_file), "offline-cert",
+                            "--allowance", "3000"]) == 0
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))
+        cut_off = ["--wallet-file", str(wallet_file),
+                   "--server", f"http://127.0.0.1:{closed.getsockname()[1]}"]
+        capsys.readouterr()
+        assert wallet_cli.main([*cut_off, "offline-code", "--coupon", coupon_id]) == 0
+        first = capsys.readouterr().out.strip()
+        assert wallet_cli.main([*cut_off, "offline-code", "--coupon", coupon_id]) == 0
+        second = capsys.readouterr().out.strip()
+    go_offline(qtbot, world)
+
+    enter_line(qtbot, controller, "1000", 10)
+    click(qtbot, controller.screens.sale.code_button)
+    scan_with_keys(world, first)
+    wait_for_result(qtbot, controller)
+    assert controller.sale.state is SaleState.APPROVED
+    payment = controller.sale.payment
+    assert payment is not None and payment.method == "offline"
+    assert payment.amount_yen == 900
+    world.printer.wait_for_job(timeout_s=10)
+    click(qtbot, controller.screens.result.next_button)
+
+    enter_line(qtbot, controller, "1000", 10)
+    click(qtbot, controller.screens.sale.code_button)
+    scan_with_keys(world, second)
+    coupons = controller.sale.coupons
+    qtbot.waitUntil(lambda: coupons.status is CouponStatus.REJECTED, timeout=SYNC_TIMEOUT_MS)
+    assert coupons.rejection is not None
+    assert coupons.rejection.reason == CouponRejection.USED
+    assert len(world.terminal.offline.store.captures()) == 1
+
+    world.go_online()
+    qtbot.waitUntil(lambda: offline_payment_amounts(world) == [900], timeout=SYNC_TIMEOUT_MS)
+    assert coupon_status(world) == "used"
