@@ -14,12 +14,16 @@ from collections.abc import Iterator
 import pytest
 
 
+_frozen = False
+
+
 def _uses_qt(item: pytest.Item) -> bool:
     return "qapp" in getattr(item, "fixturenames", ())
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    global _frozen
     if not _uses_qt(item):
         yield
         return
@@ -37,10 +41,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             for collector in app.findChildren(GuiThreadCollector):
                 collector.stop()
         gc.collect()
-        # What survives a test is held by modules, caches and the shared QApplication. Leaving
-        # it out of later collections keeps each one as cheap as one test's garbage. Scanning
-        # all that earlier tests left alive made the late Qt tests of a full run much slower.
-        gc.freeze()
+        if not _frozen:
+            # What survives the first Qt test is mostly modules, classes and Qt's type objects.
+            # Leaving them out of later collections makes each collection after a test cheaper.
+            gc.freeze()
+            _frozen = True
         if was_enabled:
             gc.enable()
 
