@@ -209,12 +209,13 @@ def send_refund_now(
 ) -> CounterRefund:
     """Send a recorded refund to the server at once and return what became of it.
 
-    A capture that is no longer waiting is not sent: its recorded outcome is returned. The
-    kinds stay unknown, and the outbox sends the refund, when the refund names an offline sale
-    by its capture id (only the sync resolves it), when an earlier entry that moves value still
-    waits in the outbox, or when the request failed or took longer than ``deadline_s``. A
-    refund the server declined is withdrawn from the outbox, unless the sync worker took the
-    entry already. Then this waits up to ``send_wait_s`` for that send and reports its result.
+    A capture that is no longer waiting is not sent, and its recorded outcome is returned.
+    The outbox alone sends the refund, and its kinds stay unknown, in three cases. The refund
+    names an offline sale by its capture id, which only the sync resolves. An earlier entry that
+    moves value still waits in the outbox. The request failed or took longer than
+    ``deadline_s``. A refund the server declined is withdrawn from the outbox, unless the sync
+    worker took the entry already. Then this waits up to ``send_wait_s`` for that send and
+    reports its result.
     """
     payment_id = capture.payment_id
     if capture.kind != "refund" or payment_id is None:
